@@ -1,0 +1,89 @@
+"""jupyter-agents: a code agent in your live Jupyter kernel, one approved cell at a time.
+
+In a notebook::
+
+    %load_ext jupyter_agents
+    %agent Load sales.csv, clean the dates and plot monthly revenue
+
+or from Python: ``result = await Agent(model="openai/gpt-4o-mini").run("...")``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .agent import Agent
+from .approval import ApprovalDecision, ApprovalRequest
+from .errors import (
+    ApprovalUnavailable,
+    ConfigurationError,
+    InvalidOption,
+    JupyterAgentsError,
+    ModelCallFailed,
+    NoModelConfigured,
+    ReplyFormatError,
+    RunAlreadyActive,
+    RunInterrupted,
+)
+from .final_answer import final_answer
+from .memory import Step, StepStatus, Usage
+from .result import RunResult, RunStatus
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Agent",
+    "ApprovalDecision",
+    "ApprovalRequest",
+    "ApprovalUnavailable",
+    "ConfigurationError",
+    "InvalidOption",
+    "JupyterAgentsError",
+    "ModelCallFailed",
+    "NoModelConfigured",
+    "ReplyFormatError",
+    "RunAlreadyActive",
+    "RunInterrupted",
+    "RunResult",
+    "RunStatus",
+    "Step",
+    "StepStatus",
+    "Usage",
+    "final_answer",
+    "last_run",
+]
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext jupyter_agents``: register the magics and make ``%agent`` awaitable."""
+    from .awaitable import agent_lines_as_calls, await_agent_magics
+    from .magics import AgentMagics
+    from .session import KernelSession
+
+    session = KernelSession.for_shell(ipython)
+    ipython.register_magics(AgentMagics(ipython, session))
+    line_transforms = ipython.input_transformer_manager.line_transforms
+    if agent_lines_as_calls not in line_transforms:
+        line_transforms.append(agent_lines_as_calls)
+    if await_agent_magics not in ipython.input_transformers_post:
+        ipython.input_transformers_post.append(await_agent_magics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    from .awaitable import agent_lines_as_calls, await_agent_magics
+
+    line_transforms = ipython.input_transformer_manager.line_transforms
+    if agent_lines_as_calls in line_transforms:
+        line_transforms.remove(agent_lines_as_calls)
+    if await_agent_magics in ipython.input_transformers_post:
+        ipython.input_transformers_post.remove(await_agent_magics)
+
+
+def last_run() -> RunResult | None:
+    """The most recent run in this kernel (its steps, tokens, status), or None."""
+    from IPython import get_ipython
+
+    from .session import KernelSession
+
+    shell = get_ipython()
+    return None if shell is None else KernelSession.for_shell(shell).last

@@ -1,0 +1,83 @@
+"""The approval gate: nothing the model writes runs until a human (or the chosen policy) says so.
+
+Approved code runs with the kernel's full rights, so this gate is the security boundary. It is
+deliberately small: a request goes out, a decision comes back, and the policy only changes
+when the user says so ("Approve all").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import Enum
+
+from .memory import StepStatus
+
+
+class Verdict(str, Enum):
+    APPROVE = "approve"
+    REJECT = "reject"
+    STOP = "stop"
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A proposed cell waiting for a decision."""
+
+    step: int
+    code: str
+    thought: str = ""
+
+
+@dataclass(frozen=True)
+class ApprovalDecision:
+    """The answer to an :class:`ApprovalRequest`.
+
+    ``code`` is what will run: the proposal, or the human's edit of it. ``approve_rest`` is
+    "Approve all": this cell and every later one in the run.
+    """
+
+    verdict: Verdict
+    code: str | None = None
+    reason: str | None = None
+    approve_rest: bool = False
+
+    @classmethod
+    def approve(cls, code: str, approve_rest: bool = False) -> ApprovalDecision:
+        return cls(Verdict.APPROVE, code=code, approve_rest=approve_rest)
+
+    @classmethod
+    def reject(cls, reason: str | None = None) -> ApprovalDecision:
+        return cls(Verdict.REJECT, reason=(reason or "").strip() or None)
+
+    @classmethod
+    def stop(cls) -> ApprovalDecision:
+        return cls(Verdict.STOP)
+
+
+Asker = Callable[[ApprovalRequest], Awaitable[ApprovalDecision]]
+
+
+class ApprovalGate:
+    """Applies the approval policy: ``each`` asks a human, ``auto`` approves without asking."""
+
+    def __init__(self, policy: str, ask: Asker | None) -> None:
+        if policy not in ("each", "auto"):
+            raise ValueError(f"unknown approval policy {policy!r}")
+        if policy == "each" and ask is None:
+            raise ValueError("policy 'each' needs a way to ask a human")
+        self.policy = policy
+        self._ask = ask
+
+    async def decide(self, request: ApprovalRequest) -> tuple[ApprovalDecision, StepStatus | None]:
+        """The decision, and the status the step gets if its code runs (None if it doesn't)."""
+        if self.policy == "auto":
+            return ApprovalDecision.approve(request.code), StepStatus.AUTO
+        assert self._ask is not None
+        decision = await self._ask(request)
+        if decision.verdict is not Verdict.APPROVE:
+            return decision, None
+        if decision.approve_rest:
+            self.policy = "auto"
+        edited = (decision.code or "").strip() != request.code.strip()
+        return decision, StepStatus.EDITED if edited else StepStatus.APPROVED

@@ -1,0 +1,157 @@
+"""Settings: traitlets configuration, ``%agent_config`` overrides, and how they are resolved.
+
+A value is taken from the first place that sets it:
+magic option / ``Agent(...)`` argument > ``%agent_config`` > traitlets config
+(``c.JupyterAgents.x`` in ipython_config.py) > environment (``JUPYTER_AGENTS_MODEL`` for the
+model) > the default. :class:`Settings` remembers where each value came from, because "why is
+it using that model?" is the first question a user asks.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode
+from traitlets.config import Config, Configurable
+
+from .errors import InvalidOption, NoModelConfigured
+
+MODEL_ENV_VAR = "JUPYTER_AGENTS_MODEL"
+APPROVE_POLICIES = ("each", "auto")
+
+
+class JupyterAgents(Configurable):
+    """Defaults for ``%agent`` and :class:`~jupyter_agents.Agent` (``c.JupyterAgents.*``)."""
+
+    model = Unicode(
+        None,
+        allow_none=True,
+        help="litellm model string, e.g. 'openai/gpt-4o-mini', 'anthropic/claude-sonnet-4-5', "
+        "'ollama_chat/qwen2.5-coder'. Keys and endpoints come from litellm's own env vars.",
+    ).tag(config=True)
+    max_steps = Integer(10, min=1, help="Most cells the model may propose in one run.").tag(
+        config=True
+    )
+    approve = Enum(
+        list(APPROVE_POLICIES),
+        default_value="each",
+        help="'each': a human approves every cell. 'auto': cells run without approval.",
+    ).tag(config=True)
+    observation_tokens = Integer(
+        2000, min=100, help="Budget (about, in tokens) for what one cell's outputs tell the model."
+    ).tag(config=True)
+    history_cells = Integer(
+        5, min=0, help="How many of the user's recent cells the model sees at the start."
+    ).tag(config=True)
+    stream = Bool(True, help="Stream the model's reply into the widget as it arrives.").tag(
+        config=True
+    )
+    model_timeout = Float(
+        120.0, min=1.0, help="Seconds one model request may take before it is retried."
+    ).tag(config=True)
+    model_retries = Integer(
+        3, min=0, help="Retries on 429, 5xx, timeouts and broken connections, with backoff."
+    ).tag(config=True)
+    frontend_timeout = Float(
+        3.0,
+        min=0.1,
+        help="Seconds to wait for the notebook frontend to show it can display the approval "
+        "widget. Without an answer, approval cannot happen and the run fails fast.",
+    ).tag(config=True)
+    model_kwargs = Dict(
+        help="Extra keyword arguments for litellm.acompletion (temperature, api_base, ...)."
+    ).tag(config=True)
+
+
+#: Settings a user may change with ``%agent_config name=value``.
+SETTABLE = (
+    "model",
+    "max_steps",
+    "approve",
+    "observation_tokens",
+    "history_cells",
+    "stream",
+    "model_timeout",
+    "model_retries",
+    "frontend_timeout",
+)
+
+
+@dataclass
+class Settings:
+    """The values in force for one run, and where each came from."""
+
+    values: dict[str, Any]
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+class SettingsStore:
+    """Holds the traitlets defaults and the session's ``%agent_config`` overrides."""
+
+    def __init__(self, config: Config | None = None) -> None:
+        self.configurable = JupyterAgents(config=config or Config())
+        self.overrides: dict[str, Any] = {}
+
+    def set_from_strings(self, assignments: dict[str, str]) -> None:
+        """Apply ``%agent_config name=value`` pairs; validate all before changing any."""
+        parsed = {name: self.parse(name, text) for name, text in assignments.items()}
+        self.overrides.update(parsed)
+
+    def parse(self, name: str, text: str) -> Any:
+        """Turn a user's string into a valid value for setting ``name``."""
+        if name not in SETTABLE:
+            raise InvalidOption(
+                f"unknown setting {name!r}; settable: {', '.join(SETTABLE)}."
+            )
+        trait = self.configurable.traits()[name]
+        try:
+            value = trait.from_string(text)
+            return trait.validate(self.configurable, value)
+        except (TraitError, ValueError) as error:
+            raise InvalidOption(f"{name}={text!r} is not valid: {_first_line(error)}") from None
+
+    def resolve(self, **options: Any) -> Settings:
+        """The settings for a run: options given to this run win over everything else."""
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        configured = self.configurable.config.get("JupyterAgents", {})
+        for name, trait in self.configurable.traits(config=True).items():
+            option = options.get(name)
+            if option is not None:
+                values[name], sources[name] = self._validated(name, option), "option"
+            elif name in self.overrides:
+                values[name], sources[name] = self.overrides[name], "%agent_config"
+            elif name in configured:
+                values[name], sources[name] = getattr(self.configurable, name), "config"
+            elif name == "model" and os.environ.get(MODEL_ENV_VAR):
+                values[name], sources[name] = os.environ[MODEL_ENV_VAR], f"${MODEL_ENV_VAR}"
+            else:
+                values[name], sources[name] = trait.default(), "default"
+        return Settings(values, sources)
+
+    def resolve_for_run(self, **options: Any) -> Settings:
+        """Like :meth:`resolve`, but a run cannot start without a model."""
+        settings = self.resolve(**options)
+        if not settings.model:
+            raise NoModelConfigured()
+        return settings
+
+    def _validated(self, name: str, value: Any) -> Any:
+        trait = self.configurable.traits()[name]
+        try:
+            return trait.validate(self.configurable, value)
+        except TraitError as error:
+            raise InvalidOption(f"{name}={value!r} is not valid: {_first_line(error)}") from None
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

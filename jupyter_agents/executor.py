@@ -1,0 +1,239 @@
+"""Running approved code in the user's namespace, as if the user had run the cell.
+
+Code runs through IPython's ``run_cell_async`` with history on, so execution counts advance,
+``In``/``Out`` and ``_`` work, magics and top-level ``await`` work, and the outputs (including
+rich ones) are published like any cell's. While it runs, what it prints and displays is also
+recorded, bounded, for the model.
+"""
+
+from __future__ import annotations
+
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from dataclasses import dataclass
+from typing import Any
+
+from .final_answer import NO_ANSWER, AnswerSlot, FinalAnswer, current_slot
+from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
+
+MAX_DISPLAY_TEXT = 200
+
+
+@dataclass
+class ExecutionOutcome:
+    """What running one cell did."""
+
+    execution_count: int | None
+    observation: Observation
+    error_name: str | None = None
+    answer: Any = NO_ANSWER
+    interrupted: bool = False
+    seconds: float = 0.0
+
+    @property
+    def has_answer(self) -> bool:
+        return self.answer is not NO_ANSWER
+
+
+class KernelExecutor:
+    """Runs cells in a live IPython shell and records what the model should see."""
+
+    def __init__(self, shell: Any, observation_tokens: int = 2000) -> None:
+        self.shell = shell
+        self.capture_chars = observation_tokens * CHARS_PER_TOKEN
+
+    async def run(
+        self, code: str, output: AbstractContextManager[Any] | None = None
+    ) -> ExecutionOutcome:
+        """Run ``code`` as a cell. ``output`` (e.g. an ipywidgets Output) receives its outputs."""
+        shell = self.shell
+        stdout = HeadTailBuffer(self.capture_chars)
+        stderr = HeadTailBuffer(self.capture_chars)
+        displays: list[str] = []
+        slot = AnswerSlot()
+        preprocessing_error = None
+        try:
+            transformed = shell.transform_cell(code)
+        except Exception:
+            transformed, preprocessing_error = code, sys.exc_info()
+        runs_async = shell.should_run_async(
+            code, transformed_cell=transformed, preprocessing_exc_tuple=preprocessing_error
+        )
+        started = time.perf_counter()
+        result = None
+        interrupted = False
+        try:
+            with ExitStack() as stack:
+                stack.enter_context(output if output is not None else nullcontext())
+                stack.enter_context(_tee_streams(stdout, stderr))
+                stack.enter_context(_record_displays(shell, displays))
+                stack.enter_context(_answer_scope(shell, slot))
+                if not runs_async:
+                    stack.enter_context(_sigint_raises_in_sync_code())
+                result = await shell.run_cell_async(
+                    code,
+                    store_history=True,
+                    transformed_cell=transformed,
+                    preprocessing_exc_tuple=preprocessing_error,
+                )
+                # What a kernel does after every cell; matplotlib's inline backend shows
+                # figures on post_execute, and they belong in this step's output.
+                shell.events.trigger("post_execute")
+                shell.events.trigger("post_run_cell", result)
+        except KeyboardInterrupt:
+            interrupted = True
+        seconds = time.perf_counter() - started
+        error = None if result is None else (result.error_before_exec or result.error_in_exec)
+        if isinstance(error, KeyboardInterrupt):
+            interrupted = True
+        if isinstance(error, FinalAnswer):
+            error = None
+        observation = Observation(
+            stdout=stdout.text(),
+            stderr=stderr.text(),
+            result=self._format_result(result),
+            displays=displays,
+            error=None if error is None else format_error(error, self.capture_chars),
+        )
+        return ExecutionOutcome(
+            execution_count=None if result is None else result.execution_count,
+            observation=observation,
+            error_name=None if error is None else type(error).__name__,
+            answer=slot.value,
+            interrupted=interrupted,
+            seconds=seconds,
+        )
+
+    def _format_result(self, result: Any) -> str | None:
+        value = None if result is None else result.result
+        if value is None:
+            return None
+        try:
+            data, _ = self.shell.display_formatter.format(value, include={"text/plain"})
+            text = data.get("text/plain") or repr(value)
+        except Exception as error:
+            text = f"<{type(value).__name__}: repr failed with {type(error).__name__}>"
+        return truncate_middle(text, self.capture_chars)
+
+
+def format_error(error: BaseException, max_chars: int) -> str:
+    """The error as the model should see it: type, message and the frames of the cell's code.
+
+    IPython's own frames (run_code and friends) come first in the traceback and say nothing
+    about the cell, so frames are kept from the first one outside IPython's package.
+    """
+    if isinstance(error, SyntaxError):
+        text = "".join(traceback.format_exception_only(type(error), error))
+        return truncate_middle(text.strip(), max_chars)
+    summary = traceback.extract_tb(error.__traceback__)
+    frames = [frame for frame in summary if "/IPython/" not in frame.filename.replace("\\", "/")]
+    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
+    lines += traceback.format_exception_only(type(error), error)
+    return truncate_middle("".join(lines).strip(), max_chars, head_share=0.3)
+
+
+class _Tee:
+    """A stream that writes through to the real one and also into a bounded buffer."""
+
+    def __init__(self, stream: Any, buffer: HeadTailBuffer) -> None:
+        self._stream = stream
+        self._buffer = buffer
+
+    def write(self, text: str) -> int:
+        self._buffer.write(text)
+        return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _tee_streams(stdout: HeadTailBuffer, stderr: HeadTailBuffer) -> Iterator[None]:
+    # ipykernel's own stream hooks are thread-local and run on its IO thread at flush time, so
+    # they can't observe a cell reliably; wrapping sys.stdout/sys.stderr can.
+    real_out, real_err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tee(real_out, stdout), _Tee(real_err, stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = real_out, real_err
+
+
+@contextmanager
+def _record_displays(shell: Any, displays: list[str]) -> Iterator[None]:
+    publisher = shell.display_pub
+    if not hasattr(publisher, "register_hook"):  # not an ipykernel shell
+        yield
+        return
+
+    def hook(message: dict[str, Any]) -> dict[str, Any]:
+        if message.get("msg_type") in ("display_data", "update_display_data"):
+            displays.append(describe_display(message["content"].get("data", {})))
+        return message
+
+    publisher.register_hook(hook)
+    try:
+        yield
+    finally:
+        publisher.unregister_hook(hook)
+
+
+def describe_display(data: dict[str, Any]) -> str:
+    """One short line for a rich display: its richest type and a cut of its text form."""
+    kinds = [kind for kind in data if kind != "text/plain"] or ["text/plain"]
+    text = " ".join(str(data.get("text/plain", "")).split())
+    if len(text) > MAX_DISPLAY_TEXT:
+        text = text[: MAX_DISPLAY_TEXT - 3] + "..."
+    return f"{kinds[0]} ({text})" if text else kinds[0]
+
+
+@contextmanager
+def _answer_scope(shell: Any, slot: AnswerSlot) -> Iterator[None]:
+    """Let ``final_answer`` end this cell quietly.
+
+    IPython's custom-exception hook is the supported way to handle an exception type without
+    a traceback; ours is installed for the step only and hands every other exception type to
+    whatever handler the user had.
+    """
+    token = current_slot.set(slot)
+    saved_types, saved_handler = shell.custom_exceptions, shell.CustomTB
+
+    def handler(_shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
+        if issubclass(etype, FinalAnswer):
+            return None
+        return saved_handler(etype, value, tb, tb_offset=tb_offset)
+
+    shell.set_custom_exc((FinalAnswer, *saved_types), handler)
+    try:
+        yield
+    finally:
+        shell.custom_exceptions, shell.CustomTB = saved_types, saved_handler
+        current_slot.reset(token)
+
+
+@contextmanager
+def _sigint_raises_in_sync_code() -> Iterator[None]:
+    """Make the kernel's stop button raise KeyboardInterrupt inside synchronous cell code.
+
+    While an async cell runs, ipykernel turns SIGINT into cancelling the cell's task, which
+    takes effect only when the event loop gets control back. Synchronous generated code
+    (``while True: ...``) never gives it back, so the stop button would do nothing. For the
+    duration of such a cell, Python's default handler is restored, as for any ordinary cell.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -1,0 +1,163 @@
+"""The CodeAct loop: the model proposes a cell, a human decides, the kernel runs it, repeat.
+
+Everything a run needs arrives in :class:`LoopParts`; the loop only sequences them. It ends
+when generated code calls ``final_answer``, when the human stops it, or at the step limit,
+where one last call asks the model for its best answer. Cancellation (Stop, interrupt) is
+handled by the caller, :mod:`jupyter_agents.runner`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from . import prompts
+from .approval import ApprovalGate, ApprovalRequest, Verdict
+from .errors import ReplyFormatError, RunInterrupted
+from .executor import KernelExecutor
+from .memory import Memory, Step, StepStatus, Timings, Usage
+from .model import ModelClient
+from .parser import parse_reply
+from .result import RunResult, RunStatus
+from .retry import ModelFailure
+from .view import RunView, StepView
+
+#: Replies in a row without a code block before the run gives up.
+MAX_REPLIES_WITHOUT_CODE = 3
+
+
+@dataclass
+class LoopParts:
+    model: ModelClient
+    gate: ApprovalGate
+    executor: KernelExecutor
+    view: RunView
+    memory: Memory
+    max_steps: int
+    observation_tokens: int
+
+
+@dataclass
+class Proposal:
+    """A reply that holds code, and what it cost to get it."""
+
+    reply: str
+    thought: str
+    code: str
+    usage: Usage
+    model_seconds: float
+    invalid_replies: list[str] = field(default_factory=list)
+
+
+async def run_loop(run: RunResult, parts: LoopParts) -> None:
+    """Drive ``run`` to its end, recording every step in ``run.steps``."""
+    for number in range(1, parts.max_steps + 1):
+        step_view = parts.view.start_step(number)
+        proposal = await propose(parts, step_view)
+
+        waiting_since = time.perf_counter()
+        decision, status = await parts.gate.decide(
+            ApprovalRequest(number, proposal.code, proposal.thought)
+        )
+        waited = time.perf_counter() - waiting_since
+        if decision.verdict is Verdict.STOP:
+            run.extra_usage = run.extra_usage + proposal.usage
+            run.finish(RunStatus.STOPPED)
+            return
+
+        step = Step(
+            number=number,
+            reply=proposal.reply,
+            thought=proposal.thought,
+            proposed_code=proposal.code,
+            status=status or StepStatus.REJECTED,
+            reason=decision.reason,
+            usage=proposal.usage,
+            timings=Timings(model_seconds=proposal.model_seconds, waiting_seconds=waited),
+            invalid_replies=proposal.invalid_replies,
+        )
+        run.steps.append(step)
+        parts.memory.steps.append(step)
+        if decision.verdict is Verdict.REJECT:
+            step_view.show_outcome(step)
+            parts.view.update_footer()
+            continue
+
+        step.code_run = decision.code
+        outcome = await parts.executor.run(decision.code or "", output=step_view.capture())
+        step.execution_count = outcome.execution_count
+        step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
+        step.observation = outcome.observation.render(parts.observation_tokens)
+        step.timings.execution_seconds = outcome.seconds
+        step_view.show_outcome(step)
+        parts.view.update_footer()
+        if outcome.interrupted:
+            raise RunInterrupted(f"interrupted while step {number} ran")
+        if outcome.has_answer:
+            run.answer = outcome.answer
+            run.finish(RunStatus.COMPLETED)
+            return
+
+    run.answer = await best_answer(run, parts)
+    run.finish(RunStatus.MAX_STEPS)
+
+
+async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
+    """Ask the model for the next cell; a reply without code gets a correction and a retry."""
+    invalid: list[str] = []
+    usage = Usage()
+    seconds = 0.0
+    for _ in range(MAX_REPLIES_WITHOUT_CODE):
+        messages = parts.memory.to_messages()
+        for text in invalid:
+            messages.append({"role": "assistant", "content": text})
+            messages.append({"role": "user", "content": prompts.render("no_code").strip()})
+        reply = await parts.model.complete(
+            messages, on_text=step_view.stream, on_retry=_retry_notice(step_view)
+        )
+        usage = usage + reply.usage
+        seconds += reply.seconds
+        parsed = parse_reply(reply.text)
+        if parsed.code is not None:
+            step_view.show_proposal(parsed.thought, parsed.code)
+            step_view.show_note(
+                "Waiting for your decision."
+                if parts.gate.policy == "each"
+                else "Approved automatically (--approve auto); running."
+            )
+            return Proposal(reply.text, parsed.thought, parsed.code, usage, seconds, invalid)
+        invalid.append(reply.text)
+        step_view.restart_stream("The reply had no code block; asking the model again.")
+    last = " ".join(invalid[-1].split())[:200] if invalid else ""
+    raise ReplyFormatError(
+        f"the model replied {MAX_REPLIES_WITHOUT_CODE} times without a Python code block "
+        f"(last reply: {last!r}). Try again, or use a model that follows instructions better."
+    )
+
+
+async def best_answer(run: RunResult, parts: LoopParts) -> str:
+    """At the step limit: one more call, asking for the best answer in plain text."""
+    step_view = parts.view.start_step(parts.max_steps + 1, title="Step limit reached")
+    messages = parts.memory.to_messages()
+    messages.append(
+        {"role": "user", "content": prompts.render("final_step", max_steps=parts.max_steps)}
+    )
+    reply = await parts.model.complete(
+        messages, on_text=step_view.stream, on_retry=_retry_notice(step_view)
+    )
+    run.extra_usage = run.extra_usage + reply.usage
+    answer = reply.text.strip()
+    step_view.show_text(answer)
+    step_view.show_note("The model's best answer (no code runs after the step limit).")
+    return answer
+
+
+def _retry_notice(step_view: StepView):
+    def notice(failure: ModelFailure, attempt: int, delay: float) -> None:
+        status = f" {failure.status}" if failure.status else ""
+        step_view.restart_stream(
+            f"{failure.provider}:{status} {failure.kind}; retrying in {delay:.1f} s "
+            f"(attempt {attempt + 1})"
+        )
+
+    return notice

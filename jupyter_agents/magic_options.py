@@ -1,0 +1,107 @@
+"""Parsing ``%agent [options] TASK``: options first, then the task exactly as typed.
+
+IPython's magic_arguments splits the whole line like a shell, which mangles free text: an
+apostrophe ("What's the mean?") is an unclosed quote and quotes around "order date" vanish.
+So only the leading ``--options`` are tokenized; the task is the rest of the line, verbatim.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+
+from .errors import InvalidOption
+
+USAGE = """\
+Usage:  %agent [options] TASK
+        %%agent [options]        (the task is the cell body)
+
+Options:
+  -m, --model MODEL       litellm model string, e.g. openai/gpt-4o-mini
+  --max-steps N           most cells the model may propose (default 10)
+  --approve each|auto     ask before every cell (default), or run them without asking
+  --tools NAME[,NAME...]  functions in your namespace the agent may call
+  -h, --help              show this help
+  --                      end of options (for a task that starts with '-')
+
+Defaults: %agent_config shows them; %agent_config model=... max_steps=... sets them."""
+
+_FLAGS = {
+    "-m": "model",
+    "--model": "model",
+    "--max-steps": "max_steps",
+    "--approve": "approve",
+    "--tools": "tools",
+}
+_TOKEN = re.compile(r"\s*(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\S+)")
+
+
+@dataclass
+class MagicCall:
+    """An ``%agent`` line, parsed."""
+
+    options: dict[str, object] = field(default_factory=dict)
+    tools: list[str] = field(default_factory=list)
+    task: str = ""
+    help: bool = False
+
+
+def parse_magic_line(line: str, cell: str | None = None) -> MagicCall:
+    call = MagicCall()
+    position = 0
+    rest = ""
+    while (match := _TOKEN.match(line, position)) is not None:
+        token = match.group(1)
+        if not token.startswith("-") or token == "-":
+            rest = line[match.start(1) :]
+            break
+        position = match.end()
+        if token == "--":
+            rest = line[position:]
+            break
+        if token in ("-h", "--help"):
+            call.help = True
+            continue
+        flag, _, inline = token.partition("=")
+        name = _FLAGS.get(flag)
+        if name is None:
+            raise InvalidOption(
+                f"unknown option {flag!r}. Options: -m/--model, --max-steps, --approve, --tools "
+                "(see %agent --help)."
+            )
+        if not inline:
+            value_match = _TOKEN.match(line, position)
+            if value_match is None:
+                raise InvalidOption(f"option {flag} needs a value (see %agent --help).")
+            inline = value_match.group(1)
+            position = value_match.end()
+        _set_option(call, flag, name, _unquote(inline))
+    task_parts = [rest.strip(), (cell or "").strip()]
+    call.task = "\n".join(part for part in task_parts if part)
+    return call
+
+
+def _set_option(call: MagicCall, flag: str, name: str, value: str) -> None:
+    if name == "max_steps":
+        try:
+            call.options[name] = int(value)
+        except ValueError:
+            raise InvalidOption(f"{flag} takes a whole number, not {value!r}.") from None
+    elif name == "approve":
+        if value not in ("each", "auto"):
+            raise InvalidOption(f"{flag} takes 'each' or 'auto', not {value!r}.")
+        call.options[name] = value
+    elif name == "tools":
+        call.tools.extend(part.strip() for part in value.split(",") if part.strip())
+    else:
+        call.options[name] = value
+
+
+def _unquote(value: str) -> str:
+    if value[:1] in "\"'":
+        try:
+            return shlex.split(value)[0]
+        except (ValueError, IndexError):
+            raise InvalidOption(f"unbalanced quotes in {value!r}.") from None
+    return value

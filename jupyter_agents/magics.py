@@ -1,0 +1,119 @@
+"""``%agent``, ``%%agent`` and ``%agent_config``."""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+
+from .awaitable import caller_can_await
+from .config import SETTABLE, Settings
+from .errors import InvalidOption
+from .magic_options import USAGE, parse_magic_line
+from .runner import run_agent
+from .session import KernelSession
+
+
+class PendingRun(Awaitable[Any]):
+    """What ``%agent`` returns: awaiting it runs the agent and gives the final answer."""
+
+    def __init__(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        self._coroutine = coroutine
+        self._awaited = False
+
+    def __await__(self) -> Generator[Any, None, Any]:
+        self._awaited = True
+        return self._coroutine.__await__()
+
+    def __del__(self) -> None:
+        if not self._awaited:  # close quietly: no "coroutine was never awaited" warning
+            self._coroutine.close()
+
+    def __repr__(self) -> str:
+        return "<agent run: await it to start>"
+
+
+@magics_class
+class AgentMagics(Magics):
+    def __init__(self, shell: Any, session: KernelSession) -> None:
+        super().__init__(shell)
+        self.session = session
+
+    @line_cell_magic
+    def agent(self, line: str, cell: str | None = None) -> PendingRun | None:
+        """Start a code agent in this kernel; it proposes cells for you to approve.
+
+        %agent [options] TASK
+        %%agent [options]        (the task is the cell body)
+
+        Run `%agent --help` for the options.
+        """
+        call = parse_magic_line(line, cell)
+        if call.help:
+            print(USAGE)
+            return None
+        if not call.task:
+            raise InvalidOption("no task given: `%agent [options] TASK`, or `%%agent` with the task in the cell.")
+        if not caller_can_await():
+            raise UsageError(
+                "%agent must be at the top level of a cell, in a cell run after "
+                "`%load_ext jupyter_agents` (not in the same cell). In async code, use "
+                "`await jupyter_agents.Agent(...).run(task)`."
+            )
+        tools = [self._tool(name) for name in call.tools]
+        settings = self.session.settings.resolve_for_run(**call.options)
+        return PendingRun(self._run(call.task, settings, tools))
+
+    async def _run(self, task: str, settings: Settings, tools: list[Any]) -> Any:
+        run = await run_agent(task, settings, tools, self.session)
+        return run.answer
+
+    def _tool(self, name: str) -> Any:
+        tool = self.shell.user_ns.get(name)
+        if not callable(tool):
+            raise InvalidOption(f"--tools: there is no function named {name!r} in your namespace.")
+        return tool
+
+    @line_magic
+    def agent_config(self, line: str) -> None:
+        """Show or set the defaults for %agent in this kernel.
+
+        %agent_config                                   show the settings and where each comes from
+        %agent_config model=openai/gpt-4o-mini max_steps=5
+        %agent_config --reset                           forget the values set here
+        """
+        store = self.session.settings
+        line = line.strip()
+        if line == "--reset":
+            store.overrides.clear()
+        elif line:
+            try:
+                tokens = shlex.split(line)
+            except ValueError as error:
+                raise InvalidOption(f"could not read {line!r}: {error}.") from None
+            assignments = {}
+            for token in tokens:
+                name, equals, value = token.partition("=")
+                if not equals:
+                    raise InvalidOption(
+                        f"expected name=value, got {token!r}; e.g. "
+                        "`%agent_config model=openai/gpt-4o-mini max_steps=5`."
+                    )
+                assignments[name.strip()] = value
+            store.set_from_strings(assignments)
+        print(format_settings(store.resolve()))
+
+
+def format_settings(settings: Settings) -> str:
+    lines = [
+        "jupyter-agents settings (the first that sets a value wins: "
+        "option > %agent_config > config file > environment > default)"
+    ]
+    for name in SETTABLE:
+        value = settings.values[name]
+        shown = "(not set)" if value is None else str(value)
+        lines.append(f"  {name:<18} {shown:<36} {settings.sources[name]}")
+    return "\n".join(lines)

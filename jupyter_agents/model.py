@@ -1,0 +1,150 @@
+"""Calling the model through litellm: streaming, token and cost accounting, retries.
+
+litellm is imported on the first call, never at ``%load_ext``: importing it takes seconds and
+over 150 MB. Before that import, ``LITELLM_LOCAL_MODEL_COST_MAP`` defaults to True, or litellm
+tries to download a price map from the internet (and retries for seconds when offline).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import ModelCallFailed
+from .memory import Usage
+from .retry import ModelFailure, RetryPolicy, StreamBroken, classify
+
+TextCallback = Callable[[str], None]
+RetryCallback = Callable[[ModelFailure, int, float], None]
+
+
+def load_litellm() -> Any:
+    """Import litellm, configured for use inside a notebook kernel."""
+    os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+    import litellm
+
+    # Otherwise litellm prints "Give Feedback / Get Help" banners into the user's cell.
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+@dataclass
+class ModelReply:
+    text: str
+    usage: Usage
+    seconds: float
+    attempts: int
+
+
+class ModelClient:
+    """One model, called with a list of chat messages; retries transient failures."""
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        stream: bool = True,
+        timeout: float = 120.0,
+        retry: RetryPolicy | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        self.model = model
+        self.stream = stream
+        self.timeout = timeout
+        self.retry = retry or RetryPolicy()
+        self.extra = dict(extra or {})
+
+    async def complete(
+        self,
+        messages: list[dict[str, str]],
+        on_text: TextCallback | None = None,
+        on_retry: RetryCallback | None = None,
+    ) -> ModelReply:
+        """The model's reply to ``messages``. Raises :class:`ModelCallFailed` when it gives up.
+
+        ``on_text`` receives text as it streams in; ``on_retry(failure, attempt, delay)`` is
+        called before each retry, so a view can discard the partial text and say why it waits.
+        """
+        litellm = load_litellm()
+        started = time.perf_counter()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                text, response = await self._attempt(litellm, messages, on_text)
+            except asyncio.CancelledError:
+                raise
+            except Exception as error:
+                failure = classify(error, self.model, litellm, self.timeout)
+                if not failure.retryable or attempt > self.retry.retries:
+                    raise ModelCallFailed(failure.message(self.model, attempt)) from error
+                delay = self.retry.delay(attempt, failure.retry_after)
+                if on_retry is not None:
+                    on_retry(failure, attempt, delay)
+                await asyncio.sleep(delay)
+                continue
+            usage = self._usage(litellm, response, messages, text)
+            return ModelReply(text, usage, time.perf_counter() - started, attempt)
+
+    async def _attempt(
+        self, litellm: Any, messages: list[dict[str, str]], on_text: TextCallback | None
+    ) -> tuple[str, Any]:
+        arguments: dict[str, Any] = {
+            "model": self.model,
+            "messages": messages,
+            "timeout": self.timeout,
+            # Our loop retries (with feedback in the widget); don't multiply it with the SDK's.
+            "max_retries": 0,
+            "drop_params": True,
+            **self.extra,
+        }
+        if not self.stream:
+            response = await litellm.acompletion(**arguments)
+            text = response.choices[0].message.content or ""
+            if on_text is not None and text:
+                on_text(text)
+            return text, response
+        stream = await litellm.acompletion(
+            **arguments, stream=True, stream_options={"include_usage": True}
+        )
+        chunks: list[Any] = []
+        parts: list[str] = []
+        finished = False
+        async for chunk in stream:
+            chunks.append(chunk)
+            for choice in chunk.choices or ():
+                delta = getattr(choice.delta, "content", None)
+                if delta:
+                    parts.append(delta)
+                    if on_text is not None:
+                        on_text(delta)
+                finished = finished or bool(choice.finish_reason)
+        if not finished:
+            raise StreamBroken("the reply stream ended before the model finished")
+        response = litellm.stream_chunk_builder(chunks, messages=messages)
+        return "".join(parts), response
+
+    def _usage(self, litellm: Any, response: Any, messages: list[dict[str, str]], text: str) -> Usage:
+        reported = getattr(response, "usage", None)
+        prompt = getattr(reported, "prompt_tokens", 0) or 0
+        completion = getattr(reported, "completion_tokens", 0) or 0
+        if not prompt:
+            prompt = _count_tokens(litellm, self.model, messages=messages)
+        if not completion:
+            completion = _count_tokens(litellm, self.model, text=text)
+        try:
+            cost = float(litellm.completion_cost(completion_response=response, model=self.model))
+        except Exception:  # litellm raises for models it has no price for
+            cost = None
+        return Usage(prompt, completion, cost)
+
+
+def _count_tokens(litellm: Any, model: str, **what: Any) -> int:
+    try:
+        return int(litellm.token_counter(model=model, **what))
+    except Exception:
+        return 0

@@ -1,0 +1,76 @@
+"""The run as ordinary cell outputs, for frontends without widgets (nbclient, consoles).
+
+Used only with ``--approve auto``: nothing here can ask a human. What it writes lands in the
+``%agent`` cell's outputs, so a headless run leaves a readable record: each step's thought as
+text, its code highlighted, then the cell's own outputs. Model text is never rendered as
+HTML or Markdown: it is untrusted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from .approval import ApprovalDecision, ApprovalRequest
+from .memory import Step
+from .result import RunResult
+
+
+class PlainStepView:
+    def __init__(self, title: str) -> None:
+        self.title = title
+
+    def stream(self, text: str) -> None:
+        """Not shown: a headless run has no live screen, only the final record."""
+
+    def restart_stream(self, note: str) -> None:
+        print(f"[{self.title}] {note}")
+
+    def show_proposal(self, thought: str, code: str) -> None:
+        from IPython.display import Code, display
+
+        print(f"── {self.title} ──")
+        if thought:
+            print(thought)
+        display(Code(code, language="python"))
+
+    def show_text(self, text: str) -> None:
+        print(f"── {self.title} ──")
+        print(text)
+
+    def show_note(self, text: str, style: str = "") -> None:
+        """Transient states ("thinking...") are not worth keeping in a headless record."""
+
+    def capture(self) -> AbstractContextManager[Any]:
+        return nullcontext()
+
+    def show_outcome(self, step: Step) -> None:
+        where = f" as In [{step.execution_count}]" if step.execution_count is not None else ""
+        error = f", raised {step.error}" if step.error else ""
+        print(f"[{self.title}] {step.status}{where}{error}; {step.usage.describe()}")
+
+
+class PlainRunView:
+    def __init__(self, run: RunResult) -> None:
+        self.run = run
+
+    def display(self) -> None:
+        run = self.run
+        print(f"jupyter-agents · {run.model} · approve: {run.approve} · at most {run.max_steps} steps")
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """No Stop button without widgets; the kernel's interrupt still ends the run."""
+
+    def start_step(self, number: int, title: str | None = None) -> PlainStepView:
+        return PlainStepView(title or f"Step {number} of {self.run.max_steps}")
+
+    async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
+        raise RuntimeError("the plain view cannot ask for approval")  # open_view prevents this
+
+    def update_footer(self, note: str = "") -> None:
+        pass
+
+    def finish(self, run: RunResult) -> None:
+        print(run.headline())
+        print(run.summary())

@@ -1,0 +1,67 @@
+"""Per-kernel state: the settings in force, the run in progress, the last run.
+
+One run at a time per kernel: two runs would interleave cells in one namespace and fight over
+the approval widget, so a second run is refused with an explanation instead.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from .config import SettingsStore
+from .errors import RunAlreadyActive
+from .final_answer import final_answer
+from .result import RunResult
+
+_sessions: weakref.WeakKeyDictionary[Any, KernelSession] = weakref.WeakKeyDictionary()
+
+
+class KernelSession:
+    def __init__(self, shell: Any) -> None:
+        self.shell = shell
+        self.settings = SettingsStore(getattr(shell, "config", None))
+        self.active: RunResult | None = None
+        self.last: RunResult | None = None
+        self.install_final_answer()
+
+    @classmethod
+    def for_shell(cls, shell: Any) -> KernelSession:
+        session = _sessions.get(shell)
+        if session is None:
+            session = _sessions[shell] = cls(shell)
+        return session
+
+    def install_final_answer(self) -> None:
+        """Put ``final_answer`` in the user namespace, hidden from ``%who``.
+
+        It stays there after runs: recorded agent cells call it, and re-running them without
+        a model must work.
+        """
+        self.shell.user_ns["final_answer"] = final_answer
+        hidden = getattr(self.shell, "user_ns_hidden", None)
+        if isinstance(hidden, dict):
+            hidden["final_answer"] = final_answer
+
+    @contextmanager
+    def claim(self, run: RunResult) -> Iterator[RunResult]:
+        if self.active is not None:
+            active = self.active
+            raise RunAlreadyActive(
+                f"another agent run is active in this kernel (task {_clip(active.task)!r}, "
+                f"step {len(active.steps) + 1}). Wait for it to finish, or end it with its Stop "
+                "button or the kernel's interrupt button."
+            )
+        self.active = run
+        try:
+            yield run
+        finally:
+            self.active = None
+            self.last = run
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

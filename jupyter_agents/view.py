@@ -1,0 +1,87 @@
+"""How a run shows itself, and which way: the approval widget, or plain outputs.
+
+The loop talks to a :class:`RunView` and never to ipywidgets directly. Which view a run gets
+depends on the frontend: one that renders widgets (JupyterLab, Notebook 7, VS Code) gets the
+widget; one that can't (plain nbclient, a terminal) gets plain outputs, and then approval is
+impossible, so a run that needs it fails at once instead of waiting for a click that can't come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from .approval import ApprovalDecision, ApprovalRequest
+from .errors import ApprovalUnavailable
+from .memory import Step
+from .result import RunResult
+
+
+class StepView(Protocol):
+    def stream(self, text: str) -> None: ...
+    def restart_stream(self, note: str) -> None: ...
+    def show_proposal(self, thought: str, code: str) -> None: ...
+    def show_text(self, text: str) -> None: ...
+    def show_note(self, text: str, style: str = ...) -> None: ...
+    def capture(self) -> AbstractContextManager[Any]: ...
+    def show_outcome(self, step: Step) -> None: ...
+
+
+class RunView(Protocol):
+    def display(self) -> None: ...
+    def on_stop(self, callback: Callable[[], None]) -> None: ...
+    def start_step(self, number: int, title: str | None = None) -> StepView: ...
+    async def ask(self, request: ApprovalRequest) -> ApprovalDecision: ...
+    def update_footer(self, note: str = "") -> None: ...
+    def finish(self, run: RunResult) -> None: ...
+
+
+async def widget_frontend_answers(timeout: float) -> bool:
+    """True if the connected frontend renders ipywidgets, found out within ``timeout`` seconds.
+
+    A widget-capable frontend creates a model for every widget the kernel opens, displayed or
+    not. A ``jsdlink`` model, once created, copies its source's value into its target and
+    syncs the target back to the kernel. So a link from a Text holding "ready" to an empty Text
+    is a question only such a frontend answers. It uses nothing but standard ipywidgets.
+    """
+    import ipywidgets as widgets
+
+    source = widgets.Text(value="ready")
+    target = widgets.Text(value="")
+    answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def on_change(_change: Any) -> None:
+        if not answered.done():
+            answered.set_result(True)
+
+    target.observe(on_change, names="value")
+    link = widgets.jsdlink((source, "value"), (target, "value"))
+    try:
+        return await asyncio.wait_for(answered, timeout)
+    except asyncio.TimeoutError:
+        return False
+    finally:
+        for widget in (link, source, target):
+            widget.close()
+
+
+async def open_view(run: RunResult, needs_approval: bool, frontend_timeout: float) -> RunView:
+    """Pick and display the view for ``run``."""
+    if await widget_frontend_answers(frontend_timeout):
+        from .widget_view import WidgetRunView
+
+        view: RunView = WidgetRunView(run, approval=needs_approval)
+    elif needs_approval:
+        raise ApprovalUnavailable(
+            "approval needs a frontend that shows widgets (JupyterLab, Notebook 7, VS Code), and "
+            f"none answered within {frontend_timeout:g} s. To run without approval, "
+            "use `--approve auto`."
+        )
+    else:
+        from .plain_view import PlainRunView
+
+        view = PlainRunView(run)
+    view.display()
+    return view

@@ -1,0 +1,307 @@
+"""The approval widget: the run as it happens, and the buttons that decide each cell.
+
+Layout, top to bottom: a header (model, policy, task); one block per step (the streamed
+thought, the highlighted code, how it was decided, the cell's outputs); one control bar for the
+run (Approve, Edit, Reject with an optional reason, Approve all, Stop); a footer with tokens,
+cost and status. The control bar sits right under the step that waits for a decision.
+
+Clicks arrive while the ``%agent`` cell is still running: ipykernel >= 7.4 processes comm
+messages while a cell awaits, and :meth:`StepWidget.ask` awaits a future that the buttons
+resolve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as widgets
+
+from .approval import ApprovalDecision, ApprovalRequest
+from .highlight import code_html, stylesheet, text_html
+from .memory import Step, StepStatus
+from .result import RunResult, RunStatus
+
+STREAM_REFRESH_SECONDS = 0.05
+
+_STATUS_LINES = {
+    StepStatus.APPROVED: ("ja-ok", "approved"),
+    StepStatus.EDITED: ("ja-warn", "edited, then run"),
+    StepStatus.AUTO: ("ja-muted", "ran (auto-approved)"),
+    StepStatus.REJECTED: ("ja-bad", "rejected"),
+}
+
+
+class ControlBar:
+    """The run's buttons. One set for the whole run, enabled while a decision is pending.
+
+    Decision buttons are created disabled: a button created enabled and disabled a moment
+    later can be clicked in between, and that click would be silently lost.
+    """
+
+    def __init__(self, approval: bool) -> None:
+        self.approve = widgets.Button(
+            description="Approve", button_style="success", icon="check", disabled=True,
+            tooltip="Run this cell (the edited code, if you edited it)",
+        )
+        self.edit = widgets.Button(
+            description="Edit", icon="pencil", disabled=True, tooltip="Edit before running"
+        )
+        self.reject = widgets.Button(
+            description="Reject", button_style="warning", icon="times", disabled=True,
+            tooltip="Don't run it; the reason goes back to the model",
+        )
+        self.reason = widgets.Text(
+            placeholder="Reason (optional, sent to the model)", disabled=True,
+            layout=widgets.Layout(width="auto", flex="1 1 12em"),
+        )
+        self.approve_all = widgets.Button(
+            description="Approve all", icon="forward", disabled=True,
+            tooltip="Run this cell and every later cell of this run without asking",
+        )
+        self.stop = widgets.Button(
+            description="Stop", button_style="danger", icon="stop", tooltip="End the run now"
+        )
+        self.decision_buttons = [self.approve, self.edit, self.reject, self.approve_all]
+        children = [*self.decision_buttons[:3], self.reason, self.approve_all, self.stop]
+        if not approval:
+            children = [self.stop]
+        self.box = widgets.HBox(children, layout=widgets.Layout(flex_flow="row wrap"))
+
+    def set_pending(self, pending: bool) -> None:
+        for button in self.decision_buttons:
+            button.disabled = not pending
+        self.reason.disabled = not pending
+
+    def close(self) -> None:
+        self.box.layout.display = "none"
+        for child in (*self.decision_buttons, self.reason, self.stop):
+            child.disabled = True
+            child.close()
+        self.box.close()
+
+
+class StepWidget:
+    """One step: streamed thought, proposed code, decision and outputs."""
+
+    def __init__(self, number: int, controls: ControlBar, title: str) -> None:
+        self.number = number
+        self._controls = controls
+        self.title = widgets.HTML(f'<div class="ja-title">{html.escape(title)}</div>')
+        self.thought = widgets.HTML()
+        self.code = widgets.HTML()
+        self.editor = widgets.Textarea(layout=widgets.Layout(width="100%", display="none"))
+        self.outcome = widgets.HTML()
+        self.output = widgets.Output()
+        self.box = widgets.VBox(
+            [self.title, self.thought, self.code, self.editor, self.outcome, self.output]
+        )
+        self._streamed: list[str] = []
+        self._refresh: asyncio.TimerHandle | None = None
+        self._pending: tuple[ApprovalRequest, asyncio.Future[ApprovalDecision]] | None = None
+        self._editing = False
+
+    # -- the model's reply --------------------------------------------------------------
+
+    def stream(self, text: str) -> None:
+        """Add streamed text; the widget refreshes at most every 50 ms, not per token."""
+        self._streamed.append(text)
+        if self._refresh is None:
+            loop = asyncio.get_running_loop()
+            self._refresh = loop.call_later(STREAM_REFRESH_SECONDS, self._show_stream)
+
+    def _show_stream(self) -> None:
+        self._refresh = None
+        streamed = html.escape("".join(self._streamed))
+        self.thought.value = f'<div class="ja-text ja-streaming">{streamed}</div>'
+
+    def restart_stream(self, note: str) -> None:
+        """Discard a partial reply (a retry follows) and say why."""
+        self._cancel_refresh()
+        self._streamed.clear()
+        self.thought.value = f'<div class="ja-muted">{html.escape(note)}</div>'
+
+    def show_proposal(self, thought: str, code: str) -> None:
+        self._cancel_refresh()
+        self.thought.value = text_html(thought) if thought else ""
+        self.code.value = code_html(code)
+        self.editor.value = code
+        self.editor.rows = min(max(code.count("\n") + 2, 4), 30)
+
+    def show_text(self, text: str) -> None:
+        """Show a finished text-only reply (the best answer at the step limit)."""
+        self._cancel_refresh()
+        self.thought.value = text_html(text)
+
+    def show_note(self, text: str, style: str = "ja-muted") -> None:
+        self.outcome.value = f'<div class="{style}">{html.escape(text)}</div>'
+
+    def _cancel_refresh(self) -> None:
+        if self._refresh is not None:
+            self._refresh.cancel()
+            self._refresh = None
+
+    # -- approval -------------------------------------------------------------------------
+
+    async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
+        future: asyncio.Future[ApprovalDecision] = asyncio.get_running_loop().create_future()
+        self._pending = (request, future)
+        self._controls.set_pending(True)
+        try:
+            return await future
+        finally:
+            self._pending = None
+            self._controls.set_pending(False)
+            self._set_editing(False)
+
+    def decide(self, make: Callable[[str], ApprovalDecision]) -> None:
+        """Resolve the pending request with ``make(code)``; code is the edit if editing."""
+        if self._pending is None:
+            return
+        request, future = self._pending
+        code = self.editor.value if self._editing else request.code
+        if not future.done():
+            future.set_result(make(code))
+
+    def toggle_edit(self) -> None:
+        if self._pending is not None:
+            self._set_editing(not self._editing)
+
+    def _set_editing(self, editing: bool) -> None:
+        self._editing = editing
+        if not editing and self._pending is not None:
+            self.editor.value = self._pending[0].code  # "Discard edit" restores the proposal
+        self.editor.layout.display = "" if editing else "none"
+        self.code.layout.display = "none" if editing else ""
+        self._controls.edit.description = "Discard edit" if editing else "Edit"
+
+    @property
+    def pending(self) -> bool:
+        return self._pending is not None
+
+    # -- running --------------------------------------------------------------------------
+
+    @contextmanager
+    def capture(self) -> Iterator[None]:
+        """Route the cell's outputs into this step's Output widget.
+
+        Not ``with self.output:`` directly: Output.__exit__ swallows exceptions under IPython
+        (it prints them), and a swallowed CancelledError would make Stop and interrupt fail.
+        """
+        self.output.__enter__()
+        try:
+            yield
+        finally:
+            self.output.__exit__(None, None, None)
+
+    def show_outcome(self, step: Step) -> None:
+        if step.status is StepStatus.EDITED:
+            self.code.value = code_html(step.code_run or "")
+        style, label = _STATUS_LINES[step.status]
+        parts = [label]
+        if step.status is StepStatus.REJECTED and step.reason:
+            parts.append(f"reason: {step.reason}")
+        if step.execution_count is not None:
+            parts.append(f"In [{step.execution_count}]")
+        if step.error:
+            parts.append(f"raised {step.error}")
+        if step.code_run is not None:
+            parts.append(f"ran {step.timings.execution_seconds:.2f} s")
+        parts.append(step.usage.describe())
+        self.outcome.value = f'<div class="{style}">{html.escape(" · ".join(parts))}</div>'
+
+
+class WidgetRunView:
+    """The whole run in one ipywidgets box, displayed under the ``%agent`` cell."""
+
+    def __init__(self, run: RunResult, approval: bool) -> None:
+        self.run = run
+        self.controls = ControlBar(approval)
+        self.controls.approve.on_click(lambda _: self._decide(ApprovalDecision.approve))
+        self.controls.approve_all.on_click(
+            lambda _: self._decide(lambda code: ApprovalDecision.approve(code, approve_rest=True))
+        )
+        self.controls.reject.on_click(lambda _: self._reject())
+        self.controls.edit.on_click(lambda _: self._current and self._current.toggle_edit())
+        self.controls.stop.on_click(lambda _: self._stop())
+        self.header = widgets.HTML(self._header_html())
+        self.steps = widgets.VBox()
+        self.footer = widgets.HTML()
+        self.box = widgets.VBox([self.header, self.steps, self.controls.box, self.footer])
+        self.box.add_class("jupyter-agents")
+        self._current: StepWidget | None = None
+        self._on_stop: Callable[[], None] | None = None
+        self.update_footer()
+
+    def display(self) -> None:
+        from IPython.display import display
+
+        display(self.box)
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """``callback`` ends the run when Stop is clicked while no decision is pending."""
+        self._on_stop = callback
+
+    def start_step(self, number: int, title: str | None = None) -> StepWidget:
+        title = title or f"Step {number} of {self.run.max_steps}"
+        step = StepWidget(number, self.controls, title)
+        self.steps.children = (*self.steps.children, step.box)
+        self._current = step
+        step.show_note("thinking...")
+        return step
+
+    async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Ask the human about the current step's proposal (the approval gate calls this)."""
+        assert self._current is not None
+        return await self._current.ask(request)
+
+    def update_footer(self, note: str = "") -> None:
+        run = self.run
+        text = f"{len(run.steps)} step(s) · {run.usage.describe()}"
+        if note:
+            text = f"{note} · {text}"
+        self.footer.value = f'<div class="ja-muted">{html.escape(text)}</div>'
+
+    def finish(self, run: RunResult) -> None:
+        self.controls.close()
+        if self._current is not None:
+            self._current._cancel_refresh()
+        style = {
+            RunStatus.COMPLETED: "ja-ok",
+            RunStatus.FAILED: "ja-bad",
+            RunStatus.INTERRUPTED: "ja-bad",
+        }.get(run.status, "ja-warn")
+        headline = run.headline()
+        self.footer.value = (
+            f'<div class="{style}">{html.escape(headline)}</div>'
+            f'<div class="ja-muted">{html.escape(run.summary())}</div>'
+        )
+
+    def _decide(self, make: Callable[[str], ApprovalDecision]) -> None:
+        if self._current is not None:
+            self._current.decide(make)
+
+    def _reject(self) -> None:
+        reason = self.controls.reason.value
+        self.controls.reason.value = ""
+        self._decide(lambda _code: ApprovalDecision.reject(reason))
+
+    def _stop(self) -> None:
+        if self._current is not None and self._current.pending:
+            self._current.decide(lambda _code: ApprovalDecision.stop())
+        elif self._on_stop is not None:
+            self._on_stop()
+
+    def _header_html(self) -> str:
+        run = self.run
+        task = run.task if len(run.task) <= 300 else run.task[:297] + "..."
+        return (
+            f"<style>{stylesheet()}</style>"
+            f'<div class="ja-muted">jupyter-agents · {html.escape(run.model)} · '
+            f"approve: {html.escape(run.approve)} · at most {run.max_steps} steps</div>"
+            f'<div class="ja-text"><b>Task:</b> {html.escape(task)}</div>'
+        )
+

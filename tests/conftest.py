@@ -1,0 +1,79 @@
+"""Shared fixtures: the scripted loopback model server and real kernels pointed at it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+# litellm, imported by some tests in this process, must not try to download its price map.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+from tests.support.kernel import KernelHarness  # noqa: E402
+from tests.support.llm_server import ScriptedLLMServer  # noqa: E402
+
+#: Variables that would let the machine's own configuration leak into a test kernel.
+_LEAKY_PREFIXES = ("JUPYTER_AGENTS_", "OPENAI_", "ANTHROPIC_", "OLLAMA_", "LITELLM_", "IPYTHON")
+
+
+@pytest.fixture(scope="session")
+def llm() -> Iterator[ScriptedLLMServer]:
+    with ScriptedLLMServer() as server:
+        yield server
+
+
+@pytest.fixture
+def script(llm: ScriptedLLMServer) -> Iterator[ScriptedLLMServer]:
+    """The model server with an empty script and request log for this test."""
+    llm.reset()
+    yield llm
+    llm.reset()
+
+
+def kernel_env(llm: ScriptedLLMServer, home: Path, **extra: str) -> dict[str, str]:
+    """A clean environment for a test kernel: no user config, the scripted server as OpenAI."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_LEAKY_PREFIXES)}
+    (home / "ipython").mkdir(parents=True, exist_ok=True)
+    env.update(
+        IPYTHONDIR=str(home / "ipython"),
+        OPENAI_API_BASE=llm.base_url,
+        OPENAI_API_KEY="sk-test",
+        LITELLM_LOCAL_MODEL_COST_MAP="True",
+        MPLBACKEND="module://matplotlib_inline.backend_inline",
+    )
+    env.update(extra)
+    return env
+
+
+def start_kernel(
+    llm: ScriptedLLMServer, home: Path, widget_frontend: bool = True, **env: str
+) -> KernelHarness:
+    home.mkdir(parents=True, exist_ok=True)
+    return KernelHarness(kernel_env(llm, home, **env), cwd=str(home), widget_frontend=widget_frontend)
+
+
+PREPARE = """\
+%load_ext jupyter_agents
+%agent_config model=openai/scripted model_retries=1
+import jupyter_agents, jupyter_agents.model
+jupyter_agents.model.load_litellm()
+"""
+
+
+@pytest.fixture(scope="module")
+def agent_kernel(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelHarness]:
+    """A kernel with the extension loaded, a browser-like widget frontend and a model set.
+
+    Shared by a module's tests (starting a kernel and importing litellm takes seconds); each
+    test uses its own variable names. litellm is imported up front, silently, so the first
+    test does not pay for it.
+    """
+    kernel = start_kernel(llm, tmp_path_factory.mktemp("agent-kernel"))
+    try:
+        prepared = kernel.execute(PREPARE, timeout=120)
+        assert prepared.status == "ok", prepared.outputs
+        yield kernel
+    finally:
+        kernel.shutdown()

@@ -1,0 +1,176 @@
+"""The approval widget in a real kernel: buttons clicked with the messages a browser sends.
+
+Each test scripts the model's replies on the loopback server, starts ``%agent`` in the shared
+kernel, decides through the widget, and checks the kernel's namespace, the cell's outputs and
+what the model was told.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.support.kernel import KernelHarness
+from tests.support.llm_server import ScriptedLLMServer
+
+pytestmark = pytest.mark.kernel
+
+REASON = "Reason (optional, sent to the model)"
+
+
+def code(text: str, thought: str = "Next step.") -> str:
+    """A model reply: a thought and one python block."""
+    return f"{thought}\n```python\n{text}\n```"
+
+
+def value_of(kernel: KernelHarness, expression: str) -> str:
+    run = kernel.execute(f"print(repr({expression}))")
+    assert run.status == "ok", run.error_text
+    return run.stdout.strip()
+
+
+def test_approved_code_runs_in_user_namespace(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(
+        code("approved_x = 21 * 2\nprint('approved_x is', approved_x)", "Compute it."),
+        code("final_answer(approved_x)"),
+    )
+    run = agent_kernel.start("%agent Compute approved_x")
+    agent_kernel.click("Approve")
+    agent_kernel.click("Approve")
+    agent_kernel.wait_done(run)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "42"  # the final answer is the cell's execute_result
+    assert value_of(agent_kernel, "approved_x") == "42"
+    # The approved cells are in the kernel's history, as if the user had typed them.
+    history = value_of(agent_kernel, "[c for c in In if 'approved_x' in c]")
+    assert "approved_x = 21 * 2" in history
+    # The model saw the output of its cell.
+    assert "approved_x is 42" in script.requests[1].last_user_text
+    # The output appeared under the step (captured by the step's Output widget).
+    captured = [o for w in agent_kernel.find_widgets("OutputModel") for o in w.captured]
+    assert any("approved_x is 42" in o.get("text", "") for o in captured)
+
+
+def test_edited_code_runs_instead_of_the_proposal(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("edited_y = 1"), code("final_answer(edited_y)"))
+    run = agent_kernel.start("%agent Set edited_y")
+    agent_kernel.click("Edit", acknowledged=False)
+    editor = agent_kernel.wait_for(
+        lambda: next(
+            (w for w in agent_kernel.find_widgets("TextareaModel", value="edited_y = 1")), None
+        ),
+        10,
+        "the code editor",
+    )
+    agent_kernel.set_state(editor, value="edited_y = 2  # my edit")
+    agent_kernel.click("Approve")
+    agent_kernel.click("Approve")
+    agent_kernel.wait_done(run)
+
+    assert run.status == "ok", run.error_text
+    assert value_of(agent_kernel, "edited_y") == "2"
+    told = script.requests[1].last_user_text
+    assert "edited your cell" in told and "edited_y = 2  # my edit" in told
+
+
+def test_rejected_code_does_not_run_and_the_reason_reaches_the_model(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(
+        code("rejected_marker = 'ran'"),
+        code("safe_z = 'safe'\nfinal_answer(safe_z)"),
+    )
+    run = agent_kernel.start("%agent Do something")
+    reason = agent_kernel.wait_for(
+        lambda: next(iter(agent_kernel.find_widgets("TextModel", disabled=False, placeholder=REASON)), None),
+        10,
+        "the reason box",
+    )
+    agent_kernel.set_state(reason, value="Please do not touch that variable")
+    agent_kernel.click("Reject")
+    agent_kernel.click("Approve")
+    agent_kernel.wait_done(run)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "'safe'"
+    assert value_of(agent_kernel, "'rejected_marker' in globals()") == "False"
+    told = script.requests[1].last_user_text
+    assert "rejected" in told and "Please do not touch that variable" in told
+
+
+def test_stop_ends_the_run_and_the_kernel_stays_usable(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("stop_marker = 1"))
+    run = agent_kernel.start("%agent Something long")
+    agent_kernel.button("Approve")
+    agent_kernel.click("Stop")
+    agent_kernel.wait_done(run)
+
+    assert run.status == "ok"
+    assert run.result is None  # stopped: no final answer
+    assert "Stopped by you" in agent_kernel.html_text()
+    assert value_of(agent_kernel, "'stop_marker' in globals()") == "False"
+    assert value_of(agent_kernel, "1 + 1") == "2"
+    assert value_of(agent_kernel, "jupyter_agents.last_run().status.value") == "'stopped'"
+
+
+def test_approve_all_runs_the_rest_without_asking(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("all_a = 1"), code("all_b = all_a + 1"), code("final_answer(all_b)"))
+    run = agent_kernel.start("%agent Count")
+    agent_kernel.click("Approve all")
+    agent_kernel.wait_done(run)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "2"
+    statuses = value_of(agent_kernel, "[str(s.status) for s in jupyter_agents.last_run().steps]")
+    assert statuses == "['approved', 'auto', 'auto']"
+
+
+def test_auto_policy_needs_no_clicks(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("auto_v = sum(range(5))"), code("final_answer(auto_v * 2)"))
+    run = agent_kernel.execute("%agent --approve auto Sum things", timeout=60)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "20"
+    assert not agent_kernel.find_widgets("ButtonModel", description="Approve")
+
+
+def test_final_answer_cannot_be_swallowed_by_except_exception(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(
+        code(
+            "try:\n    final_answer('kept')\nexcept Exception:\n    print('swallowed')\n"
+            "print('after')"
+        )
+    )
+    run = agent_kernel.execute("%agent --approve auto Answer", timeout=60)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "'kept'"
+    captured = [o for w in agent_kernel.find_widgets("OutputModel") for o in w.captured]
+    assert not any("swallowed" in o.get("text", "") or "after" in o.get("text", "") for o in captured)
+
+
+def test_cell_magic_takes_the_task_from_the_body(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("final_answer('ok')"))
+    run = agent_kernel.execute(
+        "%%agent --approve auto\nSummarize the data.\nUse the column \"order date\", it's clean.",
+        timeout=60,
+    )
+    assert run.status == "ok", run.error_text
+    task_message = script.requests[0].messages[1]["content"]
+    assert "Summarize the data.\nUse the column \"order date\", it's clean." in task_message
+
+
+def test_two_runs_at_once_get_a_clear_error(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    # The agent's own cell starts a second run in the same kernel while the first is active.
+    script.script(
+        code("nested = jupyter_agents.Agent(approve='auto')\nawait nested.run('inner task')"),
+        code("final_answer('outer done')"),
+    )
+    run = agent_kernel.execute("%agent --approve auto Outer task", timeout=60)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "'outer done'"
+    told = script.requests[1].last_user_text
+    assert "RunAlreadyActive" in told and "another agent run is active" in told

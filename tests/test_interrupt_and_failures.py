@@ -1,0 +1,187 @@
+"""Ending badly, cleanly: interrupts, model failures, missing setup, no widget frontend."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PREPARE, start_kernel
+from tests.support.kernel import KernelHarness
+from tests.support.llm_server import Fault, ScriptedLLMServer
+
+pytestmark = pytest.mark.kernel
+
+
+def code(text: str) -> str:
+    return f"Next.\n```python\n{text}\n```"
+
+
+def one_line_error(run) -> str:
+    """The error output's text, asserting it is a single line (no traceback)."""
+    assert run.status == "error", run.outputs
+    assert run.error is not None, run.outputs
+    lines = [line for line in "\n".join(run.error["traceback"]).splitlines() if line.strip()]
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+def test_interrupt_while_waiting_for_approval(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("interrupt_wait = 1"))
+    run = agent_kernel.start("%agent Wait for me")
+    agent_kernel.button("Approve")
+    agent_kernel.interrupt()
+    agent_kernel.wait_done(run, 30)
+
+    message = one_line_error(run)
+    assert "RunInterrupted" in message and "at step 1; 0 earlier cell(s) completed" in message
+    assert agent_kernel.execute("print(1 + 1)").stdout.strip() == "2"
+    assert agent_kernel.execute("print('interrupt_wait' in globals())").stdout.strip() == "False"
+
+
+def test_interrupt_stops_a_synchronous_cell(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(
+        code("sync_done = 'first'"),
+        code("import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.05)"),
+    )
+    run = agent_kernel.start("%agent --approve auto Loop forever")
+    agent_kernel.wait_for(
+        lambda: any(
+            "looping" in o.get("text", "")
+            for w in agent_kernel.find_widgets("OutputModel")
+            for o in w.captured
+        ),
+        30,
+        "the loop to start",
+    )
+    agent_kernel.interrupt()
+    agent_kernel.wait_done(run, 30)
+
+    message = one_line_error(run)
+    assert "RunInterrupted" in message and "at step 2; 1 earlier cell(s) completed" in message
+    # The completed cell's work is kept and the kernel is usable.
+    assert agent_kernel.execute("print(sync_done)").stdout.strip() == "first"
+    status = agent_kernel.execute("print(jupyter_agents.last_run().status)").stdout.strip()
+    assert status == "interrupted"
+
+
+def test_model_errors_are_retried_then_reported_in_one_line(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    # model_retries=1 in this kernel: two attempts, then a clear error naming provider and status.
+    script.script(Fault(status=500), Fault(status=500))
+    run = agent_kernel.execute("%agent --approve auto Anything", timeout=60)
+
+    message = one_line_error(run)
+    assert "ModelCallFailed" in message
+    assert "openai" in message and "500" in message and "after 2 attempts" in message
+    assert len(script.requests) == 2
+    assert "Failed:" in agent_kernel.html_text()
+
+
+def test_rate_limit_then_success(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(Fault(status=429, retry_after=0), code("final_answer('after retry')"))
+    run = agent_kernel.execute("%agent --approve auto Anything", timeout=60)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "'after retry'"
+    assert len(script.requests) == 2
+
+
+def test_a_cut_stream_is_never_executed(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    cut = code("cut_marker = 'partial'\nprint('should never run')")
+    script.script(Fault(cut_after=len(cut) - 10, then=cut), code("final_answer('whole')"))
+    run = agent_kernel.execute("%agent --approve auto Anything", timeout=60)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "'whole'"
+    assert agent_kernel.execute("print('cut_marker' in globals())").stdout.strip() == "False"
+
+
+def test_no_model_error_names_every_way_to_set_one(llm: ScriptedLLMServer, tmp_path: Path):
+    kernel = start_kernel(llm, tmp_path)
+    try:
+        run = kernel.execute("%load_ext jupyter_agents\n")
+        run = kernel.execute("%agent Do something")
+        message = one_line_error(run)
+        for way in ("--model", "%agent_config", "c.JupyterAgents.model", "JUPYTER_AGENTS_MODEL"):
+            assert way in message
+    finally:
+        kernel.shutdown()
+
+
+def test_settings_resolution_order(llm: ScriptedLLMServer, script: ScriptedLLMServer, tmp_path: Path):
+    profile = tmp_path / "ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_kernel_config.py").write_text(
+        "c.JupyterAgents.model = 'openai/from-config'\nc.JupyterAgents.max_steps = 4\n"
+    )
+    kernel = start_kernel(llm, tmp_path, JUPYTER_AGENTS_MODEL="openai/from-env")
+    try:
+        shown = kernel.execute("%load_ext jupyter_agents\n%agent_config").stdout
+        assert "openai/from-config" in shown and "config file" in shown  # config beats env
+        assert "max_steps          4" in shown
+
+        script.script(code("final_answer(1)"), code("final_answer(2)"), code("final_answer(3)"))
+        kernel.execute("%agent --approve auto one", timeout=60)
+        kernel.execute("%agent_config model=openai/from-magic")
+        kernel.execute("%agent --approve auto two", timeout=60)
+        kernel.execute("%agent --approve auto --model openai/from-option three", timeout=60)
+        assert [r.body["model"] for r in script.requests] == ["from-config", "from-magic", "from-option"]
+
+        reset = kernel.execute("%agent_config --reset").stdout
+        assert "openai/from-config" in reset
+        bad = kernel.execute("%agent_config max_steps=zero")
+        assert "InvalidOption" in one_line_error(bad)
+    finally:
+        kernel.shutdown()
+
+
+def test_env_var_sets_the_model(llm: ScriptedLLMServer, tmp_path: Path):
+    kernel = start_kernel(llm, tmp_path, JUPYTER_AGENTS_MODEL="openai/from-env")
+    try:
+        shown = kernel.execute("%load_ext jupyter_agents\n%agent_config").stdout
+        assert "openai/from-env" in shown and "$JUPYTER_AGENTS_MODEL" in shown
+    finally:
+        kernel.shutdown()
+
+
+def test_without_a_widget_frontend_approval_fails_fast(
+    llm: ScriptedLLMServer, script: ScriptedLLMServer, tmp_path: Path
+):
+    """Like plain nbclient: nothing answers widgets, so nothing could ever click Approve."""
+    kernel = start_kernel(llm, tmp_path, widget_frontend=False)
+    try:
+        assert kernel.execute(PREPARE + "%agent_config frontend_timeout=1", timeout=120).status == "ok"
+        script.script(code("final_answer('headless')"))
+        started = time.monotonic()
+        run = kernel.execute("%agent Needs approval", timeout=30)
+        assert time.monotonic() - started < 15  # fails fast, never waits for a click
+        message = one_line_error(run)
+        assert "ApprovalUnavailable" in message and "--approve auto" in message
+        assert script.requests == []  # nothing was asked of the model
+
+        # With --approve auto the run works and leaves a plain, readable record in the cell.
+        run = kernel.execute("%agent --approve auto Run headless", timeout=60)
+        assert run.status == "ok", run.error_text
+        assert run.result == "'headless'"
+        assert "Step 1 of 10" in run.stdout
+        assert any("final_answer" in str(o.get("data", {})) for o in run.outputs)
+    finally:
+        kernel.shutdown()
+
+
+def test_load_ext_in_the_same_cell_as_agent_explains_itself(llm: ScriptedLLMServer, tmp_path: Path):
+    kernel = start_kernel(llm, tmp_path)
+    try:
+        run = kernel.execute("%load_ext jupyter_agents\n%agent --model openai/x Do it")
+        # IPython shows a UsageError as one line on stderr, and the cell fails.
+        assert run.status == "error"
+        assert run.stderr.startswith("UsageError:") and "not in the same cell" in run.stderr
+        assert len(run.stderr.strip().splitlines()) == 1
+        # Loading the extension imports neither litellm nor ipywidgets (they cost seconds).
+        loaded = kernel.execute("import sys; print('litellm' in sys.modules, 'ipywidgets' in sys.modules)")
+        assert loaded.stdout.strip() == "False False"
+    finally:
+        kernel.shutdown()

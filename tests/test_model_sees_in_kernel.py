@@ -1,0 +1,198 @@
+"""What the model is told (context, observations, corrections) and what the user sees."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.kernel import KernelHarness
+from tests.support.llm_server import ScriptedLLMServer
+
+pytestmark = pytest.mark.kernel
+
+
+def code(text: str, thought: str = "Next.") -> str:
+    return f"{thought}\n```python\n{text}\n```"
+
+
+def captured_outputs(kernel: KernelHarness) -> list[dict]:
+    return [o for w in kernel.find_widgets("OutputModel") for o in w.captured]
+
+
+def auto(kernel: KernelHarness, task: str, options: str = "") -> object:
+    run = kernel.execute(f"%agent --approve auto {options} {task}", timeout=90)
+    assert run.status == "ok", run.error_text
+    return run
+
+
+def test_context_has_variables_and_recent_cells(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    setup = agent_kernel.execute(
+        "import pandas as pd\n"
+        "ctx_sales = pd.DataFrame({'date': ['2024-01-05', '2024-02-11'], 'revenue': [10.5, 20.0]})\n"
+        "ctx_note = 'quarterly'"
+    )
+    assert setup.status == "ok", setup.error_text
+    script.script(code("final_answer(len(ctx_sales))"))
+    run = auto(agent_kernel, "How many rows?")
+
+    assert run.result == "2"
+    task_message = script.requests[0].messages[1]["content"]
+    # (The string column's dtype reads 'object' or 'str' depending on the pandas version.)
+    assert "ctx_sales: DataFrame (pandas), shape (2, 2); columns: date (" in task_message
+    assert "revenue (float64)" in task_message
+    assert "ctx_note: str = 'quarterly'" in task_message
+    assert "pd (pandas)" in task_message
+    assert "ctx_note = 'quarterly'" in task_message  # the user's recent cell
+    variables = task_message.split("Recent cells")[0]
+    assert "10.5" not in variables  # the summary never holds the data itself
+    system = script.requests[0].messages[0]["content"]
+    assert "final_answer(value)" in system
+
+
+def test_long_output_is_cut_to_the_budget_keeping_head_and_tail(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(
+        code("for i in range(20000):\n    print(f'row {i:05d} ' + 'x' * 40)"),
+        code("final_answer('seen')"),
+    )
+    agent_kernel.execute("%agent_config observation_tokens=500")
+    try:
+        auto(agent_kernel, "Print a lot")
+    finally:
+        agent_kernel.execute("%agent_config observation_tokens=2000")
+    observation = script.requests[1].last_user_text
+    assert "row 00000" in observation and "row 19999" in observation
+    assert "characters (" in observation and "lines) cut" in observation
+    assert len(observation) < 500 * 4 + 400
+
+
+def test_errors_reach_the_model_with_a_trimmed_traceback(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(
+        code("def lookup(d):\n    return d['missing']\nlookup({})"),
+        code("final_answer('fixed')"),
+    )
+    auto(agent_kernel, "Fail once")
+    observation = script.requests[1].last_user_text
+    assert "KeyError: 'missing'" in observation
+    assert "return d['missing']" in observation
+    assert "interactiveshell.py" not in observation  # IPython's own frames are dropped
+    # The user sees the normal rich traceback under the step.
+    assert any(o["output_type"] == "error" and o["ename"] == "KeyError" for o in captured_outputs(agent_kernel))
+
+
+def test_rich_outputs_appear_under_the_step(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(
+        code(
+            "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [3, 1, 2])\nplt.title('rich')\n"
+            "import pandas as pd\nfrom IPython.display import display\n"
+            "display(pd.DataFrame({'a': [1, 2]}))"
+        ),
+        code("final_answer('plotted')"),
+    )
+    auto(agent_kernel, "Plot")
+    kinds = {kind for o in captured_outputs(agent_kernel) for kind in o.get("data", {})}
+    assert "image/png" in kinds and "text/html" in kinds
+    observation = script.requests[1].last_user_text
+    assert "image/png" in observation and "text/html" in observation
+
+
+def test_magics_and_top_level_await_work_in_generated_code(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(
+        code("%time magic_sum = sum(range(10))\nimport asyncio\nawait asyncio.sleep(0)\nprint('awaited', magic_sum)"),
+        code("final_answer(magic_sum)"),
+    )
+    run = auto(agent_kernel, "Use magics")
+    assert run.result == "45"
+    assert "awaited 45" in script.requests[1].last_user_text
+
+
+def test_a_reply_without_code_gets_a_correction(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script("I think we should look at the data first.", code("final_answer('corrected')"))
+    run = auto(agent_kernel, "Answer")
+    assert run.result == "'corrected'"
+    second = script.requests[1].messages
+    assert second[-2] == {"role": "assistant", "content": "I think we should look at the data first."}
+    assert "no Python code block" in second[-1]["content"]
+
+
+def test_step_limit_asks_for_the_best_answer(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("limit_a = 1"), code("limit_b = 2"), "My best answer is 3.")
+    run = auto(agent_kernel, "Never finish", "--max-steps 2")
+    assert run.result == "'My best answer is 3.'"
+    assert "You have used all 2 steps" in script.requests[2].last_user_text
+    status = agent_kernel.execute("print(jupyter_agents.last_run().status)").stdout.strip()
+    assert status == "max-steps"
+
+
+def test_tokens_stream_into_the_widget(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    thought = "Streaming thought " + " ".join(f"word{i}" for i in range(60))
+    script.script(code("final_answer('streamed')", thought))
+    script.chunk_delay = 0.02
+    try:
+        auto(agent_kernel, "Stream")
+    finally:
+        script.chunk_delay = 0.0
+    streamed = [
+        update["value"]
+        for widget in agent_kernel.widgets.values()
+        if widget.model_name == "HTMLModel"
+        for update in widget.updates
+        if "ja-streaming" in str(update.get("value", ""))
+    ]
+    # Several partial versions arrived before the reply was complete.
+    partial = [value for value in streamed if "Streaming thought" in value and "word59" not in value]
+    assert len(partial) >= 2
+
+
+def test_tokens_and_cost_are_counted(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("acc_a = 1"), code("final_answer(acc_a)"))
+    auto(agent_kernel, "Count tokens", "--model openai/gpt-4o-mini")
+    usage = json.loads(
+        agent_kernel.execute(
+            "import json; u = jupyter_agents.last_run().usage\n"
+            "print(json.dumps([u.prompt_tokens, u.completion_tokens, u.cost]))"
+        ).stdout
+    )
+    # The scripted server reports prompt tokens as len(json(messages)) // 4.
+    expected_prompt = sum(max(1, len(json.dumps(r.messages)) // 4) for r in script.requests)
+    assert usage[0] == expected_prompt
+    assert usage[1] > 0
+    assert usage[2] is not None and usage[2] > 0  # litellm knows gpt-4o-mini's price
+    assert "$0.0" in agent_kernel.html_text()
+
+
+def test_tools_are_described_and_callable(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    agent_kernel.execute(
+        "def lookup_price(item: str) -> float:\n    '''Price of one item, in euros.'''\n"
+        "    return {'apple': 0.5}.get(item, 1.0)"
+    )
+    script.script(code("final_answer(lookup_price('apple'))"))
+    run = auto(agent_kernel, "Price of an apple?", "--tools lookup_price")
+    assert run.result == "0.5"
+    system = script.requests[0].messages[0]["content"]
+    assert "lookup_price(item: str) -> float: Price of one item, in euros." in system
+    bad = agent_kernel.execute("%agent --approve auto --tools no_such_tool Task")
+    assert "no function named 'no_such_tool'" in bad.error_text
+
+
+def test_python_api_returns_steps(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("api_v = 3", "Set it."), code("final_answer(api_v + 1)"))
+    run = agent_kernel.execute(
+        "api_result = await jupyter_agents.Agent(approve='auto', max_steps=5).run('API task')\n"
+        "first = api_result.steps[0]\n"
+        "print(api_result.answer, api_result.status, len(api_result.steps))\n"
+        "print(first.proposed_code, '|', first.code_run, '|', first.status, '|', first.thought)\n"
+        "print(first.usage.prompt_tokens > 0, first.timings.execution_seconds >= 0, 'Cell 1 ran' in first.feedback())",
+        timeout=90,
+    )
+    assert run.status == "ok", run.error_text
+    lines = run.stdout.strip().splitlines()
+    assert lines[0] == "4 completed 2"
+    assert lines[1] == "api_v = 3 | api_v = 3 | auto | Set it."
+    assert lines[2] == "True True True"
