@@ -108,7 +108,8 @@ def _describe_object(value: Any) -> str:
 def _type_name(value: Any) -> str:
     kind = type(value)
     module = kind.__module__.split(".")[0]
-    return kind.__name__ if module == "builtins" else f"{kind.__name__} ({module})"
+    # The user's own classes live in __main__: the module name would only add noise.
+    return kind.__name__ if module in ("builtins", "__main__") else f"{kind.__name__} ({module})"
 
 
 def _signature(function: Any) -> str:

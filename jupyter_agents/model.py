@@ -75,7 +75,7 @@ class ModelClient:
         while True:
             attempt += 1
             try:
-                text, response = await self._attempt(litellm, messages, on_text)
+                text, reported = await self._attempt(litellm, messages, on_text)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -87,12 +87,13 @@ class ModelClient:
                     on_retry(failure, attempt, delay)
                 await asyncio.sleep(delay)
                 continue
-            usage = self._usage(litellm, response, messages, text)
+            usage = self._usage(litellm, reported, messages, text)
             return ModelReply(text, usage, time.perf_counter() - started, attempt)
 
     async def _attempt(
         self, litellm: Any, messages: list[dict[str, str]], on_text: TextCallback | None
     ) -> tuple[str, Any]:
+        """One request. Returns the reply text and the usage the provider reported (if any)."""
         arguments: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -107,15 +108,15 @@ class ModelClient:
             text = response.choices[0].message.content or ""
             if on_text is not None and text:
                 on_text(text)
-            return text, response
+            return text, getattr(response, "usage", None)
         stream = await litellm.acompletion(
             **arguments, stream=True, stream_options={"include_usage": True}
         )
-        chunks: list[Any] = []
         parts: list[str] = []
+        usage = None
         finished = False
         async for chunk in stream:
-            chunks.append(chunk)
+            usage = getattr(chunk, "usage", None) or usage
             for choice in chunk.choices or ():
                 delta = getattr(choice.delta, "content", None)
                 if delta:
@@ -125,11 +126,9 @@ class ModelClient:
                 finished = finished or bool(choice.finish_reason)
         if not finished:
             raise StreamBroken("the reply stream ended before the model finished")
-        response = litellm.stream_chunk_builder(chunks, messages=messages)
-        return "".join(parts), response
+        return "".join(parts), usage
 
-    def _usage(self, litellm: Any, response: Any, messages: list[dict[str, str]], text: str) -> Usage:
-        reported = getattr(response, "usage", None)
+    def _usage(self, litellm: Any, reported: Any, messages: list[dict[str, str]], text: str) -> Usage:
         prompt = getattr(reported, "prompt_tokens", 0) or 0
         completion = getattr(reported, "completion_tokens", 0) or 0
         if not prompt:
@@ -137,7 +136,10 @@ class ModelClient:
         if not completion:
             completion = _count_tokens(litellm, self.model, text=text)
         try:
-            cost = float(litellm.completion_cost(completion_response=response, model=self.model))
+            prompt_cost, completion_cost = litellm.cost_per_token(
+                model=self.model, prompt_tokens=prompt, completion_tokens=completion
+            )
+            cost: float | None = float(prompt_cost) + float(completion_cost)
         except Exception:  # litellm raises for models it has no price for
             cost = None
         return Usage(prompt, completion, cost)

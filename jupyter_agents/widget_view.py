@@ -66,6 +66,8 @@ class ControlBar:
             description="Stop", button_style="danger", icon="stop", tooltip="End the run now"
         )
         self.decision_buttons = [self.approve, self.edit, self.reject, self.approve_all]
+        for button in (*self.decision_buttons, self.stop):
+            button.layout.width = "auto"  # ipywidgets' fixed default width wraps the bar
         children = [*self.decision_buttons[:3], self.reason, self.approve_all, self.stop]
         if not approval:
             children = [self.stop]
@@ -260,6 +262,9 @@ class WidgetRunView:
 
     def update_footer(self, note: str = "") -> None:
         run = self.run
+        if not run.steps and not note:
+            self.footer.value = ""
+            return
         text = f"{len(run.steps)} step(s) · {run.usage.describe()}"
         if note:
             text = f"{note} · {text}"

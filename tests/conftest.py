@@ -77,3 +77,11 @@ def agent_kernel(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactor
         yield kernel
     finally:
         kernel.shutdown()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[None]:
+    """Keep each phase's report on the test item, so fixtures can tell whether it failed."""
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"report_{report.when}", report)

@@ -40,6 +40,7 @@ def test_approved_code_runs_in_user_namespace(agent_kernel: KernelHarness, scrip
 
     assert run.status == "ok", run.error_text
     assert run.result == "42"  # the final answer is the cell's execute_result
+    assert run.stderr == ""  # no warnings or library noise in the user's cell
     assert value_of(agent_kernel, "approved_x") == "42"
     # The approved cells are in the kernel's history, as if the user had typed them.
     history = value_of(agent_kernel, "[c for c in In if 'approved_x' in c]")
@@ -131,6 +132,7 @@ def test_auto_policy_needs_no_clicks(agent_kernel: KernelHarness, script: Script
 
     assert run.status == "ok", run.error_text
     assert run.result == "20"
+    assert run.stderr == ""
     assert not agent_kernel.find_widgets("ButtonModel", description="Approve")
 
 
@@ -174,3 +176,54 @@ def test_two_runs_at_once_get_a_clear_error(agent_kernel: KernelHarness, script:
     assert run.result == "'outer done'"
     told = script.requests[1].last_user_text
     assert "RunAlreadyActive" in told and "another agent run is active" in told
+
+
+def test_run_all_queued_cells_wait_and_clicks_still_arrive(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    """As with JupyterLab's Run All: the next cell is queued behind the running agent cell."""
+    script.script(code("queued_q = 5"), code("final_answer(queued_q)"))
+    run = agent_kernel.start("%agent Set queued_q")
+    queued = agent_kernel.start("print('queued sees', queued_q)")
+    agent_kernel.click("Approve")
+    agent_kernel.click("Approve")
+    agent_kernel.wait_done(run)
+    agent_kernel.wait_done(queued)
+    assert run.result == "5"
+    assert queued.stdout == "queued sees 5\n"
+
+
+def test_discard_edit_runs_the_original_proposal(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("discard_v = 'original'"), code("final_answer(discard_v)"))
+    run = agent_kernel.start("%agent Set discard_v")
+    agent_kernel.click("Edit", acknowledged=False)
+    editor = agent_kernel.wait_for(
+        lambda: next(iter(agent_kernel.find_widgets("TextareaModel", value="discard_v = 'original'")), None),
+        10,
+        "the code editor",
+    )
+    agent_kernel.set_state(editor, value="discard_v = 'edited'")
+    agent_kernel.click("Discard edit", acknowledged=False)
+    agent_kernel.click("Approve")
+    agent_kernel.click("Approve")
+    agent_kernel.wait_done(run)
+    assert run.result == "'original'"
+    assert "edited your cell" not in script.requests[1].last_user_text
+
+
+def test_model_text_is_escaped_never_rendered_as_html(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("final_answer('<b>x</b>')", "<img src=x onerror=alert(1)> <script>alert(2)</script>"))
+    run = agent_kernel.execute("%agent --approve auto <i>task</i>", timeout=60)
+    assert run.status == "ok", run.error_text
+    html = agent_kernel.html_text()
+    assert "<img" not in html and "<script>" not in html and "<i>task" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in html and "&lt;i&gt;task&lt;/i&gt;" in html
+
+
+def test_assignment_form_and_help(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("final_answer(6 * 7)"))
+    run = agent_kernel.execute("stored_answer = %agent --approve auto What is 6 * 7?", timeout=60)
+    assert run.status == "ok", run.error_text
+    assert agent_kernel.execute("print(stored_answer)").stdout.strip() == "42"
+    usage = agent_kernel.execute("%agent --help").stdout
+    assert usage.startswith("Usage:  %agent [options] TASK") and "--approve each|auto" in usage

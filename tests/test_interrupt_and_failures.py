@@ -138,6 +138,18 @@ def test_settings_resolution_order(llm: ScriptedLLMServer, script: ScriptedLLMSe
         kernel.shutdown()
 
 
+def test_ipython_config_py_is_read_too(llm: ScriptedLLMServer, tmp_path: Path):
+    profile = tmp_path / "ipython" / "profile_default"
+    profile.mkdir(parents=True)
+    (profile / "ipython_config.py").write_text("c.JupyterAgents.model = 'openai/from-ipython-config'\n")
+    kernel = start_kernel(llm, tmp_path)
+    try:
+        shown = kernel.execute("%load_ext jupyter_agents\n%agent_config").stdout
+        assert "openai/from-ipython-config" in shown
+    finally:
+        kernel.shutdown()
+
+
 def test_env_var_sets_the_model(llm: ScriptedLLMServer, tmp_path: Path):
     kernel = start_kernel(llm, tmp_path, JUPYTER_AGENTS_MODEL="openai/from-env")
     try:

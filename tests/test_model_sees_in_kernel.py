@@ -196,3 +196,22 @@ def test_python_api_returns_steps(agent_kernel: KernelHarness, script: ScriptedL
     assert lines[0] == "4 completed 2"
     assert lines[1] == "api_v = 3 | api_v = 3 | auto | Set it."
     assert lines[2] == "True True True"
+
+
+def test_three_replies_without_code_end_the_run_clearly(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script("Let me think.", "Still thinking.", "The answer is probably 4.")
+    run = agent_kernel.execute("%agent --approve auto Think", timeout=60)
+    assert run.status == "error"
+    assert "ReplyFormatError" in run.error_text and "3 times without a Python code block" in run.error_text
+    assert "The answer is probably 4." in run.error_text
+
+
+def test_model_kwargs_reach_litellm(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("final_answer('tuned')"))
+    run = agent_kernel.execute(
+        "r = await jupyter_agents.Agent(approve='auto', model_kwargs={'temperature': 0}).run('x')\n"
+        "print(r.answer)",
+        timeout=60,
+    )
+    assert run.stdout.strip() == "tuned", run.error_text
+    assert script.requests[0].body["temperature"] == 0

@@ -1,0 +1,137 @@
+"""A real JupyterLab server and a real browser (Debian Chromium driven by Playwright).
+
+The server runs on 127.0.0.1 with a token, in a temporary root directory, with its own
+settings and workspace directories so nothing from the machine leaks in (and no news
+pop-up covers the notebook). Its kernels inherit the environment given here, which points
+litellm at the scripted loopback model server.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class LabServer:
+    root: Path
+    port: int
+    token: str
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def notebook_url(self, name: str) -> str:
+        # reset: don't restore the tabs an earlier test left open.
+        return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
+
+    def api(self, path: str, body: Any = None) -> Any:
+        """Call the server's REST API (POST when ``body`` is given)."""
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            f"{self.url}/api/{path}",
+            data=data,
+            headers={"Authorization": f"token {self.token}", "Content-Type": "application/json"},
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return json.loads(response.read())
+
+    def start_session(self, notebook: str) -> None:
+        """Start the notebook's kernel up front, so JupyterLab attaches without a dialog."""
+        self.api(
+            "sessions",
+            {"path": notebook, "name": notebook, "type": "notebook", "kernel": {"name": "python3"}},
+        )
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+def start_lab(home: Path, env: dict[str, str]) -> LabServer:
+    root = home / "root"
+    root.mkdir(parents=True, exist_ok=True)
+    settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True, exist_ok=True)
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False})
+    )
+    port, token = free_port(), secrets.token_hex(16)
+    log = home / "jupyterlab.log"
+    server_env = {
+        **env,
+        "JUPYTERLAB_SETTINGS_DIR": str(home / "lab-settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces"),
+        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+    }
+    command = [
+        sys.executable, "-m", "jupyterlab",
+        "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
+        "--ServerApp.port_retries=0", "--LabApp.news_url=",
+        # window.jupyterapp, so tests can run JupyterLab commands as the menus do.
+        "--LabApp.expose_app_in_browser=True",
+    ]
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        command.append("--allow-root")  # CI machines run as root
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, env=server_env, stdout=output, stderr=subprocess.STDOUT)
+    server = LabServer(root, port, token, process, log)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            server.api("status")
+            return server
+        except OSError:
+            time.sleep(0.3)
+    server.stop()
+    raise RuntimeError(f"JupyterLab did not start within 60 s:\n{log.read_text()[-3000:]}")
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+
+
+def launch_browser(playwright: Any) -> Any:
+    if not os.path.exists(CHROMIUM):
+        raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it)")
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)

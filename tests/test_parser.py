@@ -1,0 +1,107 @@
+"""The reply parser: examples of real reply shapes, and properties over generated replies."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from jupyter_agents.parser import parse_reply
+
+
+def test_fenced_python_with_prose_around():
+    reply = parse_reply("Load it first.\n```python\ndf = load()\nprint(df.shape)\n```\nThen plot.")
+    assert reply.code == "df = load()\nprint(df.shape)"
+    assert reply.thought == "Load it first.\nThen plot."
+
+
+def test_py_and_bare_fences_and_code_tags():
+    assert parse_reply("```py\nx = 1\n```").code == "x = 1"
+    assert parse_reply("```\nx = 2\n```").code == "x = 2"
+    assert parse_reply("Thought: go.\n<code>\nx = 3\n</code>").code == "x = 3"
+    assert parse_reply("<code>x = 4</code> done").code == "x = 4"
+
+
+def test_missing_closing_fence_takes_the_rest():
+    assert parse_reply("Here:\n```python\na = 1\nb = 2").code == "a = 1\nb = 2"
+    assert parse_reply("Here:\n<code>\na = 1").code == "a = 1"
+
+
+def test_several_blocks_are_joined_in_order():
+    reply = parse_reply("one\n```python\na = 1\n```\ntwo\n```py\nb = 2\n```\nthree")
+    assert reply.code == "a = 1\n\nb = 2"
+    assert reply.thought == "one\ntwo\nthree"
+
+
+def test_unclosed_block_ends_at_the_next_opening_fence():
+    assert parse_reply("```python\na = 1\n```python\nb = 2\n```").code == "a = 1\n\nb = 2"
+
+
+def test_closing_fence_glued_to_code():
+    assert parse_reply("```python\nprint(x)```\nMore prose.").code == "print(x)"
+
+
+def test_other_languages_are_prose():
+    reply = parse_reply("Output was:\n```text\nhello\n```\n```bash\nls\n```\n```python\nok = 1\n```")
+    assert reply.code == "ok = 1"
+    assert "hello" in reply.thought and "ls" in reply.thought
+
+
+def test_no_code_and_smolagents_end_marker():
+    assert parse_reply("I need more information.").code is None
+    assert parse_reply("```python").code is None  # an empty block is no code
+    assert parse_reply("Code:\n```py\nfinal_answer(1)\n```<end_code>").code == "final_answer(1)"
+
+
+def test_indented_fence_inside_a_list_item_is_dedented():
+    reply = parse_reply("1. Do this:\n   ```python\n   if x:\n       y = 1\n   ```")
+    assert reply.code == "if x:\n    y = 1"
+
+
+# -- properties ------------------------------------------------------------------------------
+
+_LINE_CHARS = st.characters(
+    blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="`<>\r\n\x0b\x0c\x1c\x1d\x1e\x85"
+)
+_first_line = st.text(_LINE_CHARS, min_size=1, max_size=40).map(str.strip).filter(bool)
+_line = st.text(_LINE_CHARS, max_size=40).map(str.rstrip)
+code_text = st.builds(
+    lambda first, rest: "\n".join([first, *rest]).strip("\n"),
+    _first_line,
+    st.lists(st.one_of(_line, _line.map(lambda s: "    " + s if s else s)), max_size=6),
+)
+prose = st.text(_LINE_CHARS, max_size=60).map(str.strip)
+OPENERS = ["```python", "```py", "```", "``` python", "```Python3", "<code>"]
+
+
+def wrap(code: str, opener: str, closed: bool = True) -> str:
+    closer = "</code>" if opener == "<code>" else "```"
+    return f"{opener}\n{code}\n{closer}" if closed else f"{opener}\n{code}"
+
+
+@settings(max_examples=300)
+@given(code=code_text, before=prose, after=prose, opener=st.sampled_from(OPENERS))
+def test_any_accepted_block_yields_exactly_its_code(code, before, after, opener):
+    reply = parse_reply(f"{before}\n{wrap(code, opener)}\n{after}")
+    assert reply.code == code
+    assert before in reply.thought and after in reply.thought
+
+
+@settings(max_examples=200)
+@given(code=code_text, before=prose, opener=st.sampled_from(OPENERS))
+def test_a_missing_closer_still_yields_the_code(code, before, opener):
+    assert parse_reply(f"{before}\n{wrap(code, opener, closed=False)}").code == code
+
+
+@settings(max_examples=200)
+@given(codes=st.lists(code_text, min_size=2, max_size=4), gap=prose, opener=st.sampled_from(OPENERS))
+def test_several_blocks_join_in_order(codes, gap, opener):
+    reply = parse_reply(f"\n{gap}\n".join(wrap(code, opener) for code in codes))
+    assert reply.code == "\n\n".join(codes)
+
+
+@settings(max_examples=300)
+@given(st.text())
+def test_never_raises_and_prose_without_markers_has_no_code(text):
+    reply = parse_reply(text)
+    if "```" not in text and "<code>" not in text:
+        assert reply.code is None
