@@ -58,7 +58,7 @@ def agent_lines_as_calls(lines: list[str]) -> list[str]:
         ):
             continue
         call = f"get_ipython().run_line_magic({match['name']!r}, {match['rest'].strip()!r})"
-        changed[index] = f"{match['indent']}{match['assign'] or ''}{call}{line[len(body):]}"
+        changed[index] = f"{match['indent']}{match['assign'] or ''}{call}{line[len(body) :]}"
     return changed
 
 

@@ -108,9 +108,7 @@ class SettingsStore:
     def parse(self, name: str, text: str) -> Any:
         """Turn a user's string into a valid value for setting ``name``."""
         if name not in SETTABLE:
-            raise InvalidOption(
-                f"unknown setting {name!r}; settable: {', '.join(SETTABLE)}."
-            )
+            raise InvalidOption(f"unknown setting {name!r}; settable: {', '.join(SETTABLE)}.")
         trait = self.configurable.traits()[name]
         try:
             value = trait.from_string(text)

@@ -78,7 +78,7 @@ def describe(value: Any) -> str:
 def _describe_frame(frame: Any) -> str:
     columns = list(frame.columns)
     dtypes = frame.dtypes
-    dtype_of = dtypes.items() if hasattr(dtypes, "items") else zip(columns, dtypes)
+    dtype_of = dtypes.items() if hasattr(dtypes, "items") else zip(columns, dtypes, strict=False)
     shown = [f"{name} ({dtype})" for name, dtype in list(dtype_of)[:MAX_COLUMNS]]
     more = f", ... {len(columns) - MAX_COLUMNS} more" if len(columns) > MAX_COLUMNS else ""
     shape = tuple(frame.shape)

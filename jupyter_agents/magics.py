@@ -56,7 +56,9 @@ class AgentMagics(Magics):
             print(USAGE)
             return None
         if not call.task:
-            raise InvalidOption("no task given: `%agent [options] TASK`, or `%%agent` with the task in the cell.")
+            raise InvalidOption(
+                "no task given: `%agent [options] TASK`, or `%%agent` with the task in the cell."
+            )
         if not caller_can_await():
             raise UsageError(
                 "%agent must be at the top level of a cell, in a cell run after "

@@ -49,7 +49,9 @@ class Usage:
 
     def describe(self) -> str:
         cost = "cost n/a" if self.cost is None else f"${self.cost:.4f}"
-        return f"{self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion tokens, {cost}"
+        return (
+            f"{self.prompt_tokens:,} prompt + {self.completion_tokens:,} completion tokens, {cost}"
+        )
 
 
 @dataclass

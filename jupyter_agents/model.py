@@ -128,7 +128,9 @@ class ModelClient:
             raise StreamBroken("the reply stream ended before the model finished")
         return "".join(parts), usage
 
-    def _usage(self, litellm: Any, reported: Any, messages: list[dict[str, str]], text: str) -> Usage:
+    def _usage(
+        self, litellm: Any, reported: Any, messages: list[dict[str, str]], text: str
+    ) -> Usage:
         prompt = getattr(reported, "prompt_tokens", 0) or 0
         completion = getattr(reported, "completion_tokens", 0) or 0
         if not prompt:

@@ -57,7 +57,9 @@ class PlainRunView:
 
     def display(self) -> None:
         run = self.run
-        print(f"jupyter-agents · {run.model} · approve: {run.approve} · at most {run.max_steps} steps")
+        print(
+            f"jupyter-agents · {run.model} · approve: {run.approve} · at most {run.max_steps} steps"
+        )
 
     def on_stop(self, callback: Callable[[], None]) -> None:
         """No Stop button without widgets; the kernel's interrupt still ends the run."""

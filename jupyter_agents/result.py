@@ -70,7 +70,9 @@ class RunResult:
             answer = repr(self.answer)
             return "Done. Final answer: " + (answer if len(answer) <= 200 else answer[:197] + "...")
         if self.status is RunStatus.MAX_STEPS:
-            return f"Reached the step limit ({self.max_steps}); the model's best answer is the result."
+            return (
+                f"Reached the step limit ({self.max_steps}); the model's best answer is the result."
+            )
         if self.status is RunStatus.STOPPED:
             return "Stopped by you."
         if self.status is RunStatus.INTERRUPTED:

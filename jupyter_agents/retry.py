@@ -101,8 +101,10 @@ def classify(error: BaseException, model: str, litellm: Any, timeout: float) -> 
             "give the model with its litellm provider prefix, e.g. openai/gpt-4o-mini, "
             "anthropic/claude-sonnet-4-5, ollama_chat/qwen2.5-coder",
         )
-    if status is not None and status >= 500 or isinstance(
-        error, (litellm.InternalServerError, litellm.ServiceUnavailableError)
+    if (
+        status is not None
+        and status >= 500
+        or isinstance(error, (litellm.InternalServerError, litellm.ServiceUnavailableError))
     ):
         return failure(True, "server error", "the provider is failing; try later or another model")
     return failure(False, "error", "see the provider's message")

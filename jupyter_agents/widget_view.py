@@ -16,7 +16,6 @@ import asyncio
 import html
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 
 import ipywidgets as widgets
 
@@ -44,22 +43,31 @@ class ControlBar:
 
     def __init__(self, approval: bool) -> None:
         self.approve = widgets.Button(
-            description="Approve", button_style="success", icon="check", disabled=True,
+            description="Approve",
+            button_style="success",
+            icon="check",
+            disabled=True,
             tooltip="Run this cell (the edited code, if you edited it)",
         )
         self.edit = widgets.Button(
             description="Edit", icon="pencil", disabled=True, tooltip="Edit before running"
         )
         self.reject = widgets.Button(
-            description="Reject", button_style="warning", icon="times", disabled=True,
+            description="Reject",
+            button_style="warning",
+            icon="times",
+            disabled=True,
             tooltip="Don't run it; the reason goes back to the model",
         )
         self.reason = widgets.Text(
-            placeholder="Reason (optional, sent to the model)", disabled=True,
+            placeholder="Reason (optional, sent to the model)",
+            disabled=True,
             layout=widgets.Layout(width="auto", flex="1 1 12em"),
         )
         self.approve_all = widgets.Button(
-            description="Approve all", icon="forward", disabled=True,
+            description="Approve all",
+            icon="forward",
+            disabled=True,
             tooltip="Run this cell and every later cell of this run without asking",
         )
         self.stop = widgets.Button(
@@ -309,4 +317,3 @@ class WidgetRunView:
             f"approve: {html.escape(run.approve)} · at most {run.max_steps} steps</div>"
             f'<div class="ja-text"><b>Task:</b> {html.escape(task)}</div>'
         )
-

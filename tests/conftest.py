@@ -51,7 +51,9 @@ def start_kernel(
     llm: ScriptedLLMServer, home: Path, widget_frontend: bool = True, **env: str
 ) -> KernelHarness:
     home.mkdir(parents=True, exist_ok=True)
-    return KernelHarness(kernel_env(llm, home, **env), cwd=str(home), widget_frontend=widget_frontend)
+    return KernelHarness(
+        kernel_env(llm, home, **env), cwd=str(home), widget_frontend=widget_frontend
+    )
 
 
 PREPARE = """\
@@ -63,7 +65,9 @@ jupyter_agents.model.load_litellm()
 
 
 @pytest.fixture(scope="module")
-def agent_kernel(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[KernelHarness]:
+def agent_kernel(
+    llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KernelHarness]:
     """A kernel with the extension loaded, a browser-like widget frontend and a model set.
 
     Shared by a module's tests (starting a kernel and importing litellm takes seconds); each

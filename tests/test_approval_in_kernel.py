@@ -11,15 +11,11 @@ import pytest
 
 from tests.support.kernel import KernelHarness
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
 
 pytestmark = pytest.mark.kernel
 
 REASON = "Reason (optional, sent to the model)"
-
-
-def code(text: str, thought: str = "Next step.") -> str:
-    """A model reply: a thought and one python block."""
-    return f"{thought}\n```python\n{text}\n```"
 
 
 def value_of(kernel: KernelHarness, expression: str) -> str:
@@ -28,7 +24,9 @@ def value_of(kernel: KernelHarness, expression: str) -> str:
     return run.stdout.strip()
 
 
-def test_approved_code_runs_in_user_namespace(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_approved_code_runs_in_user_namespace(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script(
         code("approved_x = 21 * 2\nprint('approved_x is', approved_x)", "Compute it."),
         code("final_answer(approved_x)"),
@@ -52,17 +50,13 @@ def test_approved_code_runs_in_user_namespace(agent_kernel: KernelHarness, scrip
     assert any("approved_x is 42" in o.get("text", "") for o in captured)
 
 
-def test_edited_code_runs_instead_of_the_proposal(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_edited_code_runs_instead_of_the_proposal(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script(code("edited_y = 1"), code("final_answer(edited_y)"))
     run = agent_kernel.start("%agent Set edited_y")
     agent_kernel.click("Edit", acknowledged=False)
-    editor = agent_kernel.wait_for(
-        lambda: next(
-            (w for w in agent_kernel.find_widgets("TextareaModel", value="edited_y = 1")), None
-        ),
-        10,
-        "the code editor",
-    )
+    editor = agent_kernel.widget("TextareaModel", value="edited_y = 1")
     agent_kernel.set_state(editor, value="edited_y = 2  # my edit")
     agent_kernel.click("Approve")
     agent_kernel.click("Approve")
@@ -82,11 +76,7 @@ def test_rejected_code_does_not_run_and_the_reason_reaches_the_model(
         code("safe_z = 'safe'\nfinal_answer(safe_z)"),
     )
     run = agent_kernel.start("%agent Do something")
-    reason = agent_kernel.wait_for(
-        lambda: next(iter(agent_kernel.find_widgets("TextModel", disabled=False, placeholder=REASON)), None),
-        10,
-        "the reason box",
-    )
+    reason = agent_kernel.widget("TextModel", disabled=False, placeholder=REASON)
     agent_kernel.set_state(reason, value="Please do not touch that variable")
     agent_kernel.click("Reject")
     agent_kernel.click("Approve")
@@ -99,7 +89,9 @@ def test_rejected_code_does_not_run_and_the_reason_reaches_the_model(
     assert "rejected" in told and "Please do not touch that variable" in told
 
 
-def test_stop_ends_the_run_and_the_kernel_stays_usable(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_stop_ends_the_run_and_the_kernel_stays_usable(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script(code("stop_marker = 1"))
     run = agent_kernel.start("%agent Something long")
     agent_kernel.button("Approve")
@@ -114,7 +106,9 @@ def test_stop_ends_the_run_and_the_kernel_stays_usable(agent_kernel: KernelHarne
     assert value_of(agent_kernel, "jupyter_agents.last_run().status.value") == "'stopped'"
 
 
-def test_approve_all_runs_the_rest_without_asking(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_approve_all_runs_the_rest_without_asking(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script(code("all_a = 1"), code("all_b = all_a + 1"), code("final_answer(all_b)"))
     run = agent_kernel.start("%agent Count")
     agent_kernel.click("Approve all")
@@ -150,18 +144,22 @@ def test_final_answer_cannot_be_swallowed_by_except_exception(
     assert run.status == "ok", run.error_text
     assert run.result == "'kept'"
     captured = [o for w in agent_kernel.find_widgets("OutputModel") for o in w.captured]
-    assert not any("swallowed" in o.get("text", "") or "after" in o.get("text", "") for o in captured)
+    assert not any(
+        "swallowed" in o.get("text", "") or "after" in o.get("text", "") for o in captured
+    )
 
 
-def test_cell_magic_takes_the_task_from_the_body(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_cell_magic_takes_the_task_from_the_body(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script(code("final_answer('ok')"))
     run = agent_kernel.execute(
-        "%%agent --approve auto\nSummarize the data.\nUse the column \"order date\", it's clean.",
+        '%%agent --approve auto\nSummarize the data.\nUse the column "order date", it\'s clean.',
         timeout=60,
     )
     assert run.status == "ok", run.error_text
     task_message = script.requests[0].messages[1]["content"]
-    assert "Summarize the data.\nUse the column \"order date\", it's clean." in task_message
+    assert 'Summarize the data.\nUse the column "order date", it\'s clean.' in task_message
 
 
 def test_two_runs_at_once_get_a_clear_error(agent_kernel: KernelHarness, script: ScriptedLLMServer):
@@ -193,15 +191,13 @@ def test_run_all_queued_cells_wait_and_clicks_still_arrive(
     assert queued.stdout == "queued sees 5\n"
 
 
-def test_discard_edit_runs_the_original_proposal(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_discard_edit_runs_the_original_proposal(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script(code("discard_v = 'original'"), code("final_answer(discard_v)"))
     run = agent_kernel.start("%agent Set discard_v")
     agent_kernel.click("Edit", acknowledged=False)
-    editor = agent_kernel.wait_for(
-        lambda: next(iter(agent_kernel.find_widgets("TextareaModel", value="discard_v = 'original'")), None),
-        10,
-        "the code editor",
-    )
+    editor = agent_kernel.widget("TextareaModel", value="discard_v = 'original'")
     agent_kernel.set_state(editor, value="discard_v = 'edited'")
     agent_kernel.click("Discard edit", acknowledged=False)
     agent_kernel.click("Approve")
@@ -211,8 +207,12 @@ def test_discard_edit_runs_the_original_proposal(agent_kernel: KernelHarness, sc
     assert "edited your cell" not in script.requests[1].last_user_text
 
 
-def test_model_text_is_escaped_never_rendered_as_html(agent_kernel: KernelHarness, script: ScriptedLLMServer):
-    script.script(code("final_answer('<b>x</b>')", "<img src=x onerror=alert(1)> <script>alert(2)</script>"))
+def test_model_text_is_escaped_never_rendered_as_html(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(
+        code("final_answer('<b>x</b>')", "<img src=x onerror=alert(1)> <script>alert(2)</script>")
+    )
     run = agent_kernel.execute("%agent --approve auto <i>task</i>", timeout=60)
     assert run.status == "ok", run.error_text
     html = agent_kernel.html_text()

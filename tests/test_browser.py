@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import kernel_env
 from tests.support.lab import LabServer, launch_browser, start_lab, write_notebook
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -27,10 +28,6 @@ pytestmark = pytest.mark.browser
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 README_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
 SETUP_CELL = "%load_ext jupyter_agents\n%agent_config model=openai/scripted"
-
-
-def code(text: str, thought: str) -> str:
-    return f"{thought}\n```python\n{text}\n```"
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +112,12 @@ def test_approve_in_jupyterlab(page, lab: LabServer, script: ScriptedLLMServer):
         ),
         code("final_answer(browser_x)", "The value is computed; returning it."),
     )
-    open_notebook(page, lab, "approve.ipynb", [SETUP_CELL, "%agent Compute browser_x", "print('browser_x =', browser_x)"])
+    open_notebook(
+        page,
+        lab,
+        "approve.ipynb",
+        [SETUP_CELL, "%agent Compute browser_x", "print('browser_x =', browser_x)"],
+    )
     run_all(page)
 
     approve = decision_button(page, "Approve")
@@ -140,7 +142,12 @@ def test_edit_and_reject_in_jupyterlab(page, lab: LabServer, script: ScriptedLLM
         code("rejected_in_browser = True", "Another try."),
         code("final_answer(edited_in_browser)", "Done."),
     )
-    open_notebook(page, lab, "edit.ipynb", [SETUP_CELL, "%agent Set a value", "print('after', edited_in_browser)"])
+    open_notebook(
+        page,
+        lab,
+        "edit.ipynb",
+        [SETUP_CELL, "%agent Set a value", "print('after', edited_in_browser)"],
+    )
     run_all(page)
 
     edit = decision_button(page, "Edit")

@@ -40,7 +40,11 @@ def test_resolution_order_option_then_magic_then_config_then_env(monkeypatch):
         "%agent_config",
     )
     resolved = store.resolve(model="openai/option", max_steps=None)
-    assert (resolved.model, resolved.sources["model"], resolved.max_steps) == ("openai/option", "option", 6)
+    assert (resolved.model, resolved.sources["model"], resolved.max_steps) == (
+        "openai/option",
+        "option",
+        6,
+    )
 
 
 def test_env_var_is_the_last_resort(monkeypatch):
@@ -89,7 +93,9 @@ def test_task_text_is_kept_verbatim():
 
 
 def test_equals_form_quotes_separator_and_tools():
-    call = parse_magic_line("--approve=auto --model 'openai/my model' --tools a,b --tools c -- -5 is odd?")
+    call = parse_magic_line(
+        "--approve=auto --model 'openai/my model' --tools a,b --tools c -- -5 is odd?"
+    )
     assert call.options == {"approve": "auto", "model": "openai/my model"}
     assert call.tools == ["a", "b", "c"]
     assert call.task == "-5 is odd?"
@@ -133,10 +139,22 @@ def shell():
 @pytest.mark.parametrize(
     "cell, expected",
     [
-        ("%agent How many rows?\n", "await get_ipython().run_line_magic('agent', 'How many rows?')\n"),
-        ("answer = %agent Why??\n", "answer = await get_ipython().run_line_magic('agent', 'Why??')\n"),
-        ("  %agent   spaced   task\n", "await get_ipython().run_line_magic('agent', 'spaced   task')\n"),
-        ("résultat = %agent tâche\n", "résultat = await get_ipython().run_line_magic('agent', 'tâche')\n"),
+        (
+            "%agent How many rows?\n",
+            "await get_ipython().run_line_magic('agent', 'How many rows?')\n",
+        ),
+        (
+            "answer = %agent Why??\n",
+            "answer = await get_ipython().run_line_magic('agent', 'Why??')\n",
+        ),
+        (
+            "  %agent   spaced   task\n",
+            "await get_ipython().run_line_magic('agent', 'spaced   task')\n",
+        ),
+        (
+            "résultat = %agent tâche\n",
+            "résultat = await get_ipython().run_line_magic('agent', 'tâche')\n",
+        ),
         (
             "%%agent -m x\nbody?\n",
             "await get_ipython().run_cell_magic('agent', '-m x', 'body?\\n')\n",

@@ -12,6 +12,7 @@ from nbclient.exceptions import CellExecutionError
 
 from tests.conftest import kernel_env
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
 
 pytestmark = pytest.mark.kernel
 
@@ -28,10 +29,14 @@ def execute(cells: list[str], llm: ScriptedLLMServer, home: Path) -> nbformat.No
 
 def test_nbclient_waits_for_an_auto_run(script: ScriptedLLMServer, tmp_path: Path):
     script.script(
-        "Count first.\n```python\nheadless_total = sum(range(10))\nprint('total', headless_total)\n```",
+        code("headless_total = sum(range(10))\nprint('total', headless_total)", "Count first."),
         "```python\nfinal_answer(headless_total)\n```",
     )
-    notebook = execute([SETUP, "%agent --approve auto Add up", "print('next cell', headless_total)"], script, tmp_path)
+    notebook = execute(
+        [SETUP, "%agent --approve auto Add up", "print('next cell', headless_total)"],
+        script,
+        tmp_path,
+    )
     agent_cell, next_cell = notebook.cells[1], notebook.cells[2]
     text = "".join(o.get("text", "") for o in agent_cell.outputs if o.output_type == "stream")
     assert "Step 1 of 10" in text and "Count first." in text and "total 45" in text

@@ -10,12 +10,9 @@ import pytest
 from tests.conftest import PREPARE, start_kernel
 from tests.support.kernel import KernelHarness
 from tests.support.llm_server import Fault, ScriptedLLMServer
+from tests.support.replies import code
 
 pytestmark = pytest.mark.kernel
-
-
-def code(text: str) -> str:
-    return f"Next.\n```python\n{text}\n```"
 
 
 def one_line_error(run) -> str:
@@ -27,7 +24,9 @@ def one_line_error(run) -> str:
     return lines[0]
 
 
-def test_interrupt_while_waiting_for_approval(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_interrupt_while_waiting_for_approval(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script(code("interrupt_wait = 1"))
     run = agent_kernel.start("%agent Wait for me")
     agent_kernel.button("Approve")
@@ -111,7 +110,9 @@ def test_no_model_error_names_every_way_to_set_one(llm: ScriptedLLMServer, tmp_p
         kernel.shutdown()
 
 
-def test_settings_resolution_order(llm: ScriptedLLMServer, script: ScriptedLLMServer, tmp_path: Path):
+def test_settings_resolution_order(
+    llm: ScriptedLLMServer, script: ScriptedLLMServer, tmp_path: Path
+):
     profile = tmp_path / "ipython" / "profile_default"
     profile.mkdir(parents=True)
     (profile / "ipython_kernel_config.py").write_text(
@@ -128,7 +129,11 @@ def test_settings_resolution_order(llm: ScriptedLLMServer, script: ScriptedLLMSe
         kernel.execute("%agent_config model=openai/from-magic")
         kernel.execute("%agent --approve auto two", timeout=60)
         kernel.execute("%agent --approve auto --model openai/from-option three", timeout=60)
-        assert [r.body["model"] for r in script.requests] == ["from-config", "from-magic", "from-option"]
+        assert [r.body["model"] for r in script.requests] == [
+            "from-config",
+            "from-magic",
+            "from-option",
+        ]
 
         reset = kernel.execute("%agent_config --reset").stdout
         assert "openai/from-config" in reset
@@ -141,7 +146,9 @@ def test_settings_resolution_order(llm: ScriptedLLMServer, script: ScriptedLLMSe
 def test_ipython_config_py_is_read_too(llm: ScriptedLLMServer, tmp_path: Path):
     profile = tmp_path / "ipython" / "profile_default"
     profile.mkdir(parents=True)
-    (profile / "ipython_config.py").write_text("c.JupyterAgents.model = 'openai/from-ipython-config'\n")
+    (profile / "ipython_config.py").write_text(
+        "c.JupyterAgents.model = 'openai/from-ipython-config'\n"
+    )
     kernel = start_kernel(llm, tmp_path)
     try:
         shown = kernel.execute("%load_ext jupyter_agents\n%agent_config").stdout
@@ -165,7 +172,9 @@ def test_without_a_widget_frontend_approval_fails_fast(
     """Like plain nbclient: nothing answers widgets, so nothing could ever click Approve."""
     kernel = start_kernel(llm, tmp_path, widget_frontend=False)
     try:
-        assert kernel.execute(PREPARE + "%agent_config frontend_timeout=1", timeout=120).status == "ok"
+        assert (
+            kernel.execute(PREPARE + "%agent_config frontend_timeout=1", timeout=120).status == "ok"
+        )
         script.script(code("final_answer('headless')"))
         started = time.monotonic()
         run = kernel.execute("%agent Needs approval", timeout=30)
@@ -193,7 +202,9 @@ def test_load_ext_in_the_same_cell_as_agent_explains_itself(llm: ScriptedLLMServ
         assert run.stderr.startswith("UsageError:") and "not in the same cell" in run.stderr
         assert len(run.stderr.strip().splitlines()) == 1
         # Loading the extension imports neither litellm nor ipywidgets (they cost seconds).
-        loaded = kernel.execute("import sys; print('litellm' in sys.modules, 'ipywidgets' in sys.modules)")
+        loaded = kernel.execute(
+            "import sys; print('litellm' in sys.modules, 'ipywidgets' in sys.modules)"
+        )
         assert loaded.stdout.strip() == "False False"
     finally:
         kernel.shutdown()

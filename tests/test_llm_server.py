@@ -38,8 +38,14 @@ def srv():
 
 
 def kwargs(srv: ScriptedLLMServer, **extra):
-    return {"model": "openai/scripted-test", "api_base": srv.base_url,
-            "api_key": "sk-test", "messages": MESSAGES, "max_retries": 0, **extra}
+    return {
+        "model": "openai/scripted-test",
+        "api_base": srv.base_url,
+        "api_key": "sk-test",
+        "messages": MESSAGES,
+        "max_retries": 0,
+        **extra,
+    }
 
 
 def acomplete(litellm, srv, **extra):
@@ -92,16 +98,20 @@ def test_streamed_reply_reassembles_with_usage(litellm, srv):
 def test_streamed_chunk_size_is_configurable_and_sync_stream_works(litellm):
     with ScriptedLLMServer("abcdefghij", chunk_chars=3) as srv:
         chunks = list(litellm.completion(stream=True, **kwargs(srv)))
-    pieces = [c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content]
+    pieces = [
+        c.choices[0].delta.content for c in chunks if c.choices and c.choices[0].delta.content
+    ]
     assert pieces == ["abc", "def", "ghi", "j"]
 
 
 def test_stream_without_include_usage_sends_no_usage_chunk(srv):
     srv.script("ok")
     req = urllib.request.Request(
-        srv.base_url + "/chat/completions", method="POST",
+        srv.base_url + "/chat/completions",
+        method="POST",
         data=json.dumps({"model": "m", "messages": MESSAGES, "stream": True}).encode(),
-        headers={"Content-Type": "application/json"})
+        headers={"Content-Type": "application/json"},
+    )
     with urllib.request.urlopen(req, timeout=5) as resp:
         assert resp.headers["Content-Type"] == "text/event-stream"
         lines = [ln for ln in resp.read().decode().splitlines() if ln]
@@ -160,8 +170,9 @@ def test_rate_limit_fault(litellm, srv):
     assert info.value.litellm_response_headers["retry-after"] == "7"
 
 
-@pytest.mark.parametrize("status, exc", [(500, "InternalServerError"),
-                                         (503, "ServiceUnavailableError")])
+@pytest.mark.parametrize(
+    "status, exc", [(500, "InternalServerError"), (503, "ServiceUnavailableError")]
+)
 def test_server_error_faults(litellm, srv, status, exc):
     srv.script(Fault(status=status), Fault(status=status))
     with pytest.raises(getattr(litellm, exc)) as info:
@@ -246,12 +257,20 @@ def test_main_entry_serves_script(litellm, tmp_path):
     script.write_text(json.dumps(["from a subprocess", {"status": 429}]))
     proc = subprocess.Popen(
         [sys.executable, "-m", "tests.support.llm_server", "--port", "0", "--script", str(script)],
-        cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         base_url = proc.stdout.readline().strip()
         assert base_url.startswith("http://127.0.0.1:") and base_url.endswith("/v1")
-        call = {"model": "openai/m", "api_base": base_url, "api_key": "sk-test",
-                "messages": MESSAGES, "max_retries": 0}
+        call = {
+            "model": "openai/m",
+            "api_base": base_url,
+            "api_key": "sk-test",
+            "messages": MESSAGES,
+            "max_retries": 0,
+        }
         resp = asyncio.run(litellm.acompletion(**call))
         assert resp.choices[0].message.content == "from a subprocess"
         with pytest.raises(litellm.RateLimitError):
@@ -262,12 +281,16 @@ def test_main_entry_serves_script(litellm, tmp_path):
 
 
 def test_streamed_text_roundtrips_for_any_text(litellm):
-    from hypothesis import given, settings, strategies as st
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
 
     with ScriptedLLMServer() as srv:
+
         @settings(max_examples=25, deadline=None)
-        @given(text=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1),
-               chunk_chars=st.integers(1, 12))
+        @given(
+            text=st.text(st.characters(blacklist_categories=("Cs",)), min_size=1),
+            chunk_chars=st.integers(1, 12),
+        )
         def check(text, chunk_chars):
             srv.chunk_chars = chunk_chars
             srv.script(text)

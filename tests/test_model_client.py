@@ -16,7 +16,12 @@ FAST = RetryPolicy(retries=2, base_delay=0.01, max_delay=0.05)
 
 def client(llm: ScriptedLLMServer, **options) -> ModelClient:
     extra = {"api_base": llm.base_url, "api_key": "sk-test"}
-    return ModelClient(options.pop("model", "openai/scripted"), retry=options.pop("retry", FAST), extra=extra, **options)
+    return ModelClient(
+        options.pop("model", "openai/scripted"),
+        retry=options.pop("retry", FAST),
+        extra=extra,
+        **options,
+    )
 
 
 def complete(model: ModelClient, events: list | None = None):
@@ -25,7 +30,9 @@ def complete(model: ModelClient, events: list | None = None):
         model.complete(
             [{"role": "user", "content": "hi"}],
             on_text=lambda text: events.append(("text", text)),
-            on_retry=lambda failure, attempt, delay: events.append(("retry", failure.kind, failure.status)),
+            on_retry=lambda failure, attempt, delay: events.append(
+                ("retry", failure.kind, failure.status)
+            ),
         )
     )
 
@@ -75,7 +82,9 @@ def test_server_errors_give_up_with_provider_status_and_hint(script: ScriptedLLM
     with pytest.raises(ModelCallFailed) as caught:
         complete(client(script))
     message = str(caught.value)
-    assert message.startswith("openai (openai/scripted) failed with 500 server error after 3 attempts")
+    assert message.startswith(
+        "openai (openai/scripted) failed with 500 server error after 3 attempts"
+    )
     assert "try later or another model" in message and "\n" not in message
     assert len(script.requests) == 3
 

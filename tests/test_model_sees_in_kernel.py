@@ -8,12 +8,9 @@ import pytest
 
 from tests.support.kernel import KernelHarness
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
 
 pytestmark = pytest.mark.kernel
-
-
-def code(text: str, thought: str = "Next.") -> str:
-    return f"{thought}\n```python\n{text}\n```"
 
 
 def captured_outputs(kernel: KernelHarness) -> list[dict]:
@@ -26,10 +23,13 @@ def auto(kernel: KernelHarness, task: str, options: str = "") -> object:
     return run
 
 
-def test_context_has_variables_and_recent_cells(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_context_has_variables_and_recent_cells(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     setup = agent_kernel.execute(
         "import pandas as pd\n"
-        "ctx_sales = pd.DataFrame({'date': ['2024-01-05', '2024-02-11'], 'revenue': [10.5, 20.0]})\n"
+        "ctx_sales = pd.DataFrame(\n"
+        "    {'date': ['2024-01-05', '2024-02-11'], 'revenue': [10.5, 20.0]}\n)\n"
         "ctx_note = 'quarterly'"
     )
     assert setup.status == "ok", setup.error_text
@@ -81,7 +81,10 @@ def test_errors_reach_the_model_with_a_trimmed_traceback(
     assert "return d['missing']" in observation
     assert "interactiveshell.py" not in observation  # IPython's own frames are dropped
     # The user sees the normal rich traceback under the step.
-    assert any(o["output_type"] == "error" and o["ename"] == "KeyError" for o in captured_outputs(agent_kernel))
+    assert any(
+        o["output_type"] == "error" and o["ename"] == "KeyError"
+        for o in captured_outputs(agent_kernel)
+    )
 
 
 def test_rich_outputs_appear_under_the_step(agent_kernel: KernelHarness, script: ScriptedLLMServer):
@@ -104,7 +107,10 @@ def test_magics_and_top_level_await_work_in_generated_code(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):
     script.script(
-        code("%time magic_sum = sum(range(10))\nimport asyncio\nawait asyncio.sleep(0)\nprint('awaited', magic_sum)"),
+        code(
+            "%time magic_sum = sum(range(10))\nimport asyncio\n"
+            "await asyncio.sleep(0)\nprint('awaited', magic_sum)"
+        ),
         code("final_answer(magic_sum)"),
     )
     run = auto(agent_kernel, "Use magics")
@@ -112,16 +118,23 @@ def test_magics_and_top_level_await_work_in_generated_code(
     assert "awaited 45" in script.requests[1].last_user_text
 
 
-def test_a_reply_without_code_gets_a_correction(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_a_reply_without_code_gets_a_correction(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script("I think we should look at the data first.", code("final_answer('corrected')"))
     run = auto(agent_kernel, "Answer")
     assert run.result == "'corrected'"
     second = script.requests[1].messages
-    assert second[-2] == {"role": "assistant", "content": "I think we should look at the data first."}
+    assert second[-2] == {
+        "role": "assistant",
+        "content": "I think we should look at the data first.",
+    }
     assert "no Python code block" in second[-1]["content"]
 
 
-def test_step_limit_asks_for_the_best_answer(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_step_limit_asks_for_the_best_answer(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script(code("limit_a = 1"), code("limit_b = 2"), "My best answer is 3.")
     run = auto(agent_kernel, "Never finish", "--max-steps 2")
     assert run.result == "'My best answer is 3.'"
@@ -146,7 +159,9 @@ def test_tokens_stream_into_the_widget(agent_kernel: KernelHarness, script: Scri
         if "ja-streaming" in str(update.get("value", ""))
     ]
     # Several partial versions arrived before the reply was complete.
-    partial = [value for value in streamed if "Streaming thought" in value and "word59" not in value]
+    partial = [
+        value for value in streamed if "Streaming thought" in value and "word59" not in value
+    ]
     assert len(partial) >= 2
 
 
@@ -188,7 +203,8 @@ def test_python_api_returns_steps(agent_kernel: KernelHarness, script: ScriptedL
         "first = api_result.steps[0]\n"
         "print(api_result.answer, api_result.status, len(api_result.steps))\n"
         "print(first.proposed_code, '|', first.code_run, '|', first.status, '|', first.thought)\n"
-        "print(first.usage.prompt_tokens > 0, first.timings.execution_seconds >= 0, 'Cell 1 ran' in first.feedback())",
+        "print(first.usage.prompt_tokens > 0, first.timings.execution_seconds >= 0,\n"
+        "      'Cell 1 ran' in first.feedback())",
         timeout=90,
     )
     assert run.status == "ok", run.error_text
@@ -198,11 +214,16 @@ def test_python_api_returns_steps(agent_kernel: KernelHarness, script: ScriptedL
     assert lines[2] == "True True True"
 
 
-def test_three_replies_without_code_end_the_run_clearly(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+def test_three_replies_without_code_end_the_run_clearly(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
     script.script("Let me think.", "Still thinking.", "The answer is probably 4.")
     run = agent_kernel.execute("%agent --approve auto Think", timeout=60)
     assert run.status == "error"
-    assert "ReplyFormatError" in run.error_text and "3 times without a Python code block" in run.error_text
+    assert (
+        "ReplyFormatError" in run.error_text
+        and "3 times without a Python code block" in run.error_text
+    )
     assert "The answer is probably 4." in run.error_text
 
 

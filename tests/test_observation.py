@@ -28,7 +28,12 @@ def split_cut(result: str) -> tuple[str, int, int, str]:
     match = MARKER.search(result)
     assert match is not None, result
     lines = int(match.group(2).replace(",", "")) if match.group(2) else 0
-    return result[: match.start()], int(match.group(1).replace(",", "")), lines, result[match.end() :]
+    return (
+        result[: match.start()],
+        int(match.group(1).replace(",", "")),
+        lines,
+        result[match.end() :],
+    )
 
 
 @settings(max_examples=300)

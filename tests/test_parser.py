@@ -41,7 +41,9 @@ def test_closing_fence_glued_to_code():
 
 
 def test_other_languages_are_prose():
-    reply = parse_reply("Output was:\n```text\nhello\n```\n```bash\nls\n```\n```python\nok = 1\n```")
+    reply = parse_reply(
+        "Output was:\n```text\nhello\n```\n```bash\nls\n```\n```python\nok = 1\n```"
+    )
     assert reply.code == "ok = 1"
     assert "hello" in reply.thought and "ls" in reply.thought
 
@@ -60,7 +62,8 @@ def test_indented_fence_inside_a_list_item_is_dedented():
 # -- properties ------------------------------------------------------------------------------
 
 _LINE_CHARS = st.characters(
-    blacklist_categories=("Cs", "Cc", "Zl", "Zp"), blacklist_characters="`<>\r\n\x0b\x0c\x1c\x1d\x1e\x85"
+    blacklist_categories=("Cs", "Cc", "Zl", "Zp"),
+    blacklist_characters="`<>\r\n\x0b\x0c\x1c\x1d\x1e\x85",
 )
 _first_line = st.text(_LINE_CHARS, min_size=1, max_size=40).map(str.strip).filter(bool)
 _line = st.text(_LINE_CHARS, max_size=40).map(str.rstrip)
@@ -93,7 +96,9 @@ def test_a_missing_closer_still_yields_the_code(code, before, opener):
 
 
 @settings(max_examples=200)
-@given(codes=st.lists(code_text, min_size=2, max_size=4), gap=prose, opener=st.sampled_from(OPENERS))
+@given(
+    codes=st.lists(code_text, min_size=2, max_size=4), gap=prose, opener=st.sampled_from(OPENERS)
+)
 def test_several_blocks_join_in_order(codes, gap, opener):
     reply = parse_reply(f"\n{gap}\n".join(wrap(code, opener) for code in codes))
     assert reply.code == "\n\n".join(codes)

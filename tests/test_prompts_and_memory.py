@@ -58,7 +58,9 @@ def prompt_sizes(output_kb: int) -> dict[int, int]:
     for number in range(1, 31):
         memory.steps.append(step(number, printed))
         if number in (1, 10, 30):
-            sizes[number] = litellm.token_counter(model=TOKENIZER_MODEL, messages=memory.to_messages())
+            sizes[number] = litellm.token_counter(
+                model=TOKENIZER_MODEL, messages=memory.to_messages()
+            )
     return sizes
 
 
@@ -75,7 +77,16 @@ def test_feedback_for_each_decision():
     assert "rejected cell 1" in rejected.feedback() and "Reason: use y" in rejected.feedback()
     no_reason = Step(2, "r", "t", "x = 1", StepStatus.REJECTED)
     assert "No reason was given." in no_reason.feedback()
-    edited = Step(3, "r", "t", "x = 1", StepStatus.EDITED, code_run="x = 2", observation="ok", execution_count=9)
+    edited = Step(
+        3,
+        "r",
+        "t",
+        "x = 1",
+        StepStatus.EDITED,
+        code_run="x = 2",
+        observation="ok",
+        execution_count=9,
+    )
     assert "edited your cell" in edited.feedback() and "x = 2" in edited.feedback()
     assert "In [9]" in edited.feedback()
     retried = Step(4, "r", "t", "x", StepStatus.AUTO, code_run="x", invalid_replies=["prose only"])

@@ -171,6 +171,14 @@ class KernelHarness:
             and all(widget.get(key) == value for key, value in state.items())
         ]
 
+    def widget(self, model_name: str, timeout: float = 10, **state: Any) -> WidgetModel:
+        """Wait for an open widget of this model with this state; the most recent wins."""
+        return self.wait_for(
+            lambda: (self.find_widgets(model_name, **state) or [None])[-1],
+            timeout,
+            f"a {model_name} with {state}",
+        )
+
     def button(self, description: str, timeout: float = 30, enabled: bool = True) -> WidgetModel:
         """The most recent open Button with this label (waiting for it, enabled by default)."""
 
@@ -195,8 +203,9 @@ class KernelHarness:
         self.send_comm(button.comm_id, {"method": "custom", "content": {"event": "click"}})
         if acknowledged:
             self.wait_for(
-                lambda: button.closed
-                or any(update.get("disabled") for update in button.updates[seen:]),
+                lambda: (
+                    button.closed or any(update.get("disabled") for update in button.updates[seen:])
+                ),
                 timeout,
                 f"the kernel to acknowledge the click on {description!r}",
             )
@@ -273,7 +282,11 @@ def _as_output(kind: str, content: dict[str, Any]) -> dict[str, Any] | None:
     if kind == "stream":
         return {"output_type": "stream", "name": content["name"], "text": content["text"]}
     if kind in ("display_data", "execute_result"):
-        output = {"output_type": kind, "data": content["data"], "metadata": content.get("metadata", {})}
+        output = {
+            "output_type": kind,
+            "data": content["data"],
+            "metadata": content.get("metadata", {}),
+        }
         if kind == "execute_result":
             output["execution_count"] = content.get("execution_count")
         return output

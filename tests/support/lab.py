@@ -97,10 +97,16 @@ def start_lab(home: Path, env: dict[str, str]) -> LabServer:
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
     }
     command = [
-        sys.executable, "-m", "jupyterlab",
-        "--no-browser", "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
-        f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-        "--ServerApp.port_retries=0", "--LabApp.news_url=",
+        sys.executable,
+        "-m",
+        "jupyterlab",
+        "--no-browser",
+        "--ServerApp.ip=127.0.0.1",
+        f"--ServerApp.port={port}",
+        f"--IdentityProvider.token={token}",
+        f"--ServerApp.root_dir={root}",
+        "--ServerApp.port_retries=0",
+        "--LabApp.news_url=",
         # window.jupyterapp, so tests can run JupyterLab commands as the menus do.
         "--LabApp.expose_app_in_browser=True",
     ]
@@ -127,7 +133,11 @@ def write_notebook(path: Path, cells: list[str]) -> None:
 
     notebook = nbformat.v4.new_notebook()
     notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
     nbformat.write(notebook, path)
 
 

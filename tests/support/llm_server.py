@@ -44,8 +44,12 @@ from typing import Any, Union
 
 __all__ = ["Fault", "RecordedRequest", "Reply", "ScriptedLLMServer"]
 
-_ERROR_TYPES = {400: "invalid_request_error", 401: "authentication_error",
-                404: "not_found_error", 429: "rate_limit_error"}
+_ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    404: "not_found_error",
+    429: "rate_limit_error",
+}
 
 
 @dataclass
@@ -70,7 +74,7 @@ class Fault:
     garbage: bool = False
 
 
-Reply = Union[str, Fault]
+Reply = Union[str, Fault]  # noqa: UP007 (a runtime alias, kept readable on 3.10)
 
 
 @dataclass
@@ -96,8 +100,11 @@ class RecordedRequest:
                 content = msg.get("content")
                 if isinstance(content, str):
                     return content
-                return "".join(p.get("text", "") for p in content or []
-                               if isinstance(p, dict) and p.get("type") == "text")
+                return "".join(
+                    p.get("text", "")
+                    for p in content or []
+                    if isinstance(p, dict) and p.get("type") == "text"
+                )
         return ""
 
 
@@ -116,8 +123,14 @@ class _Handler(BaseHTTPRequestHandler):
         except ConnectionError:  # BrokenPipe/Reset/Aborted: the client hung up
             pass  # (timeout, cancelled stream); that is the test's point, not a bug
 
-    def _send(self, status: int, ctype: str, data: bytes, extra: dict | None = None,
-              length: int | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        ctype: str,
+        data: bytes,
+        extra: dict | None = None,
+        length: int | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(data) if length is None else length))
@@ -139,8 +152,10 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         if self.path.rstrip("/").endswith("/models"):
-            models = {"object": "list", "data": [
-                {"id": "scripted", "object": "model", "created": 0, "owned_by": "tests"}]}
+            models = {
+                "object": "list",
+                "data": [{"id": "scripted", "object": "model", "created": 0, "owned_by": "tests"}],
+            }
             self._send(200, "application/json", json.dumps(models).encode())
         else:
             self._send_error(404, f"scripted LLM server: no route GET {self.path}")
@@ -154,13 +169,15 @@ class _Handler(BaseHTTPRequestHandler):
         if not self.path.rstrip("/").endswith("/chat/completions"):
             self._send_error(404, f"scripted LLM server: no route POST {self.path}")
             return
-        number, reply = self.server.owner._take(RecordedRequest(
-            self.path, {k.lower(): v for k, v in self.headers.items()}, body))
+        number, reply = self.server.owner._take(
+            RecordedRequest(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
+        )
         if reply is None:
             # 400, not 5xx/429: the OpenAI SDK retries those, which would hide a
             # too-short script behind slow, confusing retries. 400 fails at once.
-            self._send_error(400, "scripted LLM server: no scripted reply left "
-                                  f"for request #{number}")
+            self._send_error(
+                400, f"scripted LLM server: no scripted reply left for request #{number}"
+            )
         else:
             self._answer(number, body, reply)
 
@@ -171,17 +188,21 @@ class _Handler(BaseHTTPRequestHandler):
             return  # server stopping: don't keep stop() waiting
         if fault.status is not None:
             extra = {} if fault.retry_after is None else {"Retry-After": str(fault.retry_after)}
-            self._send_error(fault.status, fault.message
-                             or f"scripted fault: HTTP {fault.status}", extra)
+            self._send_error(
+                fault.status, fault.message or f"scripted fault: HTTP {fault.status}", extra
+            )
         elif fault.garbage:  # streamed: SSE framing around a non-JSON payload,
             # since a body with no "data:" line at all reads as an empty stream
-            self._send(200, "text/event-stream" if stream else "application/json",
-                       b"data: <html>not JSON {{{\n\n" if stream else b"<html>not JSON {{{")
+            self._send(
+                200,
+                "text/event-stream" if stream else "application/json",
+                b"data: <html>not JSON {{{\n\n" if stream else b"<html>not JSON {{{",
+            )
         elif stream:
             self._stream(number, body, fault)
         elif fault.cut_after is not None:  # announce the full length, send less
             data = json.dumps(_completion(number, body, fault.then)).encode()
-            self._send(200, "application/json", data[:fault.cut_after], length=len(data))
+            self._send(200, "application/json", data[: fault.cut_after], length=len(data))
             self._drop()
         else:
             data = json.dumps(_completion(number, body, fault.then)).encode()
@@ -190,8 +211,12 @@ class _Handler(BaseHTTPRequestHandler):
     def _stream(self, number: int, body: dict, fault: Fault) -> None:
         owner, base = self.server.owner, _base(number, body, "chat.completion.chunk")
         self.send_response(200)
-        for key, value in (("Content-Type", "text/event-stream"), ("Cache-Control", "no-cache"),
-                           ("Transfer-Encoding", "chunked"), ("Connection", "close")):
+        for key, value in (
+            ("Content-Type", "text/event-stream"),
+            ("Cache-Control", "no-cache"),
+            ("Transfer-Encoding", "chunked"),
+            ("Connection", "close"),
+        ):
             self.send_header(key, value)
         self.end_headers()
 
@@ -205,10 +230,10 @@ class _Handler(BaseHTTPRequestHandler):
             return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
         event(choice({"role": "assistant", "content": ""}))
-        text = fault.then if fault.cut_after is None else fault.then[:fault.cut_after]
+        text = fault.then if fault.cut_after is None else fault.then[: fault.cut_after]
         step = max(1, owner.chunk_chars)
         for i in range(0, len(text), step):
-            event(choice({"content": text[i:i + step]}))
+            event(choice({"content": text[i : i + step]}))
         if fault.cut_after is not None:
             self._drop()  # no [DONE], no terminating zero-length chunk
             return
@@ -220,22 +245,37 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def _base(number: int, body: dict, obj: str) -> dict:
-    return {"id": f"chatcmpl-scripted-{number}", "object": obj,
-            "created": int(time.time()), "model": body.get("model", "scripted")}
+    return {
+        "id": f"chatcmpl-scripted-{number}",
+        "object": obj,
+        "created": int(time.time()),
+        "model": body.get("model", "scripted"),
+    }
 
 
 def _usage(body: dict, content: str) -> dict[str, int]:
     prompt = max(1, len(json.dumps(body.get("messages", []))) // 4)
     completion = max(1, len(content) // 4)
-    return {"prompt_tokens": prompt, "completion_tokens": completion,
-            "total_tokens": prompt + completion}
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": prompt + completion,
+    }
 
 
 def _completion(number: int, body: dict, content: str) -> dict:
-    return {**_base(number, body, "chat.completion"),
-            "choices": [{"index": 0, "finish_reason": "stop", "logprobs": None,
-                         "message": {"role": "assistant", "content": content}}],
-            "usage": _usage(body, content)}
+    return {
+        **_base(number, body, "chat.completion"),
+        "choices": [
+            {
+                "index": 0,
+                "finish_reason": "stop",
+                "logprobs": None,
+                "message": {"role": "assistant", "content": content},
+            }
+        ],
+        "usage": _usage(body, content),
+    }
 
 
 class ScriptedLLMServer:
@@ -245,8 +285,14 @@ class ScriptedLLMServer:
     seconds after each SSE event (to make streaming observable in UIs).
     """
 
-    def __init__(self, *replies: Reply, host: str = "127.0.0.1", port: int = 0,
-                 chunk_chars: int = 8, chunk_delay: float = 0.0) -> None:
+    def __init__(
+        self,
+        *replies: Reply,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        chunk_chars: int = 8,
+        chunk_delay: float = 0.0,
+    ) -> None:
         self.host, self.port = host, port
         self.chunk_chars, self.chunk_delay = chunk_chars, chunk_delay
         self.requests: list[RecordedRequest] = []
@@ -260,7 +306,7 @@ class ScriptedLLMServer:
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}/v1"
 
-    def script(self, *replies: Reply) -> "ScriptedLLMServer":
+    def script(self, *replies: Reply) -> ScriptedLLMServer:
         """Append replies; each chat-completions request consumes one."""
         with self._lock:
             self._queue.extend(replies)
@@ -282,7 +328,7 @@ class ScriptedLLMServer:
             self.requests.append(req)
             return len(self.requests), (self._queue.popleft() if self._queue else None)
 
-    def start(self) -> "ScriptedLLMServer":
+    def start(self) -> ScriptedLLMServer:
         if self._httpd is None:
             self._stopping.clear()
             # daemon handler threads: one stuck in a delay never blocks exit
@@ -290,8 +336,11 @@ class ScriptedLLMServer:
             self._httpd.owner = self  # type: ignore[attr-defined]
             self.port = self._httpd.server_address[1]
             self._thread = threading.Thread(  # short poll: stop() in ~50 ms
-                target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                name="scripted-llm-server", daemon=True)
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="scripted-llm-server",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -303,7 +352,7 @@ class ScriptedLLMServer:
             self._thread.join(timeout=5)  # type: ignore[union-attr]
             self._httpd = self._thread = None
 
-    def __enter__(self) -> "ScriptedLLMServer":
+    def __enter__(self) -> ScriptedLLMServer:
         return self.start()
 
     def __exit__(self, *exc: Any) -> None:
@@ -314,8 +363,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
-    parser.add_argument("--script", help="JSON list of replies: strings, or "
-                                         "objects of Fault fields")
+    parser.add_argument(
+        "--script", help="JSON list of replies: strings, or objects of Fault fields"
+    )
     parser.add_argument("--chunk-chars", type=int, default=8)
     parser.add_argument("--chunk-delay", type=float, default=0.0)
     args = parser.parse_args(argv)
@@ -324,8 +374,13 @@ def main(argv: list[str] | None = None) -> None:
         with open(args.script, encoding="utf-8") as fh:
             replies = [r if isinstance(r, str) else Fault(**r) for r in json.load(fh)]
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # clean stop on kill
-    with ScriptedLLMServer(*replies, host=args.host, port=args.port,
-                           chunk_chars=args.chunk_chars, chunk_delay=args.chunk_delay) as srv:
+    with ScriptedLLMServer(
+        *replies,
+        host=args.host,
+        port=args.port,
+        chunk_chars=args.chunk_chars,
+        chunk_delay=args.chunk_delay,
+    ) as srv:
         print(srv.base_url, flush=True)  # first stdout line: parents read the URL
         try:
             while True:
