@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._version import __version__
 from .agent import Agent
 from .approval import ApprovalDecision, ApprovalRequest
 from .errors import (
@@ -29,9 +30,8 @@ from .final_answer import final_answer
 from .memory import Step, StepStatus, Usage
 from .result import RunResult, RunStatus
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "Agent",
     "ApprovalDecision",
     "ApprovalRequest",

@@ -69,15 +69,21 @@ class ApprovalGate:
         self.policy = policy
         self._ask = ask
 
-    async def decide(self, request: ApprovalRequest) -> tuple[ApprovalDecision, StepStatus | None]:
-        """The decision, and the status the step gets if its code runs (None if it doesn't)."""
+    async def decide(self, request: ApprovalRequest) -> tuple[ApprovalDecision, bool]:
+        """The decision, and whether the policy made it (True) rather than a human."""
         if self.policy == "auto":
-            return ApprovalDecision.approve(request.code), StepStatus.AUTO
+            return ApprovalDecision.approve(request.code), True
         assert self._ask is not None
         decision = await self._ask(request)
-        if decision.verdict is not Verdict.APPROVE:
-            return decision, None
-        if decision.approve_rest:
+        if decision.verdict is Verdict.APPROVE and decision.approve_rest:
             self.policy = "auto"
-        edited = (decision.code or "").strip() != request.code.strip()
-        return decision, StepStatus.EDITED if edited else StepStatus.APPROVED
+        return decision, False
+
+
+def step_status(decision: ApprovalDecision, by_policy: bool, proposed: str, ran: str) -> StepStatus:
+    """How a step is recorded: rejected, auto, edited (what ran differs) or approved."""
+    if decision.verdict is Verdict.REJECT:
+        return StepStatus.REJECTED
+    if by_policy:
+        return StepStatus.AUTO
+    return StepStatus.EDITED if ran.strip() != proposed.strip() else StepStatus.APPROVED

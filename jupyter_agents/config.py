@@ -60,6 +60,11 @@ class JupyterAgents(Configurable):
         help="Seconds to wait for the notebook frontend to show it can display the approval "
         "widget. Without an answer, approval cannot happen and the run fails fast.",
     ).tag(config=True)
+    keep_rejected = Bool(
+        False,
+        help="With the notebook extension: keep rejected proposals as collapsed markdown "
+        "records instead of removing them from the notebook.",
+    ).tag(config=True)
     model_kwargs = Dict(
         help="Extra keyword arguments for litellm.acompletion (temperature, api_base, ...)."
     ).tag(config=True)
@@ -76,6 +81,7 @@ SETTABLE = (
     "model_timeout",
     "model_retries",
     "frontend_timeout",
+    "keep_rejected",
 )
 
 
@@ -101,15 +107,22 @@ class SettingsStore:
         self.overrides: dict[str, Any] = {}
 
     def set_from_strings(self, assignments: dict[str, str]) -> None:
-        """Apply ``%agent_config name=value`` pairs; validate all before changing any."""
-        parsed = {name: self.parse(name, text) for name, text in assignments.items()}
+        """Apply ``%agent_config name=value`` pairs; validate all before changing any.
+
+        An empty value (``model=``) removes this kernel's value, so the config file or the
+        environment applies again.
+        """
+        cleared = [_settable(name) for name, text in assignments.items() if not text.strip()]
+        parsed = {
+            name: self.parse(name, text) for name, text in assignments.items() if text.strip()
+        }
+        for name in cleared:
+            self.overrides.pop(name, None)
         self.overrides.update(parsed)
 
     def parse(self, name: str, text: str) -> Any:
         """Turn a user's string into a valid value for setting ``name``."""
-        if name not in SETTABLE:
-            raise InvalidOption(f"unknown setting {name!r}; settable: {', '.join(SETTABLE)}.")
-        trait = self.configurable.traits()[name]
+        trait = self.configurable.traits()[_settable(name)]
         try:
             value = trait.from_string(text)
             return trait.validate(self.configurable, value)
@@ -148,6 +161,12 @@ class SettingsStore:
             return trait.validate(self.configurable, value)
         except TraitError as error:
             raise InvalidOption(f"{name}={value!r} is not valid: {_first_line(error)}") from None
+
+
+def _settable(name: str) -> str:
+    if name not in SETTABLE:
+        raise InvalidOption(f"unknown setting {name!r}; settable: {', '.join(SETTABLE)}.")
+    return name
 
 
 def _first_line(error: BaseException) -> str:

@@ -16,6 +16,7 @@ from .kernel_state import summarize_namespace
 
 MAX_CELL_LINES = 20
 MAX_CELL_CHARS = 800
+MAX_NOTEBOOK_CELLS = 10
 
 
 def system_prompt(tools: Sequence[Callable[..., Any]] = ()) -> str:
@@ -41,13 +42,24 @@ def task_message(
     namespace: Mapping[str, Any],
     hidden: Sequence[str],
     recent_cells: Sequence[str],
+    notebook_cells: Sequence[Mapping[str, Any]] | None = None,
+    redact: Callable[[str], str] = lambda text: text,
 ) -> str:
-    """The first user message: the task, the kernel's variables and the user's recent cells."""
+    """The first user message: the task, the kernel's variables, and what came before.
+
+    "What came before" is the notebook's cells above the ``%agent`` cell when the frontend can
+    tell (markdown included: it often states the goal), else the user's recent cells from the
+    kernel's history.
+    """
+    if notebook_cells is not None:
+        recent = "Notebook cells above this one (oldest first):\n" + format_notebook(notebook_cells)
+    else:
+        recent = "Recent cells the user ran:\n" + format_cells(recent_cells)
     return prompts.render(
         "task",
         task=task.strip(),
-        state=summarize_namespace(namespace, hidden),
-        history=format_cells(recent_cells),
+        state=summarize_namespace(namespace, hidden, redact=redact),
+        recent=redact(recent),
     ).strip()
 
 
@@ -57,6 +69,18 @@ def recent_user_cells(history: Sequence[str], count: int) -> list[str]:
         return []
     earlier = [cell for cell in history[:-1] if cell.strip()]
     return earlier[-count:]
+
+
+def format_notebook(cells: Sequence[Mapping[str, Any]], count: int = MAX_NOTEBOOK_CELLS) -> str:
+    """The last ``count`` non-empty cells: markdown as text, code fenced."""
+    shown = [cell for cell in cells if str(cell.get("source", "")).strip()][-count:]
+    if not shown:
+        return "(none)"
+    parts = []
+    for cell in shown:
+        source = _clip_cell(str(cell["source"]))
+        parts.append(source if cell.get("cell_type") == "markdown" else f"```python\n{source}\n```")
+    return "\n\n".join(parts)
 
 
 def format_cells(cells: Sequence[str]) -> str:

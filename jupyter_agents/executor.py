@@ -8,13 +8,20 @@ recorded, bounded, for the model.
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, ExitStack, contextmanager, nullcontext
+from collections.abc import Callable, Iterator
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    contextmanager,
+    nullcontext,
+)
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +29,8 @@ from .final_answer import NO_ANSWER, AnswerSlot, FinalAnswer, current_slot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
 
 MAX_DISPLAY_TEXT = 200
+#: Displays described to the model per cell; beyond that they are only counted.
+MAX_DISPLAYS_KEPT = 20
 
 
 @dataclass
@@ -43,18 +52,31 @@ class ExecutionOutcome:
 class KernelExecutor:
     """Runs cells in a live IPython shell and records what the model should see."""
 
-    def __init__(self, shell: Any, observation_tokens: int = 2000) -> None:
+    def __init__(
+        self,
+        shell: Any,
+        observation_tokens: int = 2000,
+        on_interrupt: Callable[[], None] | None = None,
+    ) -> None:
         self.shell = shell
         self.capture_chars = observation_tokens * CHARS_PER_TOKEN
+        #: Told when the stop button interrupts synchronous cell code.
+        self.on_interrupt = on_interrupt
 
     async def run(
-        self, code: str, output: AbstractContextManager[Any] | None = None
+        self,
+        code: str,
+        output: AbstractContextManager[Any] | AbstractAsyncContextManager[Any] | None = None,
     ) -> ExecutionOutcome:
-        """Run ``code`` as a cell. ``output`` (e.g. an ipywidgets Output) receives its outputs."""
+        """Run ``code`` as a cell.
+
+        ``output`` decides where the cell's outputs appear while it runs: a step's Output widget
+        (a sync context manager) or a notebook cell through the protocol (an async one).
+        """
         shell = self.shell
         stdout = HeadTailBuffer(self.capture_chars)
         stderr = HeadTailBuffer(self.capture_chars)
-        displays: list[str] = []
+        displays = DisplayLog()
         slot = AnswerSlot()
         preprocessing_error = None
         try:
@@ -68,13 +90,16 @@ class KernelExecutor:
         result = None
         interrupted = False
         try:
-            with ExitStack() as stack:
-                stack.enter_context(output if output is not None else nullcontext())
+            async with AsyncExitStack() as stack:
+                if isinstance(output, AbstractAsyncContextManager):
+                    await stack.enter_async_context(output)
+                else:
+                    stack.enter_context(output if output is not None else nullcontext())
                 stack.enter_context(_tee_streams(stdout, stderr))
                 stack.enter_context(_record_displays(shell, displays))
                 stack.enter_context(_answer_scope(shell, slot))
                 if not runs_async:
-                    stack.enter_context(_sigint_raises_in_sync_code())
+                    stack.enter_context(_sigint_raises_in_sync_code(self.on_interrupt))
                 result = await shell.run_cell_async(
                     code,
                     store_history=True,
@@ -91,13 +116,18 @@ class KernelExecutor:
         error = None if result is None else (result.error_before_exec or result.error_in_exec)
         if isinstance(error, KeyboardInterrupt):
             interrupted = True
+        if isinstance(error, asyncio.CancelledError):
+            # Stop or interrupt while the cell awaited: IPython's run_code caught it like any
+            # error. Report it as an interruption, so the step is recorded before the run ends.
+            interrupted = True
         if isinstance(error, FinalAnswer):
             error = None
         observation = Observation(
             stdout=stdout.text(),
             stderr=stderr.text(),
             result=self._format_result(result),
-            displays=displays,
+            displays=displays.kept,
+            more_displays=displays.dropped,
             error=None if error is None else format_error(error, self.capture_chars),
         )
         return ExecutionOutcome(
@@ -168,8 +198,22 @@ def _tee_streams(stdout: HeadTailBuffer, stderr: HeadTailBuffer) -> Iterator[Non
         sys.stdout, sys.stderr = real_out, real_err
 
 
+class DisplayLog:
+    """The first displays of a cell, described; the rest only counted."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+        self.dropped = 0
+
+    def add(self, data: dict[str, Any]) -> None:
+        if len(self.kept) < MAX_DISPLAYS_KEPT:
+            self.kept.append(describe_display(data))
+        else:
+            self.dropped += 1
+
+
 @contextmanager
-def _record_displays(shell: Any, displays: list[str]) -> Iterator[None]:
+def _record_displays(shell: Any, displays: DisplayLog) -> Iterator[None]:
     publisher = shell.display_pub
     if not hasattr(publisher, "register_hook"):  # not an ipykernel shell
         yield
@@ -177,7 +221,7 @@ def _record_displays(shell: Any, displays: list[str]) -> Iterator[None]:
 
     def hook(message: dict[str, Any]) -> dict[str, Any]:
         if message.get("msg_type") in ("display_data", "update_display_data"):
-            displays.append(describe_display(message["content"].get("data", {})))
+            displays.add(message["content"].get("data", {}))
         return message
 
     publisher.register_hook(hook)
@@ -221,7 +265,7 @@ def _answer_scope(shell: Any, slot: AnswerSlot) -> Iterator[None]:
 
 
 @contextmanager
-def _sigint_raises_in_sync_code() -> Iterator[None]:
+def _sigint_raises_in_sync_code(on_interrupt: Callable[[], None] | None) -> Iterator[None]:
     """Make the kernel's stop button raise KeyboardInterrupt inside synchronous cell code.
 
     While an async cell runs, ipykernel turns SIGINT into cancelling the cell's task, which
@@ -232,7 +276,13 @@ def _sigint_raises_in_sync_code() -> Iterator[None]:
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if on_interrupt is not None:
+            on_interrupt()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
     try:
         yield
     finally:

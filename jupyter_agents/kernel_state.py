@@ -2,18 +2,27 @@
 
 The model should know that ``df`` exists, that it has 12,304 rows and a ``date`` column of
 dtype object, without ever seeing the data. So: type, length or shape, columns and dtypes for
-data frames, and a short repr only for small built-in values. Arbitrary objects are not
-repr'd beyond a short cut, and nothing here imports pandas or numpy: they are recognised by
-their attributes, so the summary costs nothing for users who don't have them.
+data frames, and a short repr only for small built-in values.
+
+Describing must be cheap and must not act: this runs on every variable at every run start.
+So ``repr()`` and ``len()`` are called only on exact built-in types and on a few types known
+to have cheap reprs (dates, paths, ...). A user's object (an ORM query, a lazy frame) is
+described by its type alone, never asked to compute. Nothing here imports pandas or numpy:
+they are recognised by their attributes, so the summary costs nothing for users who don't
+have them.
 """
 
 from __future__ import annotations
 
+import collections
+import enum
 import inspect
 import reprlib
 import types
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
+
+from .redact import looks_secret
 
 MAX_VARIABLES = 40
 MAX_LINE_CHARS = 240
@@ -27,13 +36,29 @@ _SMALL_REPR.maxdict = 5
 _SMALL_REPR.maxlevel = 2
 
 _SCALARS = (int, float, complex, bool, str, bytes, type(None))
-_CONTAINERS = (list, tuple, dict, set, frozenset)
+_CONTAINERS = (list, tuple, dict, set, frozenset, collections.deque)
+#: Modules whose objects have short, cheap reprs worth showing (a date, a path, a model spec).
+_CHEAP_REPR_MODULES = {
+    "datetime",
+    "decimal",
+    "fractions",
+    "pathlib",
+    "uuid",
+    "ipaddress",
+    "sklearn",
+}
 
 
 def summarize_namespace(
-    namespace: Mapping[str, Any], hidden: Iterable[str] = (), max_variables: int = MAX_VARIABLES
+    namespace: Mapping[str, Any],
+    hidden: Iterable[str] = (),
+    max_variables: int = MAX_VARIABLES,
+    redact: Callable[[str], str] = lambda text: text,
 ) -> str:
-    """One line per user variable, most recently defined last; modules on one line."""
+    """One line per user variable, most recently defined last; modules on one line.
+
+    Values of variables named like credentials are not shown; ``redact`` cleans the rest.
+    """
     hidden = set(hidden)
     lines: list[str] = []
     modules: list[str] = []
@@ -44,7 +69,10 @@ def summarize_namespace(
             alias = name if name == value.__name__ else f"{name} ({value.__name__})"
             modules.append(alias)
             continue
-        lines.append(_clip(f"- {name}: {describe(value)}"))
+        if looks_secret(name) and not callable(value):
+            lines.append(f"- {name}: {_type_name(value)} (value hidden: the name looks secret)")
+        else:
+            lines.append(redact(_clip(f"- {name}: {describe(value)}")))
     skipped = max(len(lines) - max_variables, 0)
     lines = lines[skipped:]
     if skipped:
@@ -58,10 +86,16 @@ def describe(value: Any) -> str:
     """A short description of one value: what it is and how big, never all of it."""
     kind = type(value)
     try:
-        if isinstance(value, _SCALARS):
+        if kind in _SCALARS:
             return f"{kind.__name__} = {_SMALL_REPR.repr(value)}"
-        if isinstance(value, _CONTAINERS):
+        if kind in _CONTAINERS:
             return f"{kind.__name__}, len {len(value)} = {_SMALL_REPR.repr(value)}"
+        if isinstance(value, _CONTAINERS):  # a subclass (Counter, OrderedDict): its repr is full
+            return f"{_type_name(value)}, len {len(value)}"
+        if isinstance(value, _SCALARS):  # a subclass of int/str (an enum member, a flag)
+            return f"{_type_name(value)} = {_clip(repr(value), 80)}"
+        if isinstance(value, enum.Enum):
+            return f"{_type_name(value)} = {kind.__name__}.{value.name}"
         if inspect.isclass(value):
             return "class"
         if callable(value) and inspect.isroutine(value):
@@ -94,13 +128,12 @@ def _describe_array(array: Any) -> str:
 
 
 def _describe_object(value: Any) -> str:
+    kind = type(value)
     text = _type_name(value)
-    if _has(type(value), "__len__"):
-        try:
-            text += f", len {len(value)}"
-        except Exception:
-            pass
-    if type(value).__repr__ is not object.__repr__:
+    if (
+        kind.__module__.split(".")[0] in _CHEAP_REPR_MODULES
+        and kind.__repr__ is not object.__repr__
+    ):
         text += f" = {_clip(repr(value), 80)}"
     return text
 

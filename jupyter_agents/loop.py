@@ -9,15 +9,18 @@ handled by the caller, :mod:`jupyter_agents.runner`.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from . import prompts
-from .approval import ApprovalGate, ApprovalRequest, Verdict
+from .approval import ApprovalDecision, ApprovalGate, ApprovalRequest, Verdict, step_status
+from .control import RunControl
 from .errors import ReplyFormatError, RunInterrupted
 from .executor import KernelExecutor
-from .memory import Memory, Step, StepStatus, Timings, Usage
+from .memory import Memory, Step, Timings, Usage
 from .model import ModelClient
 from .parser import parse_reply
+from .recorder import NoRecorder
 from .result import RunResult, RunStatus
 from .retry import ModelFailure
 from .view import RunView, StepView
@@ -35,6 +38,12 @@ class LoopParts:
     memory: Memory
     max_steps: int
     observation_tokens: int
+    #: Writes the steps into the notebook when a frontend speaks the protocol.
+    recorder: NoRecorder = field(default_factory=NoRecorder)
+    #: Stop and interrupt requests, checked between phases.
+    control: RunControl = field(default_factory=RunControl)
+    #: Removes secrets from what cells printed before the model sees it.
+    redact: Callable[[str], str] = lambda text: text
 
 
 @dataclass
@@ -54,23 +63,31 @@ async def run_loop(run: RunResult, parts: LoopParts) -> None:
     for number in range(1, parts.max_steps + 1):
         step_view = parts.view.start_step(number)
         proposal = await propose(parts, step_view)
+        parts.control.check()
+        cell = await parts.recorder.propose(number, proposal.code)
 
         waiting_since = time.perf_counter()
-        decision, status = await parts.gate.decide(
+        decision, by_policy = await parts.gate.decide(
             ApprovalRequest(number, proposal.code, proposal.thought)
         )
         waited = time.perf_counter() - waiting_since
+        parts.control.check()
         if decision.verdict is Verdict.STOP:
             run.extra_usage = run.extra_usage + proposal.usage
             run.finish(RunStatus.STOPPED)
             return
 
+        code = None
+        if decision.verdict is Verdict.APPROVE:
+            code = await parts.recorder.code_to_run(cell, decision.code or proposal.code)
+            if code is None:  # the user deleted the proposed cell from the notebook
+                decision = ApprovalDecision.reject("you deleted the proposed cell")
         step = Step(
             number=number,
             reply=proposal.reply,
             thought=proposal.thought,
             proposed_code=proposal.code,
-            status=status or StepStatus.REJECTED,
+            status=step_status(decision, by_policy, proposal.code, code or ""),
             reason=decision.reason,
             usage=proposal.usage,
             timings=Timings(model_seconds=proposal.model_seconds, waiting_seconds=waited),
@@ -78,19 +95,23 @@ async def run_loop(run: RunResult, parts: LoopParts) -> None:
         )
         run.steps.append(step)
         parts.memory.steps.append(step)
-        if decision.verdict is Verdict.REJECT:
+        if code is None:
+            await parts.recorder.rejected(cell, step)
             step_view.show_outcome(step)
             parts.view.update_footer()
             continue
 
-        step.code_run = decision.code
-        outcome = await parts.executor.run(decision.code or "", output=step_view.capture())
+        step.code_run = code
+        output = parts.recorder.capture(cell, fallback=step_view.capture())
+        outcome = await parts.executor.run(code, output=output)
         step.execution_count = outcome.execution_count
         step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
-        step.observation = outcome.observation.render(parts.observation_tokens)
+        step.observation = parts.redact(outcome.observation.render(parts.observation_tokens))
         step.timings.execution_seconds = outcome.seconds
+        await parts.recorder.ran(cell, step)
         step_view.show_outcome(step)
         parts.view.update_footer()
+        parts.control.check()
         if outcome.interrupted:
             raise RunInterrupted(f"interrupted while step {number} ran")
         if outcome.has_answer:

@@ -63,13 +63,15 @@ def parse_magic_line(line: str, cell: str | None = None) -> MagicCall:
         if token in ("-h", "--help"):
             call.help = True
             continue
-        flag, _, inline = token.partition("=")
+        flag, equals, inline = token.partition("=")
         name = _FLAGS.get(flag)
         if name is None:
             raise InvalidOption(
                 f"unknown option {flag!r}. Options: -m/--model, --max-steps, --approve, --tools "
                 "(see %agent --help)."
             )
+        if equals and not inline:
+            raise InvalidOption(f"option {flag} needs a value (see %agent --help).")
         if not inline:
             value_match = _TOKEN.match(line, position)
             if value_match is None:

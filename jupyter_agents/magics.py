@@ -7,7 +7,13 @@ from collections.abc import Awaitable, Coroutine, Generator
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic import (
+    Magics,
+    line_cell_magic,
+    line_magic,
+    magics_class,
+    no_var_expand,
+)
 
 from .awaitable import caller_can_await
 from .config import SETTABLE, Settings
@@ -42,6 +48,7 @@ class AgentMagics(Magics):
         super().__init__(shell)
         self.session = session
 
+    @no_var_expand  # the task is prose: "{region}" or "$USD" must reach the model as typed
     @line_cell_magic
     def agent(self, line: str, cell: str | None = None) -> PendingRun | None:
         """Start a code agent in this kernel; it proposes cells for you to approve.
@@ -79,6 +86,7 @@ class AgentMagics(Magics):
             raise InvalidOption(f"--tools: there is no function named {name!r} in your namespace.")
         return tool
 
+    @no_var_expand
     @line_magic
     def agent_config(self, line: str) -> None:
         """Show or set the defaults for %agent in this kernel.

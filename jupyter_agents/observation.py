@@ -95,6 +95,8 @@ class Observation:
     result: str | None = None
     displays: list[str] = field(default_factory=list)
     error: str | None = None
+    #: Displays that happened but were not kept (a cell may display thousands of things).
+    more_displays: int = 0
 
     def render(self, budget_tokens: int) -> str:
         """The observation text, at most about ``budget_tokens`` tokens.
@@ -107,6 +109,9 @@ class Observation:
         error = truncate_middle(self.error, int(budget * 0.4), head_share=0.3) if self.error else ""
         result = truncate_middle(self.result, int(budget * 0.25)) if self.result else ""
         displays = ", ".join(self.displays)
+        if self.more_displays:
+            displays += f", and {self.more_displays:,} more"
+        displays = truncate_middle(displays, int(budget * 0.15)) if displays else ""
         left = budget - len(error) - len(result) - len(displays)
         streams = {"stdout": self.stdout, "stderr": self.stderr}
         total = sum(len(text) for text in streams.values()) or 1

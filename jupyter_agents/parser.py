@@ -2,9 +2,17 @@
 
 Models are told to answer with a short thought and one fenced python block, but real replies
 vary: ```py or bare ``` fences, smolagents-style ``<code>...</code>``, prose after the code, a
-closing fence cut off by a length limit, or several blocks. All of these are accepted; several
-blocks are joined in order, because models that split a cell into pieces mean them to run
-together. Fences in other languages (```text, ```bash, ```output) are prose, not code.
+closing fence cut off by a length limit, a whole block on one line, or several blocks. All of
+these are accepted; several blocks are joined in order, because models that split a cell into
+pieces mean them to run together.
+
+What is *not* code matters as much, because code runs: fences in other languages (```text,
+```bash, ```output) are prose; a bare ``` block next to a python-tagged one is prose (typically
+"expected output"); and ``<code>`` counts only at the start of a line, so ``<code>x</code>``
+mentioned inside a sentence is never executed.
+
+Known limit: a code block whose own text contains a line that is just ``` (a string holding
+Markdown) ends at that line.
 """
 
 from __future__ import annotations
@@ -15,9 +23,14 @@ from dataclasses import dataclass
 #: Fence languages that hold Python. The empty string is a bare ``` fence.
 PYTHON_LANGUAGES = frozenset({"", "python", "py", "python3", "ipython", "ipython3"})
 
-# An opening fence at the start of a line, with an optional language tag (and anything after it
-# on the line, e.g. a title attribute), or a <code> tag anywhere.
-_OPENER = re.compile(r"^[ \t]*```[ \t]*(?P<lang>[\w.+-]*)[^\n]*(?:\n|\Z)|<code>[ \t]*\n?", re.M)
+# At the start of a line: a whole block on one line (```print(x)```), an opening fence with an
+# optional language tag (anything after it on the line, e.g. a title, is ignored), or <code>.
+_OPENER = re.compile(
+    r"^[ \t]*```(?P<inline>[^`\n]+)```[ \t]*$\n?"
+    r"|^[ \t]*```[ \t]*(?P<lang>[\w.+-]*)[^\n]*(?:\n|\Z)"
+    r"|^[ \t]*<code>[ \t]*\n?",
+    re.M,
+)
 # What can end a fenced block, whichever comes first: a closing fence on its own line, a
 # closing fence glued to the end of a code line ("print(x)```"), or the next opening fence with
 # a language tag (the block before it was left unclosed; the opener is not consumed).
@@ -39,22 +52,31 @@ def parse_reply(text: str) -> ParsedReply:
     """Parse one model reply. Never raises: a reply without code has ``code=None``."""
     text = _END_CODE.sub("", text)
     prose: list[str] = []
-    blocks: list[str] = []
+    blocks: list[tuple[bool, str, str]] = []  # (explicitly python?, code, its original text)
     position = 0
     while (opener := _OPENER.search(text, position)) is not None:
         prose.append(text[position : opener.start()])
+        inline = opener.group("inline")
+        if inline is not None:
+            position = opener.end()
+            if inline.strip().lower() not in PYTHON_LANGUAGES:
+                blocks.append((False, inline.strip(), opener.group(0)))
+            continue
         is_fence = opener.group(0).lstrip().startswith("```")
         body_start = opener.end()
         body_end, position = _find_close(text, body_start, is_fence)
         body = text[body_start:body_end]
-        if is_fence and opener.group("lang").lower() not in PYTHON_LANGUAGES:
+        lang = (opener.group("lang") or "").lower() if is_fence else "code-tag"
+        if is_fence and lang not in PYTHON_LANGUAGES:
             prose.append(body)
         elif body.strip():
-            blocks.append(_dedent_block(body))
+            blocks.append((lang != "", _dedent_block(body), body))
     prose.append(text[position:])
+    explicit = any(is_explicit for is_explicit, _, _ in blocks)
+    code_blocks = [code for is_explicit, code, _ in blocks if is_explicit or not explicit]
+    prose.extend(raw for is_explicit, _, raw in blocks if explicit and not is_explicit)
     thought = _tidy("".join(prose))
-    code = "\n\n".join(blocks) if blocks else None
-    return ParsedReply(thought=thought, code=code)
+    return ParsedReply(thought=thought, code="\n\n".join(code_blocks) if code_blocks else None)
 
 
 def _find_close(text: str, start: int, is_fence: bool) -> tuple[int, int]:

@@ -70,7 +70,16 @@ class PlainRunView:
     async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
         raise RuntimeError("the plain view cannot ask for approval")  # open_view prevents this
 
-    def update_footer(self, note: str = "") -> None:
+    def answer(self, decision: ApprovalDecision) -> None:
+        """Nothing is ever pending here."""
+
+    def use_notebook(self, active: bool) -> None:
+        """The headless record is the same either way."""
+
+    def notice(self, text: str) -> None:
+        print(text)
+
+    def update_footer(self) -> None:
         pass
 
     def finish(self, run: RunResult) -> None:

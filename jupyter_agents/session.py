@@ -6,13 +6,14 @@ the approval widget, so a second run is refused with an explanation instead.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from .config import SettingsStore
-from .errors import RunAlreadyActive
+from .errors import InvalidOption, RunAlreadyActive
 from .final_answer import final_answer
 from .result import RunResult
 
@@ -25,7 +26,14 @@ class KernelSession:
         self.settings = SettingsStore(getattr(shell, "config", None))
         self.active: RunResult | None = None
         self.last: RunResult | None = None
-        self.install_final_answer()
+        if self.shell.user_ns.get("final_answer", final_answer) is final_answer:
+            self.install_final_answer()
+        else:
+            print(
+                "jupyter-agents: your namespace already has a `final_answer`; agent runs need "
+                "that name, so rename yours before using %agent.",
+                file=sys.stderr,
+            )
 
     @classmethod
     def for_shell(cls, shell: Any) -> KernelSession:
@@ -44,6 +52,17 @@ class KernelSession:
         hidden = getattr(self.shell, "user_ns_hidden", None)
         if isinstance(hidden, dict):
             hidden["final_answer"] = final_answer
+
+    def require_final_answer(self) -> None:
+        """Make sure generated code can call ``final_answer``; refuse to clobber a user's."""
+        existing = self.shell.user_ns.get("final_answer", final_answer)
+        if existing is not final_answer:
+            raise InvalidOption(
+                f"`final_answer` in your namespace is a {type(existing).__name__}, but the "
+                "agent ends its runs by calling final_answer(...). Rename yours (e.g. "
+                "`my_answer = final_answer; del final_answer`) and run again."
+            )
+        self.install_final_answer()
 
     @contextmanager
     def claim(self, run: RunResult) -> Iterator[RunResult]:

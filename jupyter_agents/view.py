@@ -14,6 +14,7 @@ from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
 from .approval import ApprovalDecision, ApprovalRequest
+from .control import wait_for_future
 from .errors import ApprovalUnavailable
 from .memory import Step
 from .result import RunResult
@@ -34,7 +35,10 @@ class RunView(Protocol):
     def on_stop(self, callback: Callable[[], None]) -> None: ...
     def start_step(self, number: int, title: str | None = None) -> StepView: ...
     async def ask(self, request: ApprovalRequest) -> ApprovalDecision: ...
-    def update_footer(self, note: str = "") -> None: ...
+    def answer(self, decision: ApprovalDecision) -> None: ...
+    def use_notebook(self, active: bool) -> None: ...
+    def notice(self, text: str) -> None: ...
+    def update_footer(self) -> None: ...
     def finish(self, run: RunResult) -> None: ...
 
 
@@ -59,8 +63,8 @@ async def widget_frontend_answers(timeout: float) -> bool:
     target.observe(on_change, names="value")
     link = widgets.jsdlink((source, "value"), (target, "value"))
     try:
-        return await asyncio.wait_for(answered, timeout)
-    except asyncio.TimeoutError:
+        return await wait_for_future(answered, timeout, lambda: TimeoutError())
+    except TimeoutError:
         return False
     finally:
         for widget in (link, source, target):
@@ -76,8 +80,9 @@ async def open_view(run: RunResult, needs_approval: bool, frontend_timeout: floa
     elif needs_approval:
         raise ApprovalUnavailable(
             "approval needs a frontend that shows widgets (JupyterLab, Notebook 7, VS Code), and "
-            f"none answered within {frontend_timeout:g} s. To run without approval, "
-            "use `--approve auto`."
+            f"none answered within {frontend_timeout:g} s. To run without approval, use "
+            "`--approve auto`; if your frontend is just slow to load widgets, raise "
+            "`%agent_config frontend_timeout=10`."
         )
     else:
         from .plain_view import PlainRunView

@@ -165,6 +165,7 @@ class StepWidget:
         finally:
             self._pending = None
             self._controls.set_pending(False)
+            self._controls.reason.value = ""  # a reason belongs to one decision only
             self._set_editing(False)
 
     def decide(self, make: Callable[[str], ApprovalDecision]) -> None:
@@ -238,12 +239,16 @@ class WidgetRunView:
         self.controls.edit.on_click(lambda _: self._current and self._current.toggle_edit())
         self.controls.stop.on_click(lambda _: self._stop())
         self.header = widgets.HTML(self._header_html())
+        self.notices = widgets.HTML()
         self.steps = widgets.VBox()
         self.footer = widgets.HTML()
-        self.box = widgets.VBox([self.header, self.steps, self.controls.box, self.footer])
+        self.box = widgets.VBox(
+            [self.header, self.notices, self.steps, self.controls.box, self.footer]
+        )
         self.box.add_class("jupyter-agents")
         self._current: StepWidget | None = None
         self._on_stop: Callable[[], None] | None = None
+        self.notebook_mode = False
         self.update_footer()
 
     def display(self) -> None:
@@ -266,16 +271,34 @@ class WidgetRunView:
     async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
         """Ask the human about the current step's proposal (the approval gate calls this)."""
         assert self._current is not None
+        if self.notebook_mode:
+            self._current.show_note(
+                "Proposed as a cell below this one: edit it there if you like, then Approve "
+                "(here or on the cell's toolbar)."
+            )
         return await self._current.ask(request)
 
-    def update_footer(self, note: str = "") -> None:
+    def answer(self, decision: ApprovalDecision) -> None:
+        """Resolve the pending question with a decision made elsewhere (the cell's toolbar)."""
+        if self._current is not None:
+            self._current.decide(lambda _code: decision)
+
+    def use_notebook(self, active: bool) -> None:
+        """With the notebook extension, proposals are edited in their cells, not here."""
+        self.notebook_mode = active
+        self.controls.edit.layout.display = "none" if active else ""
+
+    def notice(self, text: str) -> None:
+        """A lasting note about the run (shown under the header)."""
+        line = f'<div class="ja-warn">{html.escape(text)}</div>'
+        self.notices.value += line
+
+    def update_footer(self) -> None:
         run = self.run
-        if not run.steps and not note:
+        if not run.steps:
             self.footer.value = ""
             return
         text = f"{len(run.steps)} step(s) · {run.usage.describe()}"
-        if note:
-            text = f"{note} · {text}"
         self.footer.value = f'<div class="ja-muted">{html.escape(text)}</div>'
 
     def finish(self, run: RunResult) -> None:
@@ -299,7 +322,6 @@ class WidgetRunView:
 
     def _reject(self) -> None:
         reason = self.controls.reason.value
-        self.controls.reason.value = ""
         self._decide(lambda _code: ApprovalDecision.reject(reason))
 
     def _stop(self) -> None:

@@ -227,3 +227,40 @@ def test_assignment_form_and_help(agent_kernel: KernelHarness, script: ScriptedL
     assert agent_kernel.execute("print(stored_answer)").stdout.strip() == "42"
     usage = agent_kernel.execute("%agent --help").stdout
     assert usage.startswith("Usage:  %agent [options] TASK") and "--approve each|auto" in usage
+
+
+def test_the_reason_box_is_emptied_after_each_decision(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(code("reason_a = 1"), code("reason_b = 2"), code("final_answer('ok')"))
+    run = agent_kernel.start("%agent Reasons")
+    reason = agent_kernel.widget("TextModel", disabled=False, placeholder=REASON)
+    agent_kernel.set_state(reason, value="typed, then changed my mind")
+    agent_kernel.click("Approve")
+    agent_kernel.click("Reject")  # step 2, without typing a reason
+    agent_kernel.click("Approve")
+    agent_kernel.wait_done(run)
+    told = script.requests[2].last_user_text
+    assert "No reason was given." in told and "changed my mind" not in told
+
+
+def test_task_text_is_not_expanded_by_ipython(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    agent_kernel.execute("region = 'EMEA'; USD = 1.1")
+    script.script(code("final_answer('ok')"))
+    agent_kernel.execute("%agent --approve auto Sum sales by {region} in $USD", timeout=60)
+    assert "Task: Sum sales by {region} in $USD" in script.requests[0].messages[1]["content"]
+
+
+def test_a_user_variable_named_final_answer_is_explained(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    agent_kernel.execute("final_answer_backup = final_answer; final_answer = 'my draft'")
+    try:
+        run = agent_kernel.execute("%agent --approve auto Anything", timeout=60)
+        assert run.status == "error"
+        assert "`final_answer` in your namespace is a str" in run.error_text
+        assert script.requests == []
+    finally:
+        agent_kernel.execute("final_answer = final_answer_backup")

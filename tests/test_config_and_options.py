@@ -174,3 +174,18 @@ def test_calls_that_cannot_await_are_left_alone(shell):
     assert shell.transform_cell(in_string) == in_string
     already = "await get_ipython().run_line_magic('agent', 'x')\n"
     assert shell.transform_cell(already) == already
+
+
+def test_an_empty_value_clears_this_kernels_setting(monkeypatch):
+    monkeypatch.setenv(MODEL_ENV_VAR, "openai/env")
+    store = SettingsStore()
+    store.set_from_strings({"model": "openai/magic"})
+    store.set_from_strings({"model": ""})
+    assert store.resolve().model == "openai/env"
+    with pytest.raises(InvalidOption):
+        store.set_from_strings({"colour": ""})
+
+
+def test_an_option_with_an_empty_value_is_an_error():
+    with pytest.raises(InvalidOption, match="needs a value"):
+        parse_magic_line("--model= Summarize the data")

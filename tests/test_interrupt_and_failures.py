@@ -24,6 +24,20 @@ def one_line_error(run) -> str:
     return lines[0]
 
 
+def wait_for_output(kernel: KernelHarness, text: str, older: set[str]) -> None:
+    """Wait for ``text`` in a step output widget that is not one of the ``older`` widgets."""
+    kernel.wait_for(
+        lambda: any(
+            text in o.get("text", "")
+            for w in kernel.find_widgets("OutputModel")
+            if w.comm_id not in older
+            for o in w.captured
+        ),
+        30,
+        f"{text!r} in a step's output",
+    )
+
+
 def test_interrupt_while_waiting_for_approval(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):
@@ -44,16 +58,9 @@ def test_interrupt_stops_a_synchronous_cell(agent_kernel: KernelHarness, script:
         code("sync_done = 'first'"),
         code("import time\nprint('looping', flush=True)\nwhile True:\n    time.sleep(0.05)"),
     )
+    older = set(agent_kernel.widgets)
     run = agent_kernel.start("%agent --approve auto Loop forever")
-    agent_kernel.wait_for(
-        lambda: any(
-            "looping" in o.get("text", "")
-            for w in agent_kernel.find_widgets("OutputModel")
-            for o in w.captured
-        ),
-        30,
-        "the loop to start",
-    )
+    wait_for_output(agent_kernel, "looping", older)
     agent_kernel.interrupt()
     agent_kernel.wait_done(run, 30)
 
@@ -206,5 +213,75 @@ def test_load_ext_in_the_same_cell_as_agent_explains_itself(llm: ScriptedLLMServ
             "import sys; print('litellm' in sys.modules, 'ipywidgets' in sys.modules)"
         )
         assert loaded.stdout.strip() == "False False"
+    finally:
+        kernel.shutdown()
+
+
+SLEEPY = "import asyncio\nprint('sleeping', flush=True)\nawait asyncio.sleep(30)"
+
+
+def test_interrupt_stops_an_awaiting_cell(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code(SLEEPY), code("never_asked = 1"), code("final_answer('never')"))
+    older = set(agent_kernel.widgets)
+    run = agent_kernel.start("%agent --approve auto Sleep")
+    wait_for_output(agent_kernel, "sleeping", older)
+    agent_kernel.interrupt()
+    agent_kernel.wait_done(run, 30)
+
+    message = one_line_error(run)
+    assert "RunInterrupted" in message and "at step 1" in message
+    assert len(script.requests) == 1  # the model was not asked again
+    assert (
+        agent_kernel.execute("print(jupyter_agents.last_run().status)").stdout.strip()
+        == "interrupted"
+    )
+
+
+def test_stop_ends_an_auto_run_while_a_cell_awaits(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(code(SLEEPY), code("never_asked = 1"), code("final_answer('never')"))
+    older = set(agent_kernel.widgets)
+    run = agent_kernel.start("%agent --approve auto Sleep")
+    wait_for_output(agent_kernel, "sleeping", older)
+    agent_kernel.click("Stop")
+    agent_kernel.wait_done(run, 30)
+
+    assert run.status == "ok" and run.result is None
+    assert len(script.requests) == 1
+    assert "Stopped by you" in agent_kernel.html_text()
+    assert agent_kernel.execute("print('never_asked' in globals())").stdout.strip() == "False"
+
+
+def test_stop_while_the_reply_streams(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script(code("streamed_then_stopped = 1", "Thinking " + "slowly " * 80))
+    script.chunk_delay = 0.05
+    try:
+        run = agent_kernel.start("%agent --approve auto Take your time")
+        agent_kernel.wait_for(
+            lambda: "Thinking slowly" in agent_kernel.html_text(), 30, "streaming"
+        )
+        agent_kernel.click("Stop")
+        agent_kernel.wait_done(run, 30)
+    finally:
+        script.chunk_delay = 0.0
+    assert run.status == "ok" and run.result is None
+    assert (
+        agent_kernel.execute("print('streamed_then_stopped' in globals())").stdout.strip()
+        == "False"
+    )
+
+
+def test_interrupt_during_the_frontend_check(llm: ScriptedLLMServer, tmp_path: Path):
+    kernel = start_kernel(llm, tmp_path, widget_frontend=False)
+    try:
+        kernel.execute(PREPARE + "%agent_config frontend_timeout=20", timeout=120)
+        run = kernel.start("%agent Anything")
+        time.sleep(2)
+        kernel.interrupt()
+        kernel.wait_done(run, 30)
+        assert "RunInterrupted" in one_line_error(run)
+        status = kernel.execute("print(jupyter_agents.last_run().status)").stdout.strip()
+        assert status == "interrupted"
     finally:
         kernel.shutdown()

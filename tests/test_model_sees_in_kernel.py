@@ -236,3 +236,30 @@ def test_model_kwargs_reach_litellm(agent_kernel: KernelHarness, script: Scripte
     )
     assert run.stdout.strip() == "tuned", run.error_text
     assert script.requests[0].body["temperature"] == 0
+
+
+def test_many_displays_stay_within_the_budget(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(
+        code("from IPython.display import display\nfor i in range(3000):\n    display(i)"),
+        code("final_answer('shown')"),
+    )
+    auto(agent_kernel, "Display a lot")
+    observation = script.requests[1].last_user_text
+    assert "and 2,980 more" in observation
+    assert len(observation) < 2000 * 4 + 400
+
+
+def test_secrets_in_variables_and_cells_are_not_sent(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    agent_kernel.execute(
+        "import os\nos.environ['SERVICE_TOKEN'] = 'tok-very-secret-123'\n"
+        "backup_api_key = 'sk-proj-abcdefghijklmnopqrstuvwxyz0123'"
+    )
+    script.script(code("print(os.environ['SERVICE_TOKEN'])"), code("final_answer('done')"))
+    auto(agent_kernel, "Check the service")
+    sent = str(script.requests[0].messages) + str(script.requests[1].messages)
+    assert "tok-very-secret-123" not in sent and "sk-proj-abcdefghij" not in sent
+    assert "backup_api_key: str (value hidden" in sent and "[redacted]" in sent

@@ -90,11 +90,14 @@ def test_head_tail_buffer_keeps_memory_bounded():
     stderr=st.text(max_size=5_000),
     result=st.one_of(st.none(), st.text(max_size=10_000)),
     error=st.one_of(st.none(), st.text(min_size=1, max_size=10_000)),
-    displays=st.lists(st.text(max_size=50), max_size=3),
+    displays=st.lists(st.text(max_size=300), max_size=25),
+    more_displays=st.integers(min_value=0, max_value=10**7),
     tokens=st.integers(min_value=100, max_value=2000),
 )
-def test_rendered_observation_stays_within_budget(stdout, stderr, result, error, displays, tokens):
-    text = Observation(stdout, stderr, result, displays, error).render(tokens)
+def test_rendered_observation_stays_within_budget(
+    stdout, stderr, result, error, displays, more_displays, tokens
+):
+    text = Observation(stdout, stderr, result, displays, error, more_displays).render(tokens)
     budget = max(tokens * CHARS_PER_TOKEN, MIN_BUDGET_CHARS * 4)
     assert len(text) <= budget + 300  # section headings
     if error:

@@ -110,3 +110,21 @@ def test_never_raises_and_prose_without_markers_has_no_code(text):
     reply = parse_reply(text)
     if "```" not in text and "<code>" not in text:
         assert reply.code is None
+
+
+def test_code_tags_inside_prose_are_never_code():
+    reply = parse_reply("You could run <code>!rm -rf data</code>, but let's not.")
+    assert reply.code is None
+    mixed = parse_reply("Try <code>df.head()</code> later.\n```python\nx = 1\n```")
+    assert mixed.code == "x = 1"
+
+
+def test_a_bare_block_next_to_a_python_block_is_prose():
+    reply = parse_reply("Run:\n```python\nprint(1)\n```\nExpected output:\n```\n1\n```")
+    assert reply.code == "print(1)"
+    assert "Expected output:" in reply.thought and "1" in reply.thought
+
+
+def test_a_block_on_one_line():
+    assert parse_reply("```print(df.shape)```").code == "print(df.shape)"
+    assert parse_reply("Answer:\n```python```").code is None

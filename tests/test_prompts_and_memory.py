@@ -5,7 +5,13 @@ import asyncio
 import litellm
 import pytest
 
-from jupyter_agents.approval import ApprovalDecision, ApprovalGate, ApprovalRequest, Verdict
+from jupyter_agents.approval import (
+    ApprovalDecision,
+    ApprovalGate,
+    ApprovalRequest,
+    Verdict,
+    step_status,
+)
 from jupyter_agents.context import recent_user_cells, system_prompt, task_message
 from jupyter_agents.memory import Memory, Step, StepStatus
 from jupyter_agents.observation import Observation
@@ -107,15 +113,23 @@ def test_gate_policies():
         second = await gate.decide(ApprovalRequest(2, "y = 1"))
         return first, second, gate.policy
 
-    (first, first_status), (second, second_status), policy = asyncio.run(scenario())
-    assert first.code == "x = 2" and first_status is StepStatus.EDITED
-    assert second.code == "y = 1" and second_status is StepStatus.AUTO  # "Approve all"
+    (first, first_by_policy), (second, second_by_policy), policy = asyncio.run(scenario())
+    assert first.code == "x = 2" and not first_by_policy
+    assert second.code == "y = 1" and second_by_policy  # "Approve all" switched the policy
     assert policy == "auto" and len(asked) == 1
 
     async def reject(request):
         return ApprovalDecision.reject("  ")
 
-    decision, status = asyncio.run(ApprovalGate("each", reject).decide(ApprovalRequest(1, "x")))
-    assert decision.verdict is Verdict.REJECT and decision.reason is None and status is None
+    decision, by_policy = asyncio.run(ApprovalGate("each", reject).decide(ApprovalRequest(1, "x")))
+    assert decision.verdict is Verdict.REJECT and decision.reason is None and not by_policy
     with pytest.raises(ValueError):
         ApprovalGate("each", None)
+
+
+def test_step_status():
+    approve, reject = ApprovalDecision.approve("x"), ApprovalDecision.reject("no")
+    assert step_status(reject, False, "x = 1", "") is StepStatus.REJECTED
+    assert step_status(approve, True, "x = 1", "x = 2") is StepStatus.AUTO
+    assert step_status(approve, False, "x = 1", "x = 1\n") is StepStatus.APPROVED
+    assert step_status(approve, False, "x = 1", "x = 2") is StepStatus.EDITED

@@ -20,6 +20,9 @@ from typing import Any
 
 from jupyter_client.manager import KernelManager
 
+from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.protocol import COMM_TARGET
+
 WIDGET_TARGET = "jupyter.widget"
 LINK_MODELS = {"LinkModel", "DirectionalLinkModel"}
 
@@ -88,8 +91,11 @@ class KernelHarness:
         env: dict[str, str] | None = None,
         cwd: str | None = None,
         widget_frontend: bool = True,
+        notebook: NotebookFrontend | None = None,
     ) -> None:
         self.widget_frontend = widget_frontend
+        #: Speaks the notebook protocol like the JupyterLab extension, when given.
+        self.notebook = notebook
         self.widgets: dict[str, WidgetModel] = {}
         self.runs: dict[str, CellRun] = {}
         self.manager = KernelManager(kernel_name="python3")
@@ -110,13 +116,25 @@ class KernelHarness:
 
     # -- executing ---------------------------------------------------------------------------
 
-    def start(self, code: str) -> CellRun:
-        msg_id = self.client.execute(code, store_history=True, allow_stdin=False)
+    def start(self, code: str, cell_id: str | None = None) -> CellRun:
+        """Send an execute request; with ``cell_id``, as JupyterLab does for a notebook cell."""
+        content = {
+            "code": code,
+            "silent": False,
+            "store_history": True,
+            "user_expressions": {},
+            "allow_stdin": False,
+            "stop_on_error": True,
+        }
+        metadata = {"cellId": cell_id} if cell_id else {}
+        message = self.client.session.msg("execute_request", content, metadata=metadata)
+        self.client.shell_channel.send(message)
+        msg_id = message["header"]["msg_id"]
         run = self.runs[msg_id] = CellRun(code, msg_id)
         return run
 
-    def execute(self, code: str, timeout: float = 60) -> CellRun:
-        run = self.start(code)
+    def execute(self, code: str, timeout: float = 60, cell_id: str | None = None) -> CellRun:
+        run = self.start(code, cell_id)
         self.wait_for(lambda: run.done, timeout, f"cell to finish: {code[:80]!r}", run)
         return run
 
@@ -229,6 +247,10 @@ class KernelHarness:
         kind = message["msg_type"]
         content = message["content"]
         parent = message["parent_header"].get("msg_id")
+        if self._notebook_message(kind, content) or (
+            self.notebook is not None and self.notebook.route_output(message)
+        ):
+            return
         if kind == "comm_open" and content.get("target_name") == WIDGET_TARGET:
             state = dict(content["data"].get("state", {}))
             widget = WidgetModel(content["comm_id"], state.get("_model_name", ""), state)
@@ -260,6 +282,28 @@ class KernelHarness:
             capturing.captured.append(output)
         elif parent in self.runs:
             self.runs[parent].outputs.append(output)
+
+    def _notebook_message(self, kind: str, content: dict[str, Any]) -> bool:
+        """Hand the notebook protocol's comm traffic to the notebook frontend, if any."""
+        if self.notebook is None:
+            return False
+        comm_id = content.get("comm_id")
+        if kind == "comm_open" and content.get("target_name") == COMM_TARGET:
+            hello = self.notebook.on_comm_open(comm_id, content.get("data", {}))
+            if hello is not None:
+                self.send_comm(comm_id, hello)
+            return True
+        if comm_id not in self.notebook.comms:
+            return False
+        if kind == "comm_msg":
+            reply = self.notebook.on_comm_msg(comm_id, content.get("data", {}))
+            if reply is not None:
+                self.send_comm(comm_id, reply)
+            return True
+        if kind == "comm_close":
+            self.notebook.on_comm_close(comm_id)
+            return True
+        return False
 
     def _capturing_output_widget(self, parent: str | None) -> WidgetModel | None:
         if not self.widget_frontend or not parent:

@@ -1,0 +1,260 @@
+"""The notebook protocol, kernel side, against a real kernel and a frontend speaking it.
+
+The harness plays JupyterLab with the extension: it sends execute requests with the cell id,
+answers the protocol through :class:`NotebookFrontend` (the same code a headless runner
+uses), routes captured outputs into cells, and clicks widget buttons as a browser does.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from jupyter_agents.notebook_frontend import NotebookFrontend
+from tests.conftest import PREPARE, start_kernel
+from tests.support.kernel import KernelHarness
+from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
+
+pytestmark = pytest.mark.kernel
+
+AGENT_CELL = "agent-cell"
+
+
+@pytest.fixture(scope="module")
+def lab(
+    llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[KernelHarness]:
+    kernel = start_kernel(llm, tmp_path_factory.mktemp("protocol"))
+    try:
+        assert kernel.execute(PREPARE, timeout=120).status == "ok"
+        yield kernel
+    finally:
+        kernel.shutdown()
+
+
+@pytest.fixture
+def notebook(lab: KernelHarness) -> Iterator[NotebookFrontend]:
+    """A fresh notebook: a markdown cell, the %agent cell, a cell after it."""
+    document = new_notebook()
+    document.cells = [
+        new_markdown_cell("## Revenue analysis\nGoal: monthly revenue for the board."),
+        new_code_cell("%agent ...", id=AGENT_CELL),
+        new_code_cell("print('the user cell after')", id="after-cell"),
+    ]
+    frontend = NotebookFrontend(document, client="test-lab")
+    lab.notebook = frontend
+    yield frontend
+    lab.notebook = None
+
+
+def first_edit_button_layout(lab: KernelHarness) -> str:
+    """The comm id of the latest Edit button's layout model."""
+    button = [
+        w
+        for w in lab.widgets.values()
+        if w.model_name == "ButtonModel" and w.get("description") == "Edit"
+    ][-1]
+    return button.get("layout").removeprefix("IPY_MODEL_")
+
+
+def agent_cells(frontend: NotebookFrontend) -> list[nbformat.NotebookNode]:
+    return [c for c in frontend.notebook.cells if "step" in c.metadata.get("jupyter_agents", {})]
+
+
+def pending_cell(
+    lab: KernelHarness, frontend: NotebookFrontend, *seen: nbformat.NotebookNode
+) -> nbformat.NotebookNode:
+    """Wait for a pending agent cell other than the ``seen`` ones (they may still say pending)."""
+    seen_ids = {cell.id for cell in seen}
+
+    def find() -> nbformat.NotebookNode | None:
+        for cell in agent_cells(frontend):
+            if cell.metadata["jupyter_agents"]["status"] == "pending" and cell.id not in seen_ids:
+                return cell
+        return None
+
+    return lab.wait_for(find, 30, "a new pending cell in the notebook")
+
+
+def test_approved_steps_become_cells_with_outputs_and_provenance(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(
+        code("nb_total = 40 + 2\nprint('total', nb_total)\nnb_total", "Add."),
+        code("final_answer(nb_total)", "Done."),
+    )
+    run = lab.start("%agent Add up", cell_id=AGENT_CELL)
+    first = pending_cell(lab, notebook)
+    assert first.source == "nb_total = 40 + 2\nprint('total', nb_total)\nnb_total"
+    assert notebook.notebook.cells[2] is first  # right below the %agent cell
+    lab.click("Approve")
+    second = pending_cell(lab, notebook, first)
+    lab.click("Approve")
+    lab.wait_done(run)
+
+    assert run.status == "ok" and run.result == "42"
+    cells = notebook.notebook.cells
+    assert cells[1].id == AGENT_CELL
+    assert cells[2] is first and cells[3] is second and cells[4].id == "after-cell"
+    # Outputs went to the step's cell, not to the %agent cell.
+    assert [o["output_type"] for o in first.outputs] == ["stream", "execute_result"]
+    assert first.outputs[0]["text"] == "total 42\n"
+    assert not any("total 42" in o.get("text", "") for o in run.outputs)
+    assert first.execution_count is not None and second.execution_count == first.execution_count + 1
+    provenance = first.metadata["jupyter_agents"]
+    run_id = cells[1].metadata["jupyter_agents"]["run_id"]
+    assert provenance == {
+        "run_id": run_id,
+        "step": 1,
+        "role": "agent",
+        "model": "openai/scripted",
+        "status": "approved",
+    }
+    assert cells[1].metadata["jupyter_agents"] == {"run_id": run_id, "prompt": True}
+    nbformat.validate(notebook.notebook)
+    # The model saw the markdown above the %agent cell.
+    task_message = script.requests[0].messages[1]["content"]
+    assert (
+        "Notebook cells above this one" in task_message and "Goal: monthly revenue" in task_message
+    )
+
+
+def test_edits_in_the_notebook_cell_are_what_runs(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("nb_edited = 1"), code("final_answer(nb_edited)"))
+    run = lab.start("%agent Set it", cell_id=AGENT_CELL)
+    cell = pending_cell(lab, notebook)
+    cell.source = "nb_edited = 5  # typed in the notebook"
+    lab.click("Approve")
+    pending_cell(lab, notebook, cell)
+    lab.click("Approve")
+    lab.wait_done(run)
+
+    assert run.result == "5"
+    assert cell.metadata["jupyter_agents"]["status"] == "edited"
+    assert cell.metadata["jupyter_agents"]["proposed_source"] == "nb_edited = 1"
+    assert "nb_edited = 5  # typed in the notebook" in script.requests[1].last_user_text
+    # The widget hides its Edit button when the notebook cell is the editor.
+    edit = lab.widgets[first_edit_button_layout(lab)]
+    assert edit.get("display") == "none"
+
+
+def test_rejected_cells_disappear_or_stay_as_records(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    reason_box = "Reason (optional, sent to the model)"
+    script.script(code("nb_rejected = 'no'"), code("final_answer('fine')"))
+    run = lab.start("%agent Try", cell_id=AGENT_CELL)
+    pending_cell(lab, notebook)
+    lab.click("Reject")
+    pending_cell(lab, notebook)
+    lab.click("Approve")
+    lab.wait_done(run)
+    assert [c.source for c in agent_cells(notebook)] == ["final_answer('fine')"]
+
+    lab.execute("%agent_config keep_rejected=True")
+    try:
+        script.script(code("nb_rejected = 'no'"), code("final_answer('kept')"))
+        run = lab.start("%agent Try again", cell_id=AGENT_CELL)
+        pending_cell(lab, notebook)
+        reason = lab.widget("TextModel", disabled=False, placeholder=reason_box)
+        lab.set_state(reason, value="not that variable")
+        lab.click("Reject")
+        pending_cell(lab, notebook)
+        lab.click("Approve")
+        lab.wait_done(run)
+    finally:
+        lab.execute("%agent_config keep_rejected=False")
+    record = notebook.notebook.cells[2]
+    assert record.cell_type == "markdown" and record.metadata["jupyter"]["source_hidden"] is True
+    assert "Rejected proposal" in record.source and "nb_rejected = 'no'" in record.source
+    assert record.metadata["jupyter_agents"]["status"] == "rejected"
+    assert record.metadata["jupyter_agents"]["reason"] == "not that variable"
+
+
+def test_decisions_from_the_cell_toolbar(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("nb_toolbar = 'approved in the notebook'"), code("final_answer(nb_toolbar)"))
+    run = lab.start("%agent From the toolbar", cell_id=AGENT_CELL)
+    decided = []
+    for _ in range(2):
+        cell = pending_cell(lab, notebook, *decided)
+        decided.append(cell)
+        lab.button("Approve")  # the question is open
+        comm_id = next(iter(notebook.comms))
+        lab.send_comm(comm_id, notebook.decision(cell.id, "approve"))
+        lab.wait_for(
+            lambda c=cell: c.metadata["jupyter_agents"]["status"] != "pending", 30, "the decision"
+        )
+    lab.wait_done(run)
+    assert run.result == "'approved in the notebook'"
+
+
+def test_stop_removes_the_pending_cell(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("nb_stopped = 1"))
+    run = lab.start("%agent Then stop", cell_id=AGENT_CELL)
+    pending_cell(lab, notebook)
+    lab.click("Stop")
+    lab.wait_done(run)
+    assert agent_cells(notebook) == []
+    assert not notebook.comms  # the run ended its protocol
+
+
+def test_interrupt_removes_the_pending_cell(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("nb_interrupted = 1"))
+    run = lab.start("%agent Interrupt me", cell_id=AGENT_CELL)
+    pending_cell(lab, notebook)
+    lab.interrupt()
+    lab.wait_done(run)
+    assert run.status == "error" and "RunInterrupted" in run.error_text
+    assert agent_cells(notebook) == []
+
+
+def test_a_deleted_proposal_counts_as_rejected(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("nb_deleted = 1"), code("final_answer('after delete')"))
+    run = lab.start("%agent Delete", cell_id=AGENT_CELL)
+    cell = pending_cell(lab, notebook)
+    notebook.notebook.cells.remove(cell)
+    lab.click("Approve")
+    pending_cell(lab, notebook, cell)
+    lab.click("Approve")
+    lab.wait_done(run)
+    assert "you deleted the proposed cell" in script.requests[1].last_user_text
+    assert lab.execute("print('nb_deleted' in globals())").stdout.strip() == "False"
+
+
+def test_without_a_capable_frontend_nothing_waits(lab: KernelHarness, script: ScriptedLLMServer):
+    """A kernel run from a notebook cell whose frontend never answers the handshake."""
+    script.script(code("final_answer('widget only')"))
+    started = time.monotonic()
+    run = lab.execute("%agent --approve auto Plain", cell_id="cell-nobody-knows", timeout=60)
+    assert run.result == "'widget only'"
+    assert time.monotonic() - started < 10
+
+
+def test_losing_the_frontend_mid_run_falls_back_to_the_widget(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer, monkeypatch
+):
+    script.script(code("nb_lost = 'still ran'"), code("final_answer(nb_lost)"))
+    run = lab.start("%agent Lose it", cell_id=AGENT_CELL)
+    pending_cell(lab, notebook)
+    # The frontend goes silent (a closed browser tab): requests are no longer answered.
+    monkeypatch.setattr(notebook, "on_comm_msg", lambda comm_id, data: None)
+    lab.click("Approve")
+    lab.click("Approve", timeout=60)
+    lab.wait_done(run, 60)
+    assert run.result == "'still ran'"
+    assert "The notebook stopped answering" in lab.html_text()

@@ -1,0 +1,58 @@
+"""Secrets stay out of what the agent sends to the model."""
+
+from __future__ import annotations
+
+from jupyter_agents.context import task_message
+from jupyter_agents.kernel_state import summarize_namespace
+from jupyter_agents.redact import REDACTED, Redactor, looks_secret
+
+
+def test_known_credential_shapes_are_replaced():
+    redact = Redactor(environ={})
+    samples = [
+        "sk-proj-abcdefghijklmnopqrstuvwxyz123456",
+        "sk-ant-api03-abcdefghijklmnopqrstuvwxyz",
+        "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+        "xoxb-1234567890-abcdefghij",
+        "AKIAABCDEFGHIJKLMNOP",
+        "AIzaSyA-abcdefghijklmnopqrstuvwxyz12345",
+        "hf_abcdefghijklmnopqrstuvwxyz",
+        "Authorization: Bearer abc.def.ghijklmnopqrstuv",
+        "-----BEGIN RSA PRIVATE KEY-----\nMIIEow\n-----END RSA PRIVATE KEY-----",
+    ]
+    for secret in samples:
+        cleaned = redact(f"before {secret} after")
+        assert REDACTED in cleaned and "before" in cleaned and "after" in cleaned, secret
+        assert secret.split()[-1] not in cleaned
+    assert redact("sk-short and skeleton and tasks") == "sk-short and skeleton and tasks"
+
+
+def test_secret_environment_values_are_replaced_wherever_they_appear():
+    redact = Redactor(environ={"MY_SERVICE_TOKEN": "tok-0123456789", "HOME": "/home/someone-long"})
+    assert redact("print(os.environ['MY_SERVICE_TOKEN']) -> tok-0123456789") == (
+        f"print(os.environ['MY_SERVICE_TOKEN']) -> {REDACTED}"
+    )
+    assert redact("/home/someone-long/data.csv") == "/home/someone-long/data.csv"
+
+
+def test_secret_looking_variables_are_summarised_without_their_value():
+    namespace = {"db_password": "hunter2-but-longer", "author": "Jane", "api_key": 12345, "rows": 3}
+    text = summarize_namespace(namespace, redact=Redactor(environ={}))
+    assert "hunter2" not in text and "12345" not in text
+    assert "- db_password: str (value hidden: the name looks secret)" in text
+    assert "- author: str = 'Jane'" in text and "- rows: int = 3" in text
+    assert looks_secret("GITHUB_TOKEN") and not looks_secret("authors")
+
+
+def test_cells_in_the_context_are_redacted_but_the_task_is_not():
+    redact = Redactor(environ={})
+    message = task_message(
+        "Use the key sk-proj-abcdefghijklmnopqrstuvwxyz as told",
+        {},
+        hidden=[],
+        recent_cells=["client = Client(api_key='sk-proj-abcdefghijklmnopqrstuvwxyz99')"],
+        redact=redact,
+    )
+    task, rest = message.split("Variables in the kernel now:")
+    assert "sk-proj-abcdefghijklmnopqrstuvwxyz" in task  # the user's own words are sent as typed
+    assert "sk-proj" not in rest and REDACTED in rest
