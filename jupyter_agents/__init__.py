@@ -54,6 +54,11 @@ __all__ = [
 ]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the built JupyterLab extension lives (for `jupyter labextension develop`)."""
+    return [{"src": "labextension", "dest": "jupyter-agents"}]
+
+
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_agents``: register the magics and make ``%agent`` awaitable."""
     from .awaitable import agent_lines_as_calls, await_agent_magics

@@ -182,6 +182,8 @@ class StepWidget:
             self._set_editing(not self._editing)
 
     def _set_editing(self, editing: bool) -> None:
+        if editing == self._editing:
+            return
         self._editing = editing
         if not editing and self._pending is not None:
             self.editor.value = self._pending[0].code  # "Discard edit" restores the proposal
@@ -263,6 +265,8 @@ class WidgetRunView:
     def start_step(self, number: int, title: str | None = None) -> StepWidget:
         title = title or f"Step {number} of {self.run.max_steps}"
         step = StepWidget(number, self.controls, title)
+        if self.notebook_mode:  # the code lives in its notebook cell, right below
+            step.code.layout.display = "none"
         self.steps.children = (*self.steps.children, step.box)
         self._current = step
         step.show_note("thinking...")
@@ -284,9 +288,11 @@ class WidgetRunView:
             self._current.decide(lambda _code: decision)
 
     def use_notebook(self, active: bool) -> None:
-        """With the notebook extension, proposals are edited in their cells, not here."""
+        """With the notebook extension, proposals are shown and edited in their cells."""
         self.notebook_mode = active
         self.controls.edit.layout.display = "none" if active else ""
+        if not active and self._current is not None:
+            self._current.code.layout.display = ""  # back to the widget: show the code here
 
     def notice(self, text: str) -> None:
         """A lasting note about the run (shown under the header)."""

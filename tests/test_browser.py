@@ -1,18 +1,23 @@
-"""The approval widget in a real JupyterLab, in a real browser (Debian Chromium, Playwright).
+"""The agent in a real JupyterLab, in a real browser (Debian Chromium, Playwright).
 
-This is the path users take: JupyterLab renders the widget, its widget manager answers the
-kernel's frontend probe, clicks travel as comm messages into the still-running %agent cell,
-and outputs are captured under each step.
+With the extension, proposals become real notebook cells below the ``%agent`` cell, are
+edited in the notebook's own editor, fill with their outputs when approved, and are saved
+with their provenance. Without it (``jupyter labextension disable``), the same run completes
+inside the approval widget. The model's replies are scripted by the loopback server.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from tests.conftest import kernel_env
@@ -25,8 +30,9 @@ expect = playwright_api.expect
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
-README_IMAGES = Path(__file__).resolve().parent.parent / "docs" / "images"
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts"
+README_IMAGES = ROOT / "docs" / "images"
 SETUP_CELL = "%load_ext jupyter_agents\n%agent_config model=openai/scripted"
 
 
@@ -34,6 +40,39 @@ SETUP_CELL = "%load_ext jupyter_agents\n%agent_config model=openai/scripted"
 def lab(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     home = tmp_path_factory.mktemp("lab")
     server = start_lab(home, kernel_env(llm, home))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def lab_without_extension(
+    llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabServer]:
+    """JupyterLab with the extension disabled the documented way, in this server's config."""
+    home = tmp_path_factory.mktemp("lab-plain")
+    env = {**kernel_env(llm, home), "JUPYTER_CONFIG_DIR": str(home / "config")}
+    jupyter = str(Path(sys.executable).parent / "jupyter")
+    subprocess.run(
+        [jupyter, "labextension", "disable", "jupyter-agents", "--level=user"],
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    server = start_lab(home, env)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def notebook7(
+    llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[LabServer]:
+    home = tmp_path_factory.mktemp("notebook7")
+    server = start_lab(home, kernel_env(llm, home), app="notebook")
     try:
         yield server
     finally:
@@ -51,8 +90,8 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, request: pytest.FixtureRequest, lab: LabServer):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+def page(browser, request: pytest.FixtureRequest):
+    context = browser.new_context(viewport={"width": 1280, "height": 1100})
     page = context.new_page()
     try:
         yield page
@@ -61,8 +100,14 @@ def page(browser, request: pytest.FixtureRequest, lab: LabServer):
         if report is not None and report.failed:
             ARTIFACTS.mkdir(exist_ok=True)
             page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-            shutil.copy(lab.log, ARTIFACTS / f"{request.node.name}-jupyterlab.log")
+            for name in ("lab", "lab_without_extension", "notebook7"):
+                if name in request.fixturenames:
+                    server = request.getfixturevalue(name)
+                    shutil.copy(server.log, ARTIFACTS / f"{request.node.name}-jupyterlab.log")
         context.close()
+
+
+# -- helpers --------------------------------------------------------------------------------------
 
 
 def open_notebook(page, lab: LabServer, name: str, cells: list[str]) -> None:
@@ -71,10 +116,6 @@ def open_notebook(page, lab: LabServer, name: str, cells: list[str]) -> None:
     page.goto(lab.notebook_url(name))
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
     expect(page.locator(".jp-Notebook .jp-Cell").first).to_be_visible(timeout=60_000)
-    kernel_idle(page)
-
-
-def kernel_idle(page, timeout: float = 60_000) -> None:
     # Running cells before the session context is ready makes JupyterLab ask for a kernel.
     page.wait_for_function(
         """() => {
@@ -84,7 +125,7 @@ def kernel_idle(page, timeout: float = 60_000) -> None:
             return Boolean(context && context.isReady && kernel
                 && kernel.connectionStatus === 'connected' && kernel.status === 'idle');
         }""",
-        timeout=timeout,
+        timeout=60_000,
     )
 
 
@@ -93,17 +134,49 @@ def run_all(page) -> None:
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
+def save(page) -> None:
+    page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+
+
+def cells(page):
+    return page.locator(".jp-Notebook .jp-Cell")
+
+
 def cell_output(page, index: int):
-    return page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-Cell-outputArea")
+    return cells(page).nth(index).locator(".jp-Cell-outputArea")
 
 
-def decision_button(page, name: str):
+def notebook_sources(page) -> list[str]:
+    """The cells' sources from the notebook model (what would be saved)."""
+    return page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells"
+        ".map(cell => cell.getSource())"
+    )
+
+
+def pending_cell(page):
+    return page.locator(".jp-Notebook .jp-Cell.jp-agents-pending")
+
+
+def widget_button(page, name: str):
     # By text: the icon's pseudo-element is part of the accessible name, so roles don't match.
     label = re.compile(rf"^\s*{re.escape(name)}\s*$")
     return page.locator(".jupyter-agents button.widget-button:visible").filter(has_text=label)
 
 
-def test_approve_in_jupyterlab(page, lab: LabServer, script: ScriptedLLMServer):
+def save_screenshot(locator, name: str) -> None:
+    """Screenshots for the README are taken here, by the test suite, from the real UI."""
+    target = README_IMAGES if os.environ.get("JUPYTER_AGENTS_UPDATE_SCREENSHOTS") else ARTIFACTS
+    target.mkdir(parents=True, exist_ok=True)
+    locator.screenshot(path=str(target / name))
+
+
+# -- with the extension ------------------------------------------------------------------------
+
+
+def test_proposals_become_cells_and_approve_fills_them(
+    page, lab: LabServer, script: ScriptedLLMServer
+):
     script.script(
         code(
             "import pandas as pd\nbrowser_x = 21 * 2\n"
@@ -115,31 +188,56 @@ def test_approve_in_jupyterlab(page, lab: LabServer, script: ScriptedLLMServer):
     open_notebook(
         page,
         lab,
-        "approve.ipynb",
+        "cells.ipynb",
         [SETUP_CELL, "%agent Compute browser_x", "print('browser_x =', browser_x)"],
     )
     run_all(page)
 
-    approve = decision_button(page, "Approve")
-    expect(approve).to_be_enabled(timeout=60_000)
-    widget = page.locator(".jupyter-agents")
-    expect(widget).to_contain_text("I'll compute the value")
-    save_screenshot(widget, "approval-widget.png")
-    approve.click()
+    proposal = pending_cell(page)
+    expect(proposal).to_have_count(1, timeout=60_000)
+    expect(cells(page).nth(2)).to_have_class(re.compile("jp-agents-pending"))  # right below %agent
+    expect(proposal).to_contain_text("browser_x = 21 * 2")
+    expect(proposal.locator(".jp-agents-badge")).to_have_text(re.compile("step 1.*pending"))
+    save_screenshot(page.locator(".jp-NotebookPanel"), "pending-cell.png")
+    widget_button(page, "Approve").click()
 
-    expect(cell_output(page, 1)).to_contain_text("Jan", timeout=30_000)  # the table, under step 1
-    expect(approve).to_be_enabled(timeout=30_000)
-    approve.click()
+    first = cells(page).nth(2)
+    expect(first).to_have_class(re.compile("jp-agents-approved"), timeout=30_000)
+    expect(first.locator(".jp-Cell-outputArea")).to_contain_text(
+        "Jan"
+    )  # the table, in its own cell
+    expect(first.locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"))
+    expect(pending_cell(page)).to_have_count(1, timeout=30_000)
+    widget_button(page, "Approve").click()
 
     expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 42", timeout=30_000)
-    expect(cell_output(page, 2)).to_contain_text("browser_x = 42", timeout=30_000)
-    save_screenshot(widget, "finished-run.png")
+    expect(cell_output(page, 4)).to_contain_text("browser_x = 42", timeout=30_000)
+    expect(cells(page).nth(1).locator("table")).to_have_count(0)  # no output in the %agent cell
+    sources = cells(page).evaluate_all(
+        "nodes => nodes.map(n => n.classList.contains('jp-agents-approved'))"
+    )
+    assert sources == [False, False, True, True, False]  # exactly the two cells that ran, in order
+    save_screenshot(page.locator(".jp-NotebookPanel"), "finished-run.png")
+
+    save(page)
+    saved = nbformat.read(lab.root / "cells.ipynb", as_version=4)
+    nbformat.validate(saved)
+    provenance = [cell.metadata.get("jupyter_agents") for cell in saved.cells]
+    run_id = provenance[1]["run_id"]
+    assert provenance[1] == {"run_id": run_id, "prompt": True}
+    assert [p["step"] for p in provenance[2:4]] == [1, 2]
+    assert all(p["status"] == "approved" and p["run_id"] == run_id for p in provenance[2:4])
+    assert all(p["model"] == "openai/scripted" and p["role"] == "agent" for p in provenance[2:4])
+    assert saved.cells[2].source.startswith("import pandas as pd")
+    assert saved.cells[2].execution_count is not None
+    assert any("Jan" in json.dumps(output) for output in saved.cells[2].outputs)
 
 
-def test_edit_and_reject_in_jupyterlab(page, lab: LabServer, script: ScriptedLLMServer):
+def test_edit_the_pending_cell_then_approve_from_its_toolbar(
+    page, lab: LabServer, script: ScriptedLLMServer
+):
     script.script(
         code("edited_in_browser = 1", "Set a value."),
-        code("rejected_in_browser = True", "Another try."),
         code("final_answer(edited_in_browser)", "Done."),
     )
     open_notebook(
@@ -150,32 +248,106 @@ def test_edit_and_reject_in_jupyterlab(page, lab: LabServer, script: ScriptedLLM
     )
     run_all(page)
 
-    edit = decision_button(page, "Edit")
-    expect(edit).to_be_enabled(timeout=60_000)
-    edit.click()
-    editor = page.locator(".jupyter-agents textarea")
-    expect(editor).to_have_value("edited_in_browser = 1")
-    editor.fill("edited_in_browser = 7")
-    decision_button(page, "Approve").click()
+    proposal = pending_cell(page)
+    expect(proposal).to_have_count(1, timeout=60_000)
+    editor = proposal.locator(".cm-content")
+    editor.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("edited_in_browser = 7")
+    approve = proposal.locator(".jp-cell-toolbar").get_by_text("Approve", exact=True)
+    expect(approve).to_be_visible(timeout=10_000)
+    approve.click()
 
-    reason = page.locator(".jupyter-agents input[placeholder^='Reason']")
-    expect(reason).to_be_enabled(timeout=30_000)
-    reason.fill("No flags, please")
-    decision_button(page, "Reject").click()
+    edited = cells(page).nth(2)
+    expect(edited).to_have_class(re.compile("jp-agents-edited"), timeout=30_000)
+    expect(edited.locator(".jp-agents-badge")).to_have_text(re.compile("edited"))
+    expect(pending_cell(page)).to_have_count(1, timeout=30_000)
+    widget_button(page, "Approve").click()
+    expect(cell_output(page, 4)).to_contain_text("after 7", timeout=30_000)
+    assert "edited_in_browser = 7" in script.requests[1].last_user_text
 
-    approve = decision_button(page, "Approve")
+
+def test_reject_removes_the_cell_and_tells_the_model(
+    page, lab: LabServer, script: ScriptedLLMServer
+):
+    script.script(
+        code("rejected_in_browser = 'dropped'", "First idea."),
+        code("final_answer('second idea')", "Second idea."),
+    )
+    open_notebook(page, lab, "reject.ipynb", [SETUP_CELL, "%agent Try twice"])
+    run_all(page)
+
+    expect(pending_cell(page)).to_have_count(1, timeout=60_000)
+    page.locator(".jupyter-agents input[placeholder^='Reason']").fill("No flags, please")
+    widget_button(page, "Reject").click()
+    expect(pending_cell(page)).to_contain_text("final_answer('second idea')", timeout=30_000)
+    assert not any("rejected_in_browser" in source for source in notebook_sources(page))
+    widget_button(page, "Approve").click()
+    expect(cell_output(page, 1)).to_contain_text(
+        "Done. Final answer: 'second idea'", timeout=30_000
+    )
+    assert "No flags, please" in script.requests[1].last_user_text
+    expect(cells(page)).to_have_count(3)  # setup, %agent, the one cell that ran
+
+
+def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):
+    """The same extension in Jupyter Notebook 7: a pending cell, approved on its toolbar."""
+    script.script(
+        code("nb7_value = 6 * 7\nprint('nb7', nb7_value)", "Multiply."),
+        code("final_answer(nb7_value)", "Done."),
+    )
+    open_notebook(page, notebook7, "nb7.ipynb", [SETUP_CELL, "%agent Multiply"])
+    run_all(page)
+
+    proposal = pending_cell(page)
+    expect(proposal).to_have_count(1, timeout=60_000)
+    expect(proposal.locator(".jp-agents-badge")).to_have_text(re.compile("step 1.*pending"))
+    proposal.locator(".cm-content").click()  # the cell toolbar belongs to the active cell
+    proposal.locator(".jp-cell-toolbar").get_by_text("Approve", exact=True).click()
+    first = cells(page).nth(2)
+    expect(first).to_have_class(re.compile("jp-agents-approved"), timeout=30_000)
+    expect(first.locator(".jp-Cell-outputArea")).to_contain_text("nb7 42")
+    expect(pending_cell(page)).to_have_count(1, timeout=30_000)
+    widget_button(page, "Approve").click()
+    expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 42", timeout=30_000)
+
+
+# -- without the extension ---------------------------------------------------------------------
+
+
+def test_without_the_extension_the_run_completes_in_the_widget(
+    page, lab_without_extension: LabServer, script: ScriptedLLMServer
+):
+    script.script(
+        code(
+            "import pandas as pd\nplain_x = 21 * 2\n"
+            "table = pd.DataFrame({'month': ['Jan', 'Feb'], 'revenue': [1200, 1350]})\ntable",
+            "I'll compute the value and show a small table to check it.",
+        ),
+        code("final_answer(plain_x)", "The value is computed; returning it."),
+    )
+    lab = lab_without_extension
+    open_notebook(
+        page,
+        lab,
+        "plain.ipynb",
+        [SETUP_CELL, "%agent Compute plain_x", "print('plain_x =', plain_x)"],
+    )
+    run_all(page)
+
+    approve = widget_button(page, "Approve")
+    expect(approve).to_be_enabled(timeout=60_000)
+    widget = page.locator(".jupyter-agents")
+    expect(widget).to_contain_text("I'll compute the value")
+    save_screenshot(widget, "approval-widget.png")
+    approve.click()
+    expect(cell_output(page, 1)).to_contain_text(
+        "Jan", timeout=30_000
+    )  # under the step, in the widget
     expect(approve).to_be_enabled(timeout=30_000)
     approve.click()
 
-    expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 7", timeout=60_000)
-    expect(cell_output(page, 2)).to_contain_text("after 7", timeout=60_000)
-    told = script.requests[1].last_user_text
-    assert "edited_in_browser = 7" in told
-    assert "No flags, please" in script.requests[2].last_user_text
-
-
-def save_screenshot(locator, name: str) -> None:
-    """Screenshots for the README are taken here, by the test suite, from the real UI."""
-    target = README_IMAGES if os.environ.get("JUPYTER_AGENTS_UPDATE_SCREENSHOTS") else ARTIFACTS
-    target.mkdir(parents=True, exist_ok=True)
-    locator.screenshot(path=str(target / name))
+    expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 42", timeout=30_000)
+    expect(cell_output(page, 2)).to_contain_text("plain_x = 42", timeout=30_000)
+    expect(cells(page)).to_have_count(3)  # no cells were inserted
+    save_screenshot(widget, "widget-run.png")

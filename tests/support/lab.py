@@ -45,12 +45,15 @@ class LabServer:
     token: str
     process: subprocess.Popen[bytes]
     log: Path
+    app: str = "jupyterlab"
 
     @property
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
     def notebook_url(self, name: str) -> str:
+        if self.app == "notebook":  # Notebook 7: one document per page
+            return f"{self.url}/notebooks/{name}?token={self.token}"
         # reset: don't restore the tabs an earlier test left open.
         return f"{self.url}/lab/tree/{name}?reset&token={self.token}"
 
@@ -80,7 +83,8 @@ class LabServer:
             self.process.kill()
 
 
-def start_lab(home: Path, env: dict[str, str]) -> LabServer:
+def start_lab(home: Path, env: dict[str, str], app: str = "jupyterlab") -> LabServer:
+    """Start JupyterLab (``app="jupyterlab"``) or Notebook 7 (``app="notebook"``)."""
     root = home / "root"
     root.mkdir(parents=True, exist_ok=True)
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
@@ -96,36 +100,38 @@ def start_lab(home: Path, env: dict[str, str]) -> LabServer:
         "JUPYTERLAB_WORKSPACES_DIR": str(home / "lab-workspaces"),
         "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
     }
+    app_class = "JupyterNotebookApp" if app == "notebook" else "LabApp"
     command = [
         sys.executable,
         "-m",
-        "jupyterlab",
+        app,
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
         f"--IdentityProvider.token={token}",
         f"--ServerApp.root_dir={root}",
         "--ServerApp.port_retries=0",
-        "--LabApp.news_url=",
-        # window.jupyterapp, so tests can run JupyterLab commands as the menus do.
-        "--LabApp.expose_app_in_browser=True",
+        # window.jupyterapp, so tests can run commands as the menus do.
+        f"--{app_class}.expose_app_in_browser=True",
     ]
+    if app == "jupyterlab":
+        command.append("--LabApp.news_url=")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # CI machines run as root
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=server_env, stdout=output, stderr=subprocess.STDOUT)
-    server = LabServer(root, port, token, process, log)
+    server = LabServer(root, port, token, process, log, app)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited early:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"{app} exited early:\n{log.read_text()[-3000:]}")
         try:
             server.api("status")
             return server
         except OSError:
             time.sleep(0.3)
     server.stop()
-    raise RuntimeError(f"JupyterLab did not start within 60 s:\n{log.read_text()[-3000:]}")
+    raise RuntimeError(f"{app} did not start within 60 s:\n{log.read_text()[-3000:]}")
 
 
 def write_notebook(path: Path, cells: list[str]) -> None:

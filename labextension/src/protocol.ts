@@ -1,0 +1,327 @@
+/**
+ * The kernel ⇄ frontend notebook protocol, version 1 (docs/protocol.md), frontend side.
+ *
+ * Pure logic with no JupyterLab runtime imports, so it is unit-tested on its own: message
+ * shapes, argument validation, the handshake decision, and a dispatcher that maps each
+ * request onto a small `INotebookHost` and builds the reply. How a request touches the
+ * notebook is the host's business (host.ts).
+ */
+import type { JSONObject, JSONValue } from '@lumino/coreutils';
+
+/** The comm target the kernel opens, one comm per agent run. */
+export const TARGET_NAME = 'jupyter_agents.notebook';
+export const PROTOCOL_NAME = 'jupyter-agents';
+/** The only major version this frontend speaks. */
+export const PROTOCOL_VERSION = 1;
+
+/** The `comm_open` data, once validated. */
+export interface IHandshake {
+  protocol: typeof PROTOCOL_NAME;
+  version: typeof PROTOCOL_VERSION;
+  run_id: string;
+  anchor_cell_id: string;
+  model?: string | null;
+  role?: string | null;
+}
+
+export type Hello =
+  | {
+      op: 'hello';
+      version: typeof PROTOCOL_VERSION;
+      accepted: true;
+      client: string;
+      client_version: string;
+    }
+  | {
+      op: 'hello';
+      version: typeof PROTOCOL_VERSION;
+      accepted: false;
+      reason: string;
+    };
+
+/** Who answers the handshake, e.g. `{name: 'jupyterlab', version: '4.6.6'}`. */
+export interface IClientInfo {
+  name: string;
+  version: string;
+}
+
+/**
+ * The answer to a `comm_open`, or `null` for "not mine: stay silent".
+ *
+ * Several notebooks may share a kernel, so only the frontend that holds the anchor cell (the
+ * `%agent` cell) may answer at all; every other one must neither reply nor close the comm.
+ * The holder refuses what it cannot speak instead of ignoring it, so the kernel learns at
+ * once that it should fall back to its widget.
+ */
+export function answerHandshake(
+  data: unknown,
+  holdsAnchor: (cellId: string) => boolean,
+  client: IClientInfo
+): Hello | null {
+  if (
+    !isObject(data) ||
+    typeof data.anchor_cell_id !== 'string' ||
+    !holdsAnchor(data.anchor_cell_id)
+  ) {
+    return null;
+  }
+  if (data.protocol !== PROTOCOL_NAME) {
+    return refuse(`unknown protocol ${JSON.stringify(data.protocol ?? null)}`);
+  }
+  if (data.version !== PROTOCOL_VERSION) {
+    return refuse(
+      `protocol version ${JSON.stringify(data.version ?? null)} is not supported ` +
+        `(this frontend speaks version ${PROTOCOL_VERSION})`
+    );
+  }
+  if (typeof data.run_id !== 'string' || data.run_id === '') {
+    return refuse('the handshake has no run_id');
+  }
+  return {
+    op: 'hello',
+    version: PROTOCOL_VERSION,
+    accepted: true,
+    client: client.name,
+    client_version: client.version
+  };
+}
+
+function refuse(reason: string): Hello {
+  return { op: 'hello', version: PROTOCOL_VERSION, accepted: false, reason };
+}
+
+export type CellType = 'code' | 'markdown';
+
+/** One nbformat output, as the kernel sends it in `update_cell`. */
+export type Output = JSONObject;
+
+export interface INewCell {
+  /** The id the kernel chose, so it knows the cell even if it never sees the reply. */
+  id: string;
+  cell_type: CellType;
+  source: string;
+  metadata: JSONObject;
+}
+
+/** The fields `update_cell` may change; absent fields are left alone. */
+export interface ICellChanges {
+  source?: string;
+  metadata?: JSONObject;
+  execution_count?: number | null;
+  outputs?: Output[];
+}
+
+export interface ICellContent {
+  cell_type: string;
+  source: string;
+  metadata: JSONObject;
+}
+
+export interface INotebookCell {
+  id: string;
+  cell_type: string;
+  source: string;
+  execution_count: number | null;
+}
+
+/**
+ * The notebook as the protocol sees it. Methods throw an `Error` with a one-line message
+ * (for example for an unknown cell id); the dispatcher turns it into an `ok: false` reply.
+ */
+export interface INotebookHost {
+  /**
+   * Insert a cell with the given id directly after `after`, without selecting, focusing or
+   * running it. An id already in the notebook is an error.
+   */
+  insertCell(after: string, cell: INewCell): string;
+  updateCell(cellId: string, changes: ICellChanges): void;
+  readCell(cellId: string): ICellContent;
+  deleteCell(cellId: string): void;
+  readNotebook(): INotebookCell[];
+  /** Route the outputs of execute request `msgId` into the cell, after clearing it. */
+  captureOutputs(cellId: string, msgId: string): void;
+  /** Stop routing into the cell; releasing a cell that is not captured is not an error. */
+  releaseOutputs(cellId: string): void;
+}
+
+export type Reply =
+  | { reply_to: JSONValue; ok: true; result: JSONObject }
+  | { reply_to: JSONValue; ok: false; error: string };
+
+/** A kernel → frontend message: a request (it has an `id`), a notice, or neither. */
+export type IncomingMessage =
+  | { kind: 'request'; op: unknown; data: JSONObject }
+  | { kind: 'notice'; op: string; data: JSONObject }
+  | { kind: 'invalid' };
+
+export function classify(data: unknown): IncomingMessage {
+  if (!isObject(data)) {
+    return { kind: 'invalid' };
+  }
+  if ('id' in data) {
+    return { kind: 'request', op: data.op, data };
+  }
+  if (typeof data.op === 'string') {
+    return { kind: 'notice', op: data.op, data };
+  }
+  return { kind: 'invalid' };
+}
+
+/**
+ * Carry out one request on the host and build its reply. Synchronous on purpose: requests
+ * are answered in the order they arrive, interleaved correctly with the outputs around them.
+ */
+export function dispatch(request: JSONObject, host: INotebookHost, anchorCellId: string): Reply {
+  const replyTo = (request.id ?? null) as JSONValue;
+  try {
+    if (typeof request.id !== 'number' || !Number.isInteger(request.id)) {
+      throw new Error('the request id must be an integer');
+    }
+    const op = request.op;
+    const handler =
+      typeof op === 'string' && Object.prototype.hasOwnProperty.call(OPS, op) ? OPS[op] : undefined;
+    if (!handler) {
+      throw new Error(`unknown op ${JSON.stringify(op ?? null)}`);
+    }
+    return { reply_to: replyTo, ok: true, result: handler(request, host, anchorCellId) };
+  } catch (error) {
+    return { reply_to: replyTo, ok: false, error: oneLine(error) };
+  }
+}
+
+type OpHandler = (args: JSONObject, host: INotebookHost, anchorCellId: string) => JSONObject;
+
+const OPS: Record<string, OpHandler> = {
+  insert_cell: (args, host) => ({
+    cell_id: host.insertCell(requireString(args, 'after'), {
+      id: requireCellId(args),
+      cell_type: requireCellType(args),
+      source: optionalString(args, 'source') ?? '',
+      metadata: optionalObject(args, 'metadata') ?? {}
+    })
+  }),
+  update_cell: (args, host) => {
+    host.updateCell(requireString(args, 'cell_id'), cellChanges(args));
+    return {};
+  },
+  read_cell: (args, host) => ({ ...host.readCell(requireString(args, 'cell_id')) }),
+  delete_cell: (args, host) => {
+    host.deleteCell(requireString(args, 'cell_id'));
+    return {};
+  },
+  read_notebook: (_args, host, anchorCellId) => {
+    const cells = host.readNotebook();
+    const anchorIndex = cells.findIndex(cell => cell.id === anchorCellId);
+    if (anchorIndex < 0) {
+      // An index of -1 would read as "the last cell" in Python; say what happened instead.
+      throw new Error(`the %agent cell ${anchorCellId} is no longer in the notebook`);
+    }
+    return { cells: cells.map(cell => ({ ...cell })), anchor_index: anchorIndex };
+  },
+  capture_outputs: (args, host) => {
+    host.captureOutputs(requireString(args, 'cell_id'), requireString(args, 'msg_id'));
+    return {};
+  },
+  release_outputs: (args, host) => {
+    host.releaseOutputs(requireString(args, 'cell_id'));
+    return {};
+  }
+};
+
+function cellChanges(args: JSONObject): ICellChanges {
+  const changes: ICellChanges = {};
+  const source = optionalString(args, 'source');
+  if (source !== undefined) {
+    changes.source = source;
+  }
+  const metadata = optionalObject(args, 'metadata');
+  if (metadata !== undefined) {
+    changes.metadata = metadata;
+  }
+  if ('execution_count' in args) {
+    const count = args.execution_count;
+    if (count !== null && !(typeof count === 'number' && Number.isInteger(count))) {
+      throw new Error('execution_count must be an integer or null');
+    }
+    changes.execution_count = count;
+  }
+  if ('outputs' in args) {
+    const outputs = args.outputs;
+    if (!Array.isArray(outputs) || !outputs.every(isObject)) {
+      throw new Error('outputs must be a list of nbformat outputs');
+    }
+    changes.outputs = outputs as Output[];
+  }
+  return changes;
+}
+
+/** The event sent when the user decides on a pending cell from the notebook. */
+export type Verdict = 'approve' | 'reject' | 'stop';
+
+export interface IDecisionEvent {
+  op: 'decision';
+  cell_id: string;
+  verdict: Verdict;
+  reason?: string;
+}
+
+/** A decision event; an empty or blank reason is left out, as the protocol makes it optional. */
+export function decisionEvent(cellId: string, verdict: Verdict, reason?: string): IDecisionEvent {
+  const event: IDecisionEvent = { op: 'decision', cell_id: cellId, verdict };
+  const trimmed = reason?.trim();
+  if (trimmed) {
+    event.reason = trimmed;
+  }
+  return event;
+}
+
+export function isObject(value: unknown): value is JSONObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function requireString(args: JSONObject, key: string): string {
+  const value = args[key];
+  if (typeof value !== 'string' || value === '') {
+    throw new Error(`${key} must be a non-empty string`);
+  }
+  return value;
+}
+
+function optionalString(args: JSONObject, key: string): string | undefined {
+  const value = args[key];
+  if (value !== undefined && typeof value !== 'string') {
+    throw new Error(`${key} must be a string`);
+  }
+  return value;
+}
+
+function optionalObject(args: JSONObject, key: string): JSONObject | undefined {
+  const value = args[key];
+  if (value !== undefined && !isObject(value)) {
+    throw new Error(`${key} must be an object`);
+  }
+  return value;
+}
+
+/** nbformat cell ids: 1-64 letters, digits, "-" or "_". */
+function requireCellId(args: JSONObject): string {
+  const value = requireString(args, 'cell_id');
+  if (!/^[a-zA-Z0-9_-]{1,64}$/.test(value)) {
+    throw new Error(`cell_id ${JSON.stringify(value)} is not a valid nbformat cell id`);
+  }
+  return value;
+}
+
+function requireCellType(args: JSONObject): CellType {
+  const value = args.cell_type;
+  if (value !== 'code' && value !== 'markdown') {
+    throw new Error(`cell_type must be "code" or "markdown", not ${JSON.stringify(value ?? null)}`);
+  }
+  return value;
+}
+
+/** The protocol's errors are one line: the kernel shows them to the user as they are. */
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s+/g, ' ').trim() || 'unknown error';
+}

@@ -1,0 +1,52 @@
+/**
+ * How an agent cell looks, derived only from its `metadata.jupyter_agents` (docs/protocol.md,
+ * "Cell metadata"). Deriving it from the saved metadata, never from live run state, is what
+ * makes a reopened notebook look the same as during the run.
+ */
+import { isObject } from './protocol';
+
+/** The provenance key in a cell's metadata. */
+export const METADATA_KEY = 'jupyter_agents';
+
+export const STATUSES = ['pending', 'approved', 'edited', 'auto', 'rejected'] as const;
+export type AgentStatus = (typeof STATUSES)[number];
+
+/** Every class this extension may put on a cell, so a change can remove the old one. */
+export const LOOK_CLASSES = [...STATUSES.map(statusClass), 'jp-agents-prompt'];
+
+export interface ICellLook {
+  /** A `jp-agents-*` class for the cell node, or null when the status is not one we know. */
+  className: string | null;
+  /** The badge text, e.g. "analyst · step 2 · pending"; null for the `%agent` cell. */
+  badge: string | null;
+}
+
+/** The look of a cell with this provenance, or null for a cell the agent did not touch. */
+export function cellLook(provenance: unknown): ICellLook | null {
+  if (!isObject(provenance)) {
+    return null;
+  }
+  if (provenance.prompt === true) {
+    return { className: 'jp-agents-prompt', badge: null };
+  }
+  const status = knownStatus(provenance.status);
+  const role =
+    typeof provenance.role === 'string' && provenance.role !== '' ? provenance.role : 'agent';
+  const parts = [role];
+  if (typeof provenance.step === 'number') {
+    parts.push(`step ${provenance.step}`);
+  }
+  if (status) {
+    parts.push(status);
+  }
+  return { className: status ? statusClass(status) : null, badge: parts.join(' · ') };
+}
+
+/** The status of a cell's provenance, when it is one of the protocol's. */
+export function knownStatus(status: unknown): AgentStatus | null {
+  return STATUSES.find(known => known === status) ?? null;
+}
+
+function statusClass(status: AgentStatus): string {
+  return `jp-agents-${status}`;
+}

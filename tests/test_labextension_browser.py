@@ -1,0 +1,438 @@
+"""The JupyterLab extension's half of the notebook protocol, in a real JupyterLab and browser.
+
+The kernel side is played by hand: the notebook's first cell opens the protocol's comm with
+the `comm` package and sends requests as `%agent` would, awaiting replies and decision events
+(ipykernel >= 7.4 delivers comm messages while the cell awaits). Meanwhile the test acts as
+the user in Chromium: it edits the pending cell and clicks Approve and Reject on the cell's
+toolbar. The cell writes every reply to a JSON file the test reads at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import kernel_env
+from tests.support.lab import LabServer, launch_browser, start_lab
+from tests.support.llm_server import ScriptedLLMServer
+
+playwright_api = pytest.importorskip("playwright.sync_api")
+expect = playwright_api.expect
+
+pytestmark = pytest.mark.browser
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
+RESULTS = "protocol-results.json"
+
+# The kernel side of one run, by hand. `get_parent()` is the execute request of this cell:
+# its metadata carries the cell id (the anchor), its header the msg_id outputs are sent under.
+KERNEL_SIDE = r'''
+import asyncio, json, sys
+from pathlib import Path
+from comm import create_comm
+from IPython.display import HTML, clear_output, display
+
+parent = get_ipython().get_parent()
+anchor = parent["metadata"]["cellId"]
+execute_msg_id = parent["header"]["msg_id"]
+loop = asyncio.get_running_loop()
+results = {"anchor": anchor}
+
+
+class ByHand:
+    """One protocol comm, as the kernel side opens it."""
+
+    def __init__(self, anchor_cell_id, version=1):
+        self.hello = loop.create_future()
+        self.replies = {}
+        self.events = asyncio.Queue()
+        self.closed = False
+        self.next_id = 0
+        self.comm = create_comm(
+            target_name="jupyter_agents.notebook",
+            data={"protocol": "jupyter-agents", "version": version, "run_id": "run-1",
+                  "anchor_cell_id": anchor_cell_id, "model": "by-hand", "role": "analyst"},
+        )
+        self.comm.on_msg(self._receive)
+        self.comm.on_close(lambda msg: setattr(self, "closed", True))
+
+    def _receive(self, msg):
+        data = msg["content"]["data"]
+        if data.get("op") == "hello":
+            loop.call_soon_threadsafe(self.hello.set_result, data)
+        elif "reply_to" in data:
+            loop.call_soon_threadsafe(self.replies[data["reply_to"]].set_result, data)
+        else:
+            loop.call_soon_threadsafe(self.events.put_nowait, data)
+
+    async def request(self, op, **args):
+        self.next_id += 1
+        self.replies[self.next_id] = loop.create_future()
+        self.comm.send({"id": self.next_id, "op": op, **args})
+        return await asyncio.wait_for(self.replies[self.next_id], 10)
+
+    async def silent(self):
+        """Whether the frontend neither answered nor closed the comm within 1.5 s."""
+        await asyncio.sleep(1.5)
+        return {"replied": self.hello.done(), "closed": self.closed}
+
+
+def provenance(step, status, **extra):
+    return {"jupyter_agents": {"run_id": "run-1", "step": step, "role": "analyst",
+                               "model": "by-hand", "status": status, **extra}}
+
+
+# Not this notebook's cell: the frontend must stay silent and leave the comm open.
+ghost = ByHand("no-such-cell")
+results["ghost"] = await ghost.silent()
+ghost.comm.close()
+
+# A major version this frontend does not know: refused, with a reason.
+future = ByHand(anchor, version=2)
+results["refused"] = await asyncio.wait_for(future.hello, 5)
+future.comm.close()
+
+run = ByHand(anchor)
+results["hello"] = await asyncio.wait_for(run.hello, 5)
+results["read_notebook_start"] = await run.request("read_notebook")
+proposed = "proposed = 1\n"
+insert = await run.request("insert_cell", cell_id="proposal-1", after=anchor, cell_type="code",
+                           source=proposed, metadata=provenance(1, "pending"))
+results["insert"] = insert
+cell = insert["result"]["cell_id"]
+results["errors"] = {
+    "unknown_op": await run.request("explode"),
+    "unknown_cell": await run.request("read_cell", cell_id="no-such-cell"),
+    "bad_after": await run.request("insert_cell", cell_id="n1", after="no-such-cell",
+                                   cell_type="code"),
+    "bad_type": await run.request("insert_cell", cell_id="n2", after=anchor, cell_type="raw"),
+    "duplicate_id": await run.request("insert_cell", cell_id="proposal-1", after=anchor,
+                                      cell_type="code"),
+}
+
+# The user edits the pending cell and clicks Approve on its toolbar.
+results["approve"] = await asyncio.wait_for(run.events.get(), 120)
+results["read_cell"] = await run.request("read_cell", cell_id=cell)
+
+results["capture"] = await run.request("capture_outputs", cell_id=cell, msg_id=execute_msg_id)
+print("cleared before the end")
+clear_output()
+print("captured print")
+display(HTML("<b class='captured-html'>captured html</b>"))
+handle = display(HTML("display v1"), display_id=True)
+handle.update(HTML("display v2"))
+try:
+    1 / 0
+except ZeroDivisionError:
+    get_ipython().showtraceback()
+sys.stdout.flush()
+sys.stderr.flush()
+results["release"] = await run.request("release_outputs", cell_id=cell)
+print("after release")
+sys.stdout.flush()
+
+edited = results["read_cell"]["result"]["source"]
+results["update"] = await run.request(
+    "update_cell", cell_id=cell, source=edited, execution_count=7,
+    metadata=provenance(1, "edited", proposed_source=proposed))
+
+# A second proposal, rejected from its toolbar with a reason, then deleted. Its first line is
+# long enough to reach under the cell toolbar, which must stay usable all the same.
+long_line = "summary = revenue.groupby('region').agg(total='sum', mean='mean', n='count') " * 2
+second = (await run.request("insert_cell", cell_id="proposal-2", after=cell, cell_type="code",
+                            source=long_line, metadata=provenance(2, "pending")))
+second = second["result"]["cell_id"]
+results["reject"] = await asyncio.wait_for(run.events.get(), 120)
+results["delete"] = await run.request("delete_cell", cell_id=second)
+results["read_notebook_end"] = await run.request("read_notebook")
+
+# Another cell of this notebook, which this execution did not send: silent too.
+other = results["read_notebook_end"]["result"]["cells"][-1]["id"]
+not_running = ByHand(other)
+results["not_running"] = await not_running.silent()
+not_running.comm.close()
+
+run.comm.send({"op": "end", "status": "completed"})
+run.comm.close()
+Path("protocol-results.json").write_text(json.dumps(results))
+print("PROTOCOL DONE")
+'''
+
+
+@pytest.fixture(scope="module")
+def lab(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
+    home = tmp_path_factory.mktemp("lab-extension")
+    server = start_lab(home, kernel_env(llm, home))
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with playwright_api.sync_playwright() as playwright:
+        browser = launch_browser(playwright)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser, request: pytest.FixtureRequest, lab: LabServer):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+            shutil.copy(lab.log, ARTIFACTS / f"{request.node.name}-jupyterlab.log")
+        context.close()
+
+
+def write_notebook(path: Path, cells: list) -> None:
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = cells
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nbformat.write(notebook, path)
+
+
+def open_notebook(page, lab: LabServer, name: str, cells: list, kernel: bool = True) -> None:
+    write_notebook(lab.root / name, cells)
+    if kernel:
+        lab.start_session(name)  # so JupyterLab attaches to it without asking
+    page.goto(lab.notebook_url(name))
+    page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+    expect(page.locator(".jp-Notebook .jp-Cell").first).to_be_visible(timeout=60_000)
+    if kernel:
+        page.wait_for_function(
+            """() => {
+                const panel = window.jupyterapp.shell.currentWidget;
+                const context = panel && panel.sessionContext;
+                const kernel = context && context.session && context.session.kernel;
+                return Boolean(context && context.isReady && kernel
+                    && kernel.connectionStatus === 'connected' && kernel.status === 'idle');
+            }""",
+            timeout=60_000,
+        )
+
+
+def cells(page):
+    return page.locator(".jp-Notebook .jp-Cell")
+
+
+def active_cell_index(page) -> int:
+    return page.evaluate("() => window.jupyterapp.shell.currentWidget.content.activeCellIndex")
+
+
+def toolbar_button(cell, command: str):
+    return cell.locator(f".jp-cell-toolbar [data-command='{command}']")
+
+
+def test_protocol_in_jupyterlab(page, lab: LabServer):
+    user_cell = nbformat.v4.new_code_cell("user_value = 41")
+    open_notebook(page, lab, "protocol.ipynb", [nbformat.v4.new_code_cell(KERNEL_SIDE), user_cell])
+    # Run the first cell without moving the selection, as Ctrl+Enter does. Not awaited: the
+    # command's promise resolves only when the cell has finished.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-cell'); }")
+
+    pending = cells(page).nth(1)
+    expect(pending).to_contain_class("jp-agents-pending", timeout=30_000)
+    expect(pending.locator(".jp-agents-badge")).to_have_text("analyst · step 1 · pending")
+    expect(cells(page)).to_have_count(3)
+    # From the model: a windowed notebook leaves the text of cells out of view unrendered.
+    after = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.model.cells.get(2)"
+        ".sharedModel.getSource()"
+    )
+    assert after == "user_value = 41"
+    assert active_cell_index(page) == 0, "inserting a cell must not move the selection"
+
+    # The user edits the proposal in the notebook's own editor, then approves it.
+    pending.locator(".cm-content").click()
+    page.keyboard.press("Control+a")
+    page.keyboard.type("edited_in_lab = 2")
+    approve = toolbar_button(pending, "jupyter-agents:approve-cell")
+    expect(approve).to_be_visible()
+    expect(toolbar_button(pending, "jupyter-agents:reject-cell")).to_be_visible()
+    ARTIFACTS.mkdir(exist_ok=True)
+    pending.screenshot(path=str(ARTIFACTS / "labextension-pending-cell.png"))
+    approve.click()
+
+    approved = cells(page).nth(1)
+    expect(approved).to_contain_class("jp-agents-edited", timeout=30_000)
+    expect(approved.locator(".jp-agents-badge")).to_have_text("analyst · step 1 · edited")
+    expect(approved.locator(".jp-InputPrompt")).to_contain_text("[7]")
+    expect(approve).to_be_hidden()
+    outputs = approved.locator(".jp-Cell-outputArea")
+    expect(outputs).to_contain_text("captured print")
+    expect(outputs.locator("b.captured-html")).to_have_text("captured html")
+    expect(outputs).to_contain_text("display v2")
+    expect(outputs).to_contain_text("ZeroDivisionError")
+    expect(outputs).not_to_contain_text("cleared before the end")
+    expect(outputs).not_to_contain_text("display v1")
+
+    # The second proposal: rejected from its toolbar, with a reason, then deleted.
+    second = cells(page).nth(2)
+    expect(second).to_contain_class("jp-agents-pending", timeout=30_000)
+    second.locator(".jp-InputPrompt").click()
+    reject = toolbar_button(second, "jupyter-agents:reject-cell")
+    expect(reject).to_be_visible()
+    second.screenshot(path=str(ARTIFACTS / "labextension-pending-long-line.png"))
+    reject.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill("use the cleaned table")
+    dialog.locator(".jp-Dialog-content").screenshot(path=str(ARTIFACTS / "labextension-reject.png"))
+    dialog.locator("button.jp-mod-accept").click()
+
+    anchor_output = cells(page).nth(0).locator(".jp-Cell-outputArea")
+    expect(anchor_output).to_contain_text("PROTOCOL DONE", timeout=60_000)
+    expect(anchor_output).to_contain_text("after release")
+    for captured in ("captured print", "captured html", "display v2", "ZeroDivisionError"):
+        expect(anchor_output).not_to_contain_text(captured)
+    expect(cells(page)).to_have_count(3)
+    trusted = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.widgets[1].model.trusted"
+    )
+    assert trusted, "outputs from the user's own session render as trusted"
+    approved.screenshot(path=str(ARTIFACTS / "labextension-approved-cell.png"))
+
+    results = json.loads((lab.root / RESULTS).read_text())
+    anchor = results["anchor"]
+    assert results["ghost"] == {"replied": False, "closed": False}
+    assert results["not_running"] == {"replied": False, "closed": False}
+    refused = results["refused"]
+    assert refused["accepted"] is False and refused["version"] == 1
+    assert "version 2" in refused["reason"]
+    hello = results["hello"]
+    assert hello == {
+        "op": "hello",
+        "version": 1,
+        "accepted": True,
+        "client": "jupyterlab",
+        "client_version": hello["client_version"],
+    }
+    assert hello["client_version"].startswith("4.")
+
+    start = results["read_notebook_start"]["result"]
+    assert start["anchor_index"] == 0
+    assert [cell["source"] for cell in start["cells"]] == [KERNEL_SIDE, "user_value = 41"]
+    assert start["cells"][0]["id"] == anchor
+    cell_id = results["insert"]["result"]["cell_id"]
+    assert results["insert"]["ok"] is True
+    assert cell_id == "proposal-1"  # the id the kernel chose
+
+    errors = results["errors"]
+    assert all(reply["ok"] is False for reply in errors.values()), errors
+    assert "unknown op" in errors["unknown_op"]["error"]
+    assert "no-such-cell" in errors["unknown_cell"]["error"]
+    assert "already exists" in errors["duplicate_id"]["error"]
+
+    assert results["approve"] == {"op": "decision", "cell_id": cell_id, "verdict": "approve"}
+    read = results["read_cell"]["result"]
+    assert read["source"] == "edited_in_lab = 2"
+    assert read["cell_type"] == "code"
+    assert read["metadata"]["jupyter_agents"]["status"] == "pending"
+    for key in ("capture", "release", "update", "delete"):
+        assert results[key]["ok"] is True, results[key]
+    assert results["reject"]["verdict"] == "reject"
+    assert results["reject"]["reason"] == "use the cleaned table"
+
+    end = results["read_notebook_end"]["result"]
+    assert [cell["id"] for cell in end["cells"]][:2] == [anchor, cell_id]
+    assert end["cells"][1] == {
+        "id": cell_id,
+        "cell_type": "code",
+        "source": "edited_in_lab = 2",
+        "execution_count": 7,
+    }
+    assert len(end["cells"]) == 3
+
+
+def test_saved_notebook_shows_status(page, lab: LabServer):
+    def agent_cell(source: str, status: str, step: int, role: str | None = None):
+        provenance = {"run_id": "r", "step": step, "status": status}
+        if role:
+            provenance["role"] = role
+        return nbformat.v4.new_code_cell(source, metadata={"jupyter_agents": provenance})
+
+    prompt = nbformat.v4.new_code_cell(
+        "%agent Plot monthly revenue", metadata={"jupyter_agents": {"run_id": "r", "prompt": True}}
+    )
+    open_notebook(
+        page,
+        lab,
+        "saved.ipynb",
+        [
+            prompt,
+            agent_cell("df = load()", "approved", 1),
+            agent_cell("df = load(dates=True)", "edited", 2, role="cleaner"),
+            agent_cell("plot(df)", "auto", 3),
+            agent_cell("rm_everything()", "rejected", 4),
+            agent_cell("df.describe()", "pending", 5),
+            nbformat.v4.new_code_cell("mine = True"),
+        ],
+        kernel=False,
+    )
+    expected = [
+        ("jp-agents-prompt", None),
+        ("jp-agents-approved", "agent · step 1 · approved"),
+        ("jp-agents-edited", "cleaner · step 2 · edited"),
+        ("jp-agents-auto", "agent · step 3 · auto"),
+        ("jp-agents-rejected", "agent · step 4 · rejected"),
+        ("jp-agents-pending", "agent · step 5 · pending"),
+    ]
+    for index, (css_class, badge) in enumerate(expected):
+        cell = cells(page).nth(index)
+        expect(cell).to_contain_class(css_class, timeout=30_000)
+        expect(cell.locator(".jp-agents-badge")).to_have_count(0 if badge is None else 1)
+        if badge:
+            expect(cell.locator(".jp-agents-badge")).to_have_text(badge)
+    user = cells(page).nth(6)
+    expect(user.locator(".jp-agents-badge")).to_have_count(0)
+    assert "jp-agents" not in (user.get_attribute("class") or "")
+
+    # A saved pending cell has no live run behind it: no Approve button on its toolbar.
+    cells(page).nth(5).locator(".jp-InputPrompt").click()
+    expect(cells(page).nth(5).locator(".jp-cell-toolbar")).to_be_visible()
+    expect(toolbar_button(cells(page).nth(5), "jupyter-agents:approve-cell")).to_be_hidden()
+
+    user.locator(".jp-InputPrompt").click()  # the look of cells that are not selected
+    ARTIFACTS.mkdir(exist_ok=True)
+    notebook = page.locator(".jp-Notebook")
+    notebook.screenshot(path=str(ARTIFACTS / "labextension-statuses-light.png"))
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', "
+        "{theme: 'JupyterLab Dark'})"
+    )
+    page.wait_for_function("() => document.body.dataset.jpThemeLight === 'false'", timeout=30_000)
+    page.wait_for_timeout(500)
+    notebook.screenshot(path=str(ARTIFACTS / "labextension-statuses-dark.png"))
+    page.evaluate(
+        "() => window.jupyterapp.commands.execute('apputils:change-theme', "
+        "{theme: 'JupyterLab Light'})"
+    )
+
+    # Metadata changes show at once: the look follows the metadata, not the run.
+    page.evaluate(
+        """() => {
+            const cell = window.jupyterapp.shell.currentWidget.content.widgets[5];
+            const provenance = cell.model.getMetadata('jupyter_agents');
+            cell.model.setMetadata('jupyter_agents', {...provenance, status: 'approved'});
+        }"""
+    )
+    expect(cells(page).nth(5)).to_contain_class("jp-agents-approved")
+    expect(cells(page).nth(5)).not_to_contain_class("jp-agents-pending")
