@@ -293,7 +293,12 @@ def test_reject_removes_the_cell_and_tells_the_model(
 def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):
     """The same extension in Jupyter Notebook 7: a pending cell, approved on its toolbar."""
     script.script(
-        code("nb7_value = 6 * 7\nprint('nb7', nb7_value)", "Multiply."),
+        code(
+            "nb7_value = 6 * 7\nprint('nb7', nb7_value)\n"
+            "import matplotlib.pyplot as plt\nplt.plot([1, 3, 2])\nplt.show()\n"
+            "import ipywidgets\nipywidgets.IntSlider(value=nb7_value, description='agent slider')",
+            "Multiply, plot, and show a slider.",
+        ),
         code("final_answer(nb7_value)", "Done."),
     )
     open_notebook(page, notebook7, "nb7.ipynb", [SETUP_CELL, "%agent Multiply"])
@@ -306,7 +311,11 @@ def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):
     proposal.locator(".jp-cell-toolbar").get_by_text("Approve", exact=True).click()
     first = cells(page).nth(2)
     expect(first).to_have_class(re.compile("jp-agents-approved"), timeout=30_000)
-    expect(first.locator(".jp-Cell-outputArea")).to_contain_text("nb7 42")
+    outputs = first.locator(".jp-Cell-outputArea")
+    expect(outputs).to_contain_text("nb7 42")
+    expect(outputs.locator("img")).to_have_count(1)  # the plot, an image output in the cell
+    expect(outputs.locator(".widget-slider")).to_be_visible()  # a live widget in the cell
+    expect(outputs).to_contain_text("agent slider")
     expect(pending_cell(page)).to_have_count(1, timeout=30_000)
     widget_button(page, "Approve").click()
     expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 42", timeout=30_000)
