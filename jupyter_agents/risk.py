@@ -1,0 +1,322 @@
+"""Risk review of a proposed cell: one-line flags shown above the code before a human approves it.
+
+Why it exists: approved code runs with the kernel's full rights, so the approval gate is the
+security boundary, and a person skimming thirty lines can miss the one ``shutil.rmtree``. The
+review points at such lines. It decides nothing (``--approve risky`` only asks a human when
+there is a flag) and it is no sandbox: docs/risk.md lists what it cannot see.
+
+Why it works this way: a cell arrives as IPython source, so it is first turned into the Python
+that IPython really runs (``!rm x`` becomes ``get_ipython().system('rm x')``). That is parsed
+with :mod:`ast`, never matched with regexes, so a string or comment that mentions
+``os.remove`` is no flag, and ``import os as o; o.remove(p)`` is one. Three modules share the
+work: this one holds the public API and what is not Python (magics, shell command lines, and
+paths judged on disk: does the file exist, is it outside the notebook's folder);
+:mod:`.risk_python` walks the Python and works out what each call really calls;
+:mod:`.risk_rules` is the knowledge, as tables of risky functions, magics and programs.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import os
+import re
+import shlex
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from . import risk_rules as rules
+from .risk_python import MISSING, CallFinder, namespace_get, short
+from .risk_rules import DYNAMIC, OUTSIDE, OVERWRITE, SECRETS, SHELL, Category
+
+__all__ = ["Category", "RiskFlag", "review_cell"]
+
+_ORDER = {category: index for index, category in enumerate(Category)}
+_MAX_DEPTH = 4  # how deep exec("...") inside %time inside %%capture ... is followed
+_PYTHON_AFTER = set("!=()<>,+*/%^&|.[:")  # after a name, these make a line Python, not automagic
+
+
+@dataclass(frozen=True)
+class RiskFlag:
+    """One risky operation: its category, a one-line reason naming the call, its 1-based line."""
+
+    category: Category
+    reason: str
+    line: int
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+def review_cell(
+    code: str,
+    *,
+    namespace: Mapping[str, Any] | None = None,
+    notebook_dir: str | os.PathLike[str] | None = None,
+) -> list[RiskFlag]:
+    """Flag the risky operations in an IPython cell, in line order, without running it.
+
+    ``namespace`` is the user's namespace: names bound in earlier cells resolve through it.
+    ``notebook_dir`` is the folder that relative paths start from and that writes should stay
+    in; by default the current directory. Never raises; a cell that does not parse gets no
+    flags (it cannot run either).
+    """
+    if not isinstance(code, str):
+        return []
+    review = _Review(namespace, notebook_dir)
+    try:
+        review.cell(code, lambda n: n)
+    except Exception as exc:  # a bug here must not pass for a clean cell
+        reason = f"the risk review could not finish ({type(exc).__name__}); read this cell"
+        review.add(DYNAMIC, reason, 1)
+    return sorted(review.found, key=lambda f: (f.line, _ORDER[f.category], f.reason))
+
+
+# ---- One review: the flags, the folder, magics and shell commands ----------------------------
+
+
+class _Review:
+    def __init__(self, namespace: Mapping[str, Any] | None, notebook_dir: Any):
+        self.namespace = namespace if isinstance(namespace, Mapping) else {}
+        self.found: set[RiskFlag] = set()
+        self.depth = 0
+        try:
+            self.base: str | None = os.path.realpath(os.fspath(notebook_dir or os.getcwd()))
+        except (OSError, TypeError, ValueError):  # no usable folder: skip the path checks
+            self.base = None
+
+    def add(self, category: Category, reason: str, line: int) -> None:
+        self.found.add(RiskFlag(category, " ".join(reason.split()), max(1, line)))
+
+    def cell(self, code: str, line_of: Callable[[int], int]) -> None:
+        """Review an IPython cell; ``line_of`` maps its line numbers to the ones reported."""
+        if self.depth >= _MAX_DEPTH:
+            self.add(DYNAMIC, "code nested this deeply is not reviewed; read it", line_of(1))
+            return
+        self.depth += 1
+        try:
+            lines = code.splitlines()
+            start = next((i for i, text in enumerate(lines) if text.strip()), 0)
+            if lines and lines[start].lstrip().startswith("%%"):  # a cell magic: read its body
+                name, _, arg = lines[start].lstrip()[2:].partition(" ")
+                body = "\n".join(lines[start + 1 :])
+                self.magic(
+                    name, arg.strip(), body, line_of(start + 1), lambda n: line_of(start + 1 + n)
+                )
+            else:
+                self._python(code, line_of)
+        finally:
+            self.depth -= 1
+
+    def _python(self, code: str, line_of: Callable[[int], int]) -> None:
+        tree = _parse(code)  # IPython changes only what is not Python: skip it when it can
+        source = _automagic(code if tree else _ipython_to_python(code), self.namespace)
+        if source != code:
+            tree = _parse(source)
+        if tree is None:
+            return  # IPython reports the error instead of running anything
+        lines = _line_map(code, source)
+        CallFinder(self, lambda n: line_of(lines[min(max(n, 1), len(lines)) - 1])).visit(tree)
+
+    # Paths.
+
+    def write(
+        self,
+        text: str,
+        label: Any,  # a str, or risk_python._Label (written out when needed)
+        line: int,
+        verb: str = "writes to",
+        replaces: bool = True,
+        source: str | None = None,
+    ) -> None:
+        """Flag a write to ``text`` that replaces a file or lands outside the notebook's folder."""
+        if self.base is None or not text or rules.URL.match(text) or text.startswith("/dev/"):
+            return
+        known = re.split(r"[{$]", text)[0]  # {x} and $x are filled in at run time
+        if known != text:  # only the start of the path is known: is its folder outside?
+            known = os.path.dirname(known)
+            if known and not _within(self._real(known), self.base):
+                self.add(OUTSIDE, f"{label} {verb} {text!r}, outside the notebook's folder", line)
+            return
+        path = self._real(text)
+        if replaces and source and os.path.isdir(path):  # cp/mv into a folder
+            path = os.path.join(path, os.path.basename(source.rstrip("/")))
+        if replaces and os.path.isfile(path):
+            where = "" if text in label else f" {text!r}"
+            self.add(OVERWRITE, f"{label} overwrites the existing file{where}", line)
+        if not _within(path, self.base):
+            self.add(OUTSIDE, f"{label} {verb} {text!r}, outside the notebook's folder", line)
+
+    def _real(self, text: str) -> str:
+        return os.path.realpath(os.path.join(self.base or "", os.path.expanduser(text)))
+
+    def credentials(self, text: Any, label: Any, line: int) -> None:
+        kind = rules.credential_kind(text) if isinstance(text, str) else None
+        if kind:
+            self.add(SECRETS, f"{label} uses {text!r}, which holds {kind}", line)
+
+    # Magics and shell commands.
+
+    def magic(
+        self, name: str, arg: str, body: str | None, line: int, body_line: Callable[[int], int]
+    ) -> None:
+        """Review ``%name arg`` (``body`` is None) or ``%%name arg`` above ``body``."""
+        label = short(f"%{'%' * (body is not None)}{name} {arg}".strip())
+        words = [w for w in _words(arg) if not w.startswith("-")]
+        if name in rules.CODE_MAGICS:  # %time stmt, %%timeit setup, then the body
+            if arg.strip() and name != "capture":
+                self.cell(_statement(arg), lambda n: line)
+            if body is not None:
+                self.cell(body, body_line)
+        elif body is not None:
+            self._cell_magic(name, arg, words, body, label, line, body_line)
+        elif name in rules.SHELL_LINE_MAGICS:
+            self.add(SHELL, f"{label} runs a shell command", line)
+            self.shell(arg, line)
+        elif name in rules.COMMAND_LINE_MAGICS:  # %pip install x, %rm -r data
+            self.shell(f"{name} {arg}", line, prefix="%")
+        elif name in rules.LINE_MAGICS:
+            category, effect = rules.LINE_MAGICS[name]
+            self.add(category, f"{label} {effect}", line)
+        elif name == "env" and "=" not in arg and len(words) <= 1:
+            self.add(SECRETS, f"{label} shows environment variables, where API keys live", line)
+
+    def _cell_magic(
+        self,
+        name: str,
+        arg: str,
+        words: list[str],
+        body: str,
+        label: str,
+        line: int,
+        body_line: Callable[[int], int],
+    ) -> None:
+        program = os.path.basename(words[0]) if name == "script" and words else name
+        if name in rules.SHELL_CELL_MAGICS or program in rules.SHELLS:
+            self.add(SHELL, f"{label} runs the cell as shell commands", line)
+            for number, text in _logical_lines(body):
+                self.shell(text, body_line(number))
+        elif name in rules.SCRIPT_CELL_MAGICS:
+            self.add(SHELL, f"{label} runs the cell in {program}", line)
+            if rules.PYTHON.match(program):
+                self.cell(body, body_line)
+        elif name in rules.WRITE_CELL_MAGICS and words:
+            self.write(words[-1], label, line, replaces=not {"-a", "--append"} & set(_words(arg)))
+        elif name in rules.CELL_MAGICS:
+            category, effect = rules.CELL_MAGICS[name]
+            self.add(category, f"{label} {effect}", line)
+
+    def shell(self, text: str, line: int, prefix: str = "") -> None:
+        """Review a shell command line, one simple command at a time."""
+        for words, redirects in rules.split_shell(text):
+            label = f"`{prefix}{short(' '.join(words), 60)}`"
+            name, args = rules.program(words)
+            if "-c" in args[:-1] and (name in rules.SHELLS or rules.PYTHON.match(name)):
+                inner = args[args.index("-c") + 1]  # bash -c "...", python -c "..."
+                if name in rules.SHELLS:
+                    self.shell(inner, line, prefix)
+                else:
+                    self.cell(inner, lambda n: line)
+            for category, effect in rules.command_effects(words):
+                self.add(category, f"{label} {effect}", line)
+            for word in [*words, *(target for _, target in redirects)]:
+                self.credentials(word, label, line)
+            for path, verb, replaces, source in rules.command_paths(words, redirects):
+                self.write(path, label, line, verb, replaces, source)
+
+
+@lru_cache(maxsize=1)
+def _transformer() -> Any:
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager()
+
+
+def _parse(source: str) -> ast.Module | None:
+    try:
+        with warnings.catch_warnings():  # invalid escape sequences and the like
+            warnings.simplefilter("ignore")
+            return ast.parse(source)
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        return None
+
+
+def _ipython_to_python(code: str) -> str:
+    """The Python IPython runs for ``code``: ``!cmd``, ``%magic``, ``x?`` become calls."""
+    try:
+        with warnings.catch_warnings():  # odd line endings warn; the user must not see that
+            warnings.simplefilter("ignore")
+            return _transformer().transform_cell(code)
+    except Exception:
+        return code
+
+
+def _automagic(source: str, namespace: Mapping[str, Any]) -> str:
+    """A one-line cell such as ``pip install x`` or ``exit`` as the call IPython makes of it."""
+    match = re.fullmatch(r"\s*([A-Za-z_]\w*)(\s+(.*?))?\s*", source)  # a one-line cell
+    if not match:
+        return source
+    name, rest = match[1], match[3] or ""
+    bound = namespace_get(namespace, name)
+    autocall = bound is MISSING or "Autocall" in type(bound).__name__
+    if name in {"exit", "quit"} and not rest and autocall:
+        return f"{name}()\n"  # IPython's exit needs no parentheses
+    if bound is not MISSING or name not in rules.AUTOMAGIC_NAMES or rest[:1] in _PYTHON_AFTER:
+        return source  # Python after all, or a name of the user's that hides the magic
+    return f"get_ipython().run_line_magic({name!r}, {rest!r})\n"
+
+
+def _line_map(original: str, transformed: str) -> list[int]:
+    """For each line IPython produced, the original line it came from (1-based).
+
+    IPython strips ``>>>`` prompts, drops leading blank lines and joins ``!cmd \\``
+    continuations; matching the lines that did not change places everything else.
+    """
+    old = [line.strip() for line in original.splitlines()]
+    new = [line.strip() for line in transformed.splitlines()]
+    mapping = list(range(1, len(new) + 1))
+    if old != new:
+        for _, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, False).get_opcodes():
+            for j in range(j1, j2):  # line by line where a block kept its size, else its start
+                mapping[j] = min(i1 + (j - j1 if i2 - i1 == j2 - j1 else 0), len(old) - 1) + 1
+    return mapping or [1]
+
+
+def _logical_lines(body: str) -> list[tuple[int, str]]:
+    """Shell lines with their 1-based numbers; a line ending in a backslash continues."""
+    numbered, number = [], 1
+    for text in re.split(r"(?<!\\)\n", body):
+        numbered.append((number, text.replace("\\\n", " ")))
+        number += text.count("\n") + 1
+    return numbered
+
+
+def _statement(arg: str) -> str:
+    """The statement after a magic's options: ``-n 10 f(x)`` -> ``f(x)``."""
+    parts = arg.split(" ")
+    for start in range(len(parts)):
+        rest = " ".join(parts[start:]).strip()
+        if rest and not rest.startswith("-"):
+            try:
+                ast.parse(rest)
+                return rest
+            except (SyntaxError, ValueError):
+                continue
+    return arg
+
+
+def _words(text: str) -> list[str]:
+    try:
+        return shlex.split(text)
+    except ValueError:
+        return text.split()
+
+
+def _within(path: str, folder: str) -> bool:
+    try:
+        return os.path.commonpath([path, folder]) == folder
+    except ValueError:  # different drives
+        return False

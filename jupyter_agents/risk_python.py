@@ -1,0 +1,527 @@
+"""The Python half of the risk review: which calls in a parsed cell are risky, and on what.
+
+Why a module of its own: :mod:`jupyter_agents.risk` deals with IPython (magics, ``!cmd``),
+shell command lines and paths on disk; this module reads plain Python, where the hard part is
+knowing what a name means. ``o.remove(p)`` is ``os.remove`` after ``import os as o``,
+``p.unlink()`` deletes ``notes.txt`` after ``p = Path("notes.txt")``, and ``rm(x)`` is
+``shutil.rmtree`` if an earlier cell bound ``rm`` so. :class:`CallFinder` walks the AST once in
+source order, keeps track of such bindings, looks each call up in :mod:`.risk_rules` and hands
+what it finds (flags, paths written, shell text, code given to ``exec``) back to the review.
+
+Tracking is deliberately shallow: one binding per name per scope, the last one seen wins,
+branches and loops are not told apart, values are not followed into functions. docs/risk.md
+says what that misses.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+import shlex
+import tempfile
+import types
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePath
+from typing import Any
+
+from . import risk_rules as rules
+from .risk_rules import DELETE, DYNAMIC, NETWORK, SECRETS, SHELL, Category
+
+UNKNOWN = "{?}"  # a part of a path, command or code that is only known at run time
+MISSING = object()
+
+
+def short(text: str, limit: int = 80) -> str:
+    """``text`` on one line, cut to ``limit`` characters."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def namespace_get(namespace: Mapping[str, Any], name: str) -> Any:
+    """``namespace[name]``, or MISSING; odd mappings that raise count as "not there"."""
+    try:
+        return namespace[name] if name in namespace else MISSING
+    except Exception:
+        return MISSING
+
+
+@dataclass(frozen=True)
+class _Ref:
+    """A module, function or class, by the dotted name the rules use (``os.remove``)."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class _Text:
+    """A ``str`` or ``Path`` whose unknown parts read ``{?}``; ``temp``: made by tempfile here."""
+
+    text: str
+    is_path: bool = False
+    temp: bool = False
+
+
+@dataclass(frozen=True)
+class _Object:
+    """An object whose methods the rules name: "shell", "kernel", "requests.Session" ..."""
+
+    kind: str
+
+
+@dataclass(frozen=True)
+class _Callee:
+    """What a call calls: its dotted name for the rules, its last name, its followed receiver."""
+
+    name: str | None
+    attr: str | None
+    receiver: Any = None
+
+
+_ENVIRON = _Ref("os.environ")
+_SHELL = _Object("shell")
+_PATH_MAKERS = set(
+    "pathlib.Path os.path.join os.fspath str os.path.abspath os.path.expanduser "
+    "os.path.normpath os.path.realpath".split()
+)
+#: What iterating over a followed value yields.
+_ITEMS = {
+    _Object("paths"): _Text(UNKNOWN, True),
+    _Object("psutil.process_iter"): _Object("psutil.Process"),
+}
+#: Checks that review the text they are given (a command, code, a magic) themselves.
+_READS_ITS_TEXT = {"command", "code", "magic"}
+
+
+class CallFinder(ast.NodeVisitor):
+    """Walks one parsed cell and reports its risky calls to ``review`` (a ``risk._Review``)."""
+
+    def __init__(self, review: Any, line_of: Callable[[int], int]):
+        self.review, self.line_of = review, line_of
+        self.scopes: list[dict[str, Any]] = [{}]
+        self.star_modules: list[str] = []
+
+    def flag(self, category: Category, reason: str, node: ast.AST) -> None:
+        self.review.add(category, reason, self.line(node))
+
+    def line(self, node: ast.AST) -> int:
+        return self.line_of(getattr(node, "lineno", 1))
+
+    # What names and expressions are.
+
+    def lookup(self, name: str) -> Any:
+        for scope in reversed(self.scopes):
+            if name in scope:
+                return scope[name]
+        found = namespace_get(self.review.namespace, name)
+        if found is not MISSING:
+            described = _describe(found)
+            return _Ref(name) if described == _Ref("exit") else described  # exit or quit
+        for module in reversed(self.star_modules):  # from os import *
+            if rules.call_rule(f"{module}.{name}"):
+                return _Ref(f"{module}.{name}")
+        return _Ref(rules.USUAL_NAMES.get(name, name))  # a builtin, or a usual import
+
+    def bind(self, target: ast.AST, value: Any) -> None:
+        if isinstance(target, ast.Name):
+            self.scopes[-1][target.id] = value
+        elif isinstance(target, (ast.Tuple, ast.List, ast.Starred)):
+            for element in ast.iter_child_nodes(target):
+                self.bind(element, None)
+        else:  # x.attr = ..., x[i] = ...
+            self.visit(target)
+
+    def value(self, node: ast.AST | None) -> Any:
+        """What an expression is known to be (_Ref, _Text, _Object), or None."""
+        if isinstance(node, ast.Constant):
+            return _Text(node.value) if isinstance(node.value, str) else None
+        if isinstance(node, ast.Name):
+            return self.lookup(node.id)
+        if isinstance(node, ast.Attribute):
+            owner = self.value(node.value)
+            if isinstance(owner, _Ref):
+                return _Ref(rules.normal(f"{owner.name}.{node.attr}"))
+            if owner == _SHELL and node.attr == "kernel":
+                return _Object("kernel")
+            if owner == _Object("tempfile.NamedTemporaryFile") and node.attr == "name":
+                return _Text(UNKNOWN, temp=True)
+            return None
+        if isinstance(node, ast.Call):
+            return self._result(node, self.callee(node.func))
+        if isinstance(node, ast.JoinedStr):  # f"{folder}/out.csv"
+            parts = [self._fstring_part(part) for part in node.values]
+            text = "".join(p.text if isinstance(p, _Text) else UNKNOWN for p in parts)
+            return _Text(text, temp=bool(parts) and isinstance(parts[0], _Text) and parts[0].temp)
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Add)):
+            left, right = self.value(node.left), self.value(node.right)
+            if isinstance(node.op, ast.Div) and _Text in {type(left), type(right)}:
+                if any(isinstance(side, _Text) and side.is_path for side in (left, right)):
+                    return _join([left, right], True)  # Path("data") / name
+            elif isinstance(node.op, ast.Add) and isinstance(left, _Text):
+                right_text = right.text if isinstance(right, _Text) else UNKNOWN
+                return _Text(left.text + right_text, left.is_path, left.temp)
+        if isinstance(node, ast.NamedExpr):
+            return self.value(node.value)
+        return None
+
+    def _fstring_part(self, node: ast.AST) -> Any:
+        if isinstance(node, ast.FormattedValue):  # {x!r} and {x:>5} change the text: unknown
+            return None if node.conversion != -1 or node.format_spec else self.value(node.value)
+        return self.value(node)
+
+    def _result(self, node: ast.Call, callee: _Callee) -> Any:
+        """What a call returns, where that matters: paths, modules, followed objects."""
+        name, args = callee.name, [self.value(a) for a in node.args[:3]]
+        texts = [a.text if isinstance(a, _Text) and UNKNOWN not in a.text else None for a in args]
+        if isinstance(callee.receiver, _Text):  # a method of a path
+            if callee.attr in {"glob", "rglob", "iterdir"}:
+                return _Object("paths")
+            if callee.attr == "joinpath":
+                return _join([callee.receiver, *args], True)
+            return callee.receiver if callee.attr in {"resolve", "absolute", "expanduser"} else None
+        if name in _PATH_MAKERS:
+            return _join(args, name == "pathlib.Path") if args else _Text(".", True)
+        if name in {"pathlib.Path.home", "pathlib.Path.cwd", "os.getcwd"}:
+            return _Text("~" if name.endswith("home") else ".", name != "os.getcwd")
+        if name == "tempfile.gettempdir":  # the shared folder itself, not one made for us
+            return _Text(os.path.realpath(tempfile.gettempdir()))
+        if name == "tempfile.mkdtemp":
+            return _Text(UNKNOWN, temp=True)
+        if name in {"__import__", "importlib.import_module"}:
+            return _Ref(texts[0]) if texts[:1] not in ([], [None]) else None
+        if name == "getattr" and len(args) > 1 and isinstance(args[0], _Ref) and texts[1]:
+            return _Ref(rules.normal(f"{args[0].name}.{texts[1]}"))  # getattr(os, "remove")
+        if name and name.rpartition(".")[2] == "get_ipython":  # in a kernel: a bound method
+            return _SHELL
+        if name and (name in rules.CONSTRUCTORS or name.startswith("tempfile.")):
+            return _Object(name)
+        return None
+
+    def callee(self, func: ast.AST) -> _Callee:
+        if isinstance(func, ast.Attribute):
+            owner = self.value(func.value)
+            if isinstance(owner, _Ref):
+                return _Callee(rules.normal(f"{owner.name}.{func.attr}"), func.attr)
+            if isinstance(owner, _Text) and owner.is_path:
+                return _Callee(f"pathlib.Path.{func.attr}", func.attr, owner)
+            if isinstance(owner, _Object):
+                return _Callee(f"{owner.kind}.{func.attr}", func.attr, owner)
+            return _Callee(None, func.attr)
+        found = self.value(func)  # a name, or getattr(os, "remove")(...)
+        name = found.name if isinstance(found, _Ref) else None
+        return _Callee(name, name.rpartition(".")[2] if name else getattr(func, "id", None))
+
+    def command_text(self, node: ast.AST | None) -> str | None:
+        """The text of a command line or a list of words; unknown parts read ``{?}``."""
+        if isinstance(node, (ast.List, ast.Tuple)):
+            return " ".join(shlex.quote(self.command_text(e) or UNKNOWN) for e in node.elts)
+        found = self.value(node)
+        if found == _Ref("sys.executable"):
+            return "python"
+        return found.text if isinstance(found, _Text) else None
+
+    # Statements that bind names.
+
+    def visit_Import(self, node: ast.Import) -> None:
+        for alias in node.names:
+            name = alias.asname or alias.name.split(".")[0]
+            self.scopes[-1][name] = _Ref(rules.normal(alias.name if alias.asname else name))
+
+    def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        for alias in node.names:
+            if alias.name == "*" and node.module and not node.level:
+                self.star_modules.append(node.module)
+            elif node.module and not node.level:
+                full = _Ref(rules.normal(f"{node.module}.{alias.name}"))
+                self.scopes[-1][alias.asname or alias.name] = full
+            else:
+                self.scopes[-1][alias.asname or alias.name] = None
+
+    def visit_Assign(self, node: Any) -> None:  # also AnnAssign and NamedExpr (walrus)
+        if node.value is not None:
+            self.visit(node.value)
+            for target in getattr(node, "targets", None) or [node.target]:
+                self.bind(target, self.value(node.value))
+
+    visit_AnnAssign = visit_NamedExpr = visit_Assign
+
+    def visit_AugAssign(self, node: ast.AugAssign) -> None:
+        self.visit(node.value)
+        self.bind(node.target, None)
+
+    def visit_For(self, node: ast.For | ast.AsyncFor) -> None:
+        self.visit(node.iter)
+        self.bind(node.target, _ITEMS.get(self.value(node.iter)))
+        for statement in node.body + node.orelse:
+            self.visit(statement)
+
+    visit_AsyncFor = visit_For
+
+    def visit_With(self, node: ast.With | ast.AsyncWith) -> None:
+        for item in node.items:
+            self.visit(item.context_expr)
+            if item.optional_vars is not None:
+                entered = self.value(item.context_expr)
+                if entered == _Object("tempfile.TemporaryDirectory"):
+                    entered = _Text(UNKNOWN, temp=True)
+                self.bind(item.optional_vars, entered)
+        for statement in node.body:
+            self.visit(statement)
+
+    visit_AsyncWith = visit_With
+
+    def visit_ExceptHandler(self, node: ast.ExceptHandler) -> None:
+        if node.name:
+            self.scopes[-1][node.name] = None
+        self.generic_visit(node)
+
+    def visit_FunctionDef(self, node: Any) -> None:  # also async functions and lambdas
+        for part in [*getattr(node, "decorator_list", []), node.args]:
+            self.visit(part)
+        if not isinstance(node, ast.Lambda):
+            self.scopes[-1][node.name] = None
+        args = node.args
+        every = [*args.posonlyargs, *args.args, *args.kwonlyargs, args.vararg, args.kwarg]
+        body = node.body if isinstance(node.body, list) else [node.body]
+        self._in_scope({a.arg: None for a in every if a is not None}, body)
+
+    visit_AsyncFunctionDef = visit_Lambda = visit_FunctionDef
+
+    def visit_ListComp(self, node: Any) -> None:  # the loops first, then the element
+        scope: dict[str, Any] = {}
+        self.scopes.append(scope)
+        try:
+            for generator in node.generators:
+                self.visit(generator.iter)
+                self.bind(generator.target, _ITEMS.get(self.value(generator.iter)))
+                for condition in generator.ifs:
+                    self.visit(condition)
+        finally:
+            self.scopes.pop()
+        self._in_scope(scope, [node.key, node.value] if hasattr(node, "key") else [node.elt])
+
+    visit_SetComp = visit_GeneratorExp = visit_DictComp = visit_ListComp
+
+    def _in_scope(self, names: dict[str, Any], body: list[ast.AST]) -> None:
+        self.scopes.append(names)
+        try:
+            for statement in body:
+                self.visit(statement)
+        finally:
+            self.scopes.pop()
+
+    # Reading os.environ (setting or deleting a variable is not reading one).
+
+    def visit_Name(self, node: ast.Name) -> None:
+        if isinstance(node.ctx, ast.Load) and self.lookup(node.id) == _ENVIRON:
+            self.flag(SECRETS, f"{node.id} reads environment variables, where API keys live", node)
+
+    def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, ast.Load) and self.value(node) == _ENVIRON:
+            self.flag(SECRETS, "os.environ reads environment variables, where API keys live", node)
+        else:
+            self.generic_visit(node)
+
+    def visit_Subscript(self, node: ast.Subscript) -> None:
+        if self.value(node.value) != _ENVIRON:
+            self.generic_visit(node)
+            return
+        if isinstance(node.ctx, ast.Load):
+            label = short(f"os.environ[{ast.unparse(node.slice)}]")
+            self.flag(SECRETS, f"{label} reads an environment variable", node)
+        self.visit(node.slice)
+
+    # Calls.
+
+    def visit_Call(self, node: ast.Call) -> None:
+        callee = self.callee(node.func)
+        name = callee.name or ""
+        if name.startswith("os.environ."):  # flag the method, not also os.environ
+            for part in [*node.args, *node.keywords]:
+                self.visit(part)
+        else:
+            self.generic_visit(node)
+        rule = rules.call_rule(name) if name else None
+        if rule is None and isinstance(node.func, ast.Attribute):  # p.unlink(), p unknown
+            rule = rules.METHODS.get(node.func.attr)
+        label = self._label(node, callee)  # lazily: most calls are never flagged
+        line = self.line(node)
+        if rule is not None:
+            getattr(self, f"_check_{rule.check}")(node, label, rule, callee)
+        elif callee.attr in rules.WRITERS:  # df.to_csv("out.csv"), np.save(...)
+            target = self._path_argument(node)
+            if target is not None and not target.temp:
+                self.review.write(target.text, label, line)
+        elif rules.READER_NAME.match(callee.attr or ""):  # pd.read_csv("https://...")
+            target = self._path_argument(node)
+            if target is not None and rules.URL.match(target.text):
+                self.flag(NETWORK, f"{label} downloads data from the internet", node)
+        if not (rule and rule.check in _READS_ITS_TEXT or rules.only_looks(name)):
+            values = [self.value(part) for part in [*node.args, *(k.value for k in node.keywords)]]
+            for found in [callee.receiver, *values]:  # open(expanduser("~/.netrc"))
+                if isinstance(found, _Text):
+                    self.review.credentials(found.text, label, line)
+        for part in [*node.args, *(k.value for k in node.keywords)]:  # map(os.remove, files)
+            found = self.value(part) if isinstance(part, (ast.Name, ast.Attribute)) else None
+            passed = rules.CALLS.get(found.name) if isinstance(found, _Ref) else None  # not *
+            if passed and passed.check in {"plain", "delete", "command", "code"}:
+                outer = f"{name or callee.attr}()" if name or callee.attr else "another call"
+                self.flag(
+                    passed.category, f"passes {found.name}, which {passed.effect}, to {outer}", node
+                )
+
+    def _label(self, node: ast.Call, callee: _Callee) -> _Label:
+        return _Label(lambda: self._label_text(node, callee))
+
+    def _label_text(self, node: ast.Call, callee: _Callee) -> str:
+        """The call as a reader knows it: ``shutil.rmtree('data')``, even when aliased."""
+        try:
+            if callee.name and callee.receiver is None:
+                args = [ast.unparse(a) for a in node.args]
+                for k in node.keywords:
+                    args.append((f"{k.arg}=" if k.arg else "**") + ast.unparse(k.value))
+                return short(f"{callee.name}({', '.join(args)})")
+            return short(ast.unparse(node))
+        except Exception:  # very deep expressions
+            return f"{callee.attr or 'a call'}(...)"
+
+    def _operands(self, node: ast.Call, callee: _Callee) -> tuple[Any, list[ast.AST]]:
+        """The path a call acts on (its receiver, or first argument) and the other arguments."""
+        if isinstance(callee.receiver, _Text):
+            return callee.receiver, list(node.args)
+        if node.args:
+            return self.value(node.args[0]), list(node.args[1:])
+        return self.value(_keyword(node, "path", "src", "file", "name", "args", "source")), []
+
+    def _path_argument(self, node: ast.Call) -> _Text | None:
+        keywords = [k.value for k in node.keywords if k.arg in rules.PATH_KEYWORDS]
+        found = [self.value(part) for part in [*node.args, *keywords]]
+        return next((f for f in found if isinstance(f, _Text)), None)
+
+    # How each kind of rule (rules.CallRule.check) reads its call.
+
+    def _check_plain(self, node: ast.Call, label: str, rule: rules.CallRule, callee: _Callee):
+        self.flag(rule.category, f"{label} {rule.effect}", node)
+
+    def _check_delete(self, node, label, rule, callee) -> None:
+        subject, _ = self._operands(node, callee)
+        if isinstance(subject, _Text) and subject.temp:
+            return  # cleaning up a temporary folder this cell made
+        text = subject.text if isinstance(subject, _Text) else None
+        where = f" ({text!r})" if text and text not in label and UNKNOWN not in text else ""
+        self.flag(DELETE, f"{label} {rule.effect}{where}", node)
+        if text:
+            self.review.write(text, label, self.line(node), "deletes", replaces=False)
+
+    def _check_write(self, node, label, rule, callee, replaces=True, verb="writes to") -> None:
+        subject, _ = self._operands(node, callee)
+        if isinstance(subject, _Text) and not subject.temp:
+            self.review.write(subject.text, label, self.line(node), verb, replaces)
+
+    def _check_create(self, node, label, rule, callee) -> None:
+        self._check_write(node, label, rule, callee, replaces=False, verb="creates")
+
+    def _check_open(self, node, label, rule, callee) -> None:
+        _, rest = self._operands(node, callee)
+        mode_node = rest[0] if rest else _keyword(node, "mode")
+        mode = self.value(mode_node) if mode_node is not None else _Text("r")
+        mode = mode.text if isinstance(mode, _Text) and UNKNOWN not in mode.text else None
+        if mode is None or set(mode) & set("wax+"):  # not just reading
+            replaces = mode is None or "w" in mode or "r" in mode  # r+ edits in place
+            self._check_write(node, label, rule, callee, replaces)
+
+    def _check_copy(self, node, label, rule, callee) -> None:
+        subject, rest = self._operands(node, callee)
+        target = self.value(rest[0] if rest else _keyword(node, "dst", "target"))
+        source = subject if isinstance(subject, _Text) and not subject.temp else None
+        if isinstance(target, _Text) and not target.temp:
+            self.review.write(target.text, label, self.line(node), source=source and source.text)
+        if rule.check == "move" and source:  # the file also leaves where it was
+            self.review.write(source.text, label, self.line(node), "moves", replaces=False)
+
+    _check_move = _check_copy
+
+    def _check_command(self, node, label, rule, callee) -> None:
+        text = self.command_text(node.args[0] if node.args else _keyword(node, "args", "cmd"))
+        if text and callee.receiver == _SHELL:
+            label = f"!{short(text)}"  # get_ipython().system(...) is what ``!`` becomes
+        self.flag(SHELL, f"{label} {rule.effect}", node)
+        if text:
+            self.review.shell(text, self.line(node))
+
+    def _check_code(self, node, label, rule, callee) -> None:
+        subject, _ = self._operands(node, callee)
+        if isinstance(subject, _Text) and UNKNOWN not in subject.text:
+            line = self.line(node)
+            self.review.cell(subject.text, lambda n: line)  # exec("...") is reviewed as a cell
+        elif node.args or node.keywords:
+            reason = f"{label} runs code built at run time, which this review cannot see"
+            self.flag(DYNAMIC, reason, node)
+
+    def _check_import(self, node, label, rule, callee) -> None:
+        subject, _ = self._operands(node, callee)
+        if not (isinstance(subject, _Text) and UNKNOWN not in subject.text):
+            self.flag(DYNAMIC, f"{label} imports a module named only at run time", node)
+
+    def _check_magic(self, node, label, rule, callee) -> None:
+        texts = [self.command_text(a) for a in node.args[:3]]
+        if callee.attr == "magic" and texts and texts[0] is not None:  # magic("pip install x")
+            texts = list(texts[0].lstrip("%").partition(" ")[::2])
+        texts += [""] * (3 - len(texts))
+        name, arg, body = texts
+        if name is None or arg is None or body is None or not name or UNKNOWN in name:
+            self.flag(DYNAMIC, f"{label} runs a magic chosen at run time", node)
+            return
+        line = self.line(node)
+        cell_body = body if callee.attr == "run_cell_magic" else None
+        self.review.magic(name, arg, cell_body, line, lambda n: line)
+
+
+class _Label:
+    """A call's label, written out only if a flag needs it (``ast.unparse`` is not free)."""
+
+    def __init__(self, make: Callable[[], str]):
+        self.make, self.text = make, None
+
+    def __str__(self) -> str:
+        if self.text is None:
+            self.text = self.make()
+        return self.text
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
+    def __contains__(self, part: str) -> bool:
+        return part in str(self)
+
+
+def _describe(obj: Any) -> Any:
+    """What an object from an earlier cell is, read without calling into it."""
+    try:
+        if isinstance(obj, types.ModuleType):
+            return _Ref(rules.normal(obj.__name__))
+        if obj is os.environ:
+            return _ENVIRON
+        if isinstance(obj, (str, PurePath)):
+            return _Text(os.fspath(obj)[:4096], isinstance(obj, PurePath))
+        kind = type(obj)
+        bases = {base.__name__ for base in kind.__mro__}  # IPython's classes, not imported
+        if "ExitAutocall" in bases:  # ipykernel's is a subclass, ZMQExitAutocall
+            return _Ref("exit")
+        if isinstance(obj, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+            return _Ref(rules.normal(f"{obj.__module__}.{obj.__qualname__}"))
+        if "InteractiveShell" in bases:
+            return _SHELL
+        return _Object(rules.normal(f"{kind.__module__}.{kind.__qualname__}"))
+    except Exception:  # a property that raises, an odd module: unknown
+        return None
+
+
+def _join(parts: list[Any], is_path: bool) -> _Text:
+    texts = [p.text if isinstance(p, _Text) else UNKNOWN for p in parts]
+    temp = isinstance(parts[0], _Text) and parts[0].temp
+    return _Text(os.path.join(*texts), is_path, temp)
+
+
+def _keyword(node: ast.Call, *names: str) -> ast.AST | None:
+    return next((k.value for k in node.keywords if k.arg in names), None)

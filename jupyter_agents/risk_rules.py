@@ -1,0 +1,403 @@
+"""What the risk review knows: which calls, magics and shell commands do what.
+
+Why a separate module: :mod:`jupyter_agents.risk` is the mechanism (read a cell the way IPython
+runs it, follow names through the AST, check paths on disk); this module is the knowledge. As
+tables, each risky function, magic or program is one line that a reviewer can read, dispute or
+extend without touching the walk. Reading a shell command line word by word lives here too: it
+needs no AST, only the tables of programs.
+
+Names are dotted names as Python resolves them (``shutil.rmtree``, ``pathlib.Path.unlink``),
+after aliases are looked through; a ``*`` makes a :mod:`fnmatch` pattern. Methods of objects the
+review follows are named after the object: ``shell`` is ``get_ipython()``, ``kernel`` is its
+kernel, ``psutil.Process`` is an object made by a call listed in :data:`CONSTRUCTORS`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from dataclasses import dataclass
+from enum import Enum
+from fnmatch import fnmatchcase
+from functools import lru_cache
+
+
+class Category(str, Enum):
+    """What kind of harm a flagged operation can do (the values are stable, for storage)."""
+
+    DELETE_FILES = "delete_files"
+    OVERWRITE_FILES = "overwrite_files"
+    SHELL = "shell"
+    NETWORK = "network"
+    INSTALL = "install"
+    SECRETS = "secrets"
+    DYNAMIC_CODE = "dynamic_code"
+    PROCESSES = "processes"
+    OUTSIDE_DIR = "outside_dir"
+
+
+DELETE, OVERWRITE, SHELL, NETWORK, INSTALL, SECRETS, DYNAMIC, PROCESSES, OUTSIDE = Category
+
+
+@dataclass(frozen=True)
+class CallRule:
+    """What calling a name does, and how its arguments are read.
+
+    ``check`` picks the visitor's ``_check_<check>`` method: ``plain`` flags every call;
+    ``delete``, ``write``, ``create``, ``move``, ``copy`` and ``open`` read the path arguments
+    (an existing file, a folder outside the notebook's); ``command`` reads the shell command;
+    ``code`` and ``import`` flag only what is built at run time; ``magic`` reviews the magic.
+    """
+
+    category: Category
+    effect: str
+    check: str = "plain"
+
+
+def _table(rows: list[tuple[Category, str, str, str]]) -> dict[str, CallRule]:
+    """Rows of (category, check, effect, space-separated names) as one rule per name."""
+    return {
+        n: CallRule(c, effect, check) for c, check, effect, names in rows for n in names.split()
+    }
+
+
+_DOWNLOADS = "downloads data from the internet"
+
+#: Exact names win; patterns are tried in order, after :data:`NOT_RISKY`.
+CALLS = _table([
+    (DELETE, "delete", "deletes a whole directory tree", "shutil.rmtree"),
+    (DELETE, "delete", "deletes a file", "os.remove os.unlink pathlib.Path.unlink"),
+    (DELETE, "delete", "deletes a directory", "os.rmdir os.removedirs pathlib.Path.rmdir"),
+    (OVERWRITE, "write", "replaces the file's contents",
+     "pathlib.Path.write_text pathlib.Path.write_bytes os.truncate"),
+    (OVERWRITE, "open", "opens a file", "open codecs.open pathlib.Path.open"),
+    (OVERWRITE, "move", "moves a file", "shutil.move os.rename os.renames os.replace "
+     "pathlib.Path.rename pathlib.Path.replace"),
+    (OVERWRITE, "copy", "copies files", "shutil.copy shutil.copy2 shutil.copyfile shutil.copytree"),
+    (OUTSIDE, "create", "creates files or folders", "os.mkdir os.makedirs "
+     "pathlib.Path.mkdir pathlib.Path.touch os.symlink pathlib.Path.symlink_to"),
+    (SHELL, "command", "runs a shell command", "os.system os.popen shell.system "
+     "shell.system_raw shell.system_piped shell.getoutput asyncio.create_subprocess_shell"),
+    (SHELL, "command", "runs a program", "subprocess.* os.exec* os.spawn* os.posix_spawn* "
+     "pty.spawn asyncio.create_subprocess_exec"),
+    (SHELL, "plain", "starts a copy of the kernel process", "os.fork os.forkpty"),
+    (INSTALL, "plain", "installs packages from inside Python",
+     "pip.main pip._internal*main ensurepip.* conda.cli.* spacy.cli.download"),
+    (SECRETS, "plain", "reads an environment variable", "os.getenv os.getenvb os.environ.get "
+     "os.environ.pop os.environ.copy os.environ.items os.environ.values os.environ.keys"),
+    (SECRETS, "plain", "loads secrets from a .env file", "dotenv.*"),
+    (SECRETS, "plain", "reads saved passwords from the system keyring", "keyring.*"),
+    (SECRETS, "plain", "reads saved logins (~/.netrc)", "netrc.*"),
+    (SECRETS, "plain", "reads cloud credentials", "google.auth.default"),
+    (DYNAMIC, "code", "runs code", "exec eval compile shell.run_cell shell.run_cell_async "
+     "shell.ex shell.ev"),
+    (DYNAMIC, "import", "imports a module", "__import__ importlib.import_module"),
+    (DYNAMIC, "plain", "runs a Python file or module this review does not read",
+     "runpy.* shell.safe_execfile shell.safe_run_module"),
+    (DYNAMIC, "plain", "calls C code this review cannot see",
+     "ctypes.CDLL ctypes.PyDLL ctypes.cdll.* ctypes.pydll.* ctypes.pythonapi.*"),
+    (DYNAMIC, "plain", "runs JavaScript in your browser, which can reach the Jupyter server",
+     "IPython*.display.Javascript"),
+    (DYNAMIC, "magic", "runs a magic", "shell.run_line_magic shell.run_cell_magic shell.magic"),
+    (PROCESSES, "plain", "sends a signal to a process, usually to stop it",
+     "os.kill os.killpg psutil.Process.send_signal subprocess.Popen.send_signal"),
+    (PROCESSES, "plain", "stops a process", "psutil.Process.kill psutil.Process.terminate "
+     "psutil.Process.suspend subprocess.Popen.kill subprocess.Popen.terminate "
+     "multiprocessing*.Process.kill multiprocessing*.Process.terminate"),
+    (PROCESSES, "plain", "stops the kernel at once; every variable is lost", "os._exit os.abort"),
+    (PROCESSES, "plain", "shuts down the kernel; every variable is lost",
+     "exit quit shell.ask_exit kernel.do_shutdown"),
+    (PROCESSES, "plain", "deletes every variable in the kernel", "shell.reset"),
+    (PROCESSES, "plain", "changes how signals (the stop button) reach the kernel", "signal.*"),
+    (NETWORK, "plain", "opens a web page in a browser", "webbrowser.*"),
+    (NETWORK, "plain", "can send email", "smtplib.*"),
+    (NETWORK, "plain", _DOWNLOADS, "sklearn.datasets*.fetch_* seaborn*.load_dataset "
+     "nltk.download *.utils.get_file torch.hub.* huggingface_hub.* datasets.load_dataset"),
+    (NETWORK, "plain", "talks to the network", "requests.* httpx.* urllib.request.* urllib3.* "
+     "http.client.* socket.* aiohttp.* ftplib.* poplib.* imaplib.* telnetlib.* paramiko.* "
+     "xmlrpc.client.* websocket.* websockets.* pycurl.* boto3.* openai.* anthropic.* "
+     "litellm.*"),
+])  # fmt: skip
+
+#: Names under a risky pattern that are harmless: exceptions, helpers, waiting on a child.
+NOT_RISKY = (
+    "requests.exceptions.* requests.utils.* requests.structures.* requests.models.* httpx.URL "
+    "httpx._models.* socket.gethostname socket.inet_* socket.hton* socket.ntoh* "
+    "subprocess.CalledProcessError subprocess.TimeoutExpired subprocess.list2cmdline "
+    "subprocess.Popen.* subprocess.CompletedProcess.* signal.getsignal signal.Signals "
+    "signal.strsignal urllib.request.pathname2url urllib.request.url2pathname"
+).split()
+
+
+@lru_cache(maxsize=4096)
+def call_rule(name: str) -> CallRule | None:
+    """The rule for a resolved dotted name, or None when calling it is not flagged."""
+    if name in CALLS:
+        return CALLS[name]
+    if any(fnmatchcase(name, pattern) for pattern in NOT_RISKY):
+        return None
+    return next((r for p, r in CALLS.items() if "*" in p and fnmatchcase(name, p)), None)
+
+
+#: Methods specific enough to flag on any object, even one the review cannot follow (a
+#: function's parameter, an object from a library): ``path.unlink()``, ``proc.kill()``.
+METHODS = {
+    "unlink": CallRule(DELETE, "deletes a file, if it is a path", "delete"),
+    "rmtree": CallRule(DELETE, "deletes a whole directory tree", "delete"),
+    "kill": CallRule(PROCESSES, "stops a process, if it is one"),
+    "terminate": CallRule(PROCESSES, "stops a process, if it is one"),
+    "send_signal": CallRule(PROCESSES, "sends a signal to a process"),
+}
+
+#: Calls whose result the review follows, so that their methods match rules above.
+CONSTRUCTORS = set(
+    "psutil.Process psutil.process_iter subprocess.Popen multiprocessing.Process "
+    "requests.Session httpx.Client httpx.AsyncClient aiohttp.ClientSession socket.socket "
+    "socket.create_connection ftplib.FTP smtplib.SMTP smtplib.SMTP_SSL paramiko.SSHClient "
+    "http.client.HTTPConnection http.client.HTTPSConnection urllib3.PoolManager".split()
+)
+#: What a name means when neither the cell nor the namespace binds it: the usual imports.
+USUAL_NAMES = {"Path": "pathlib.Path", "pd": "pandas", "np": "numpy"}
+#: Modules as ``__module__`` names them, mapped to the name users import ("" for builtins).
+MODULE_ALIASES = {
+    "posix": "os", "nt": "os", "posixpath": "os.path", "ntpath": "os.path",
+    "genericpath": "os.path", "_socket": "socket", "io": "", "_io": "", "builtins": "",
+    "__builtins__": "", "pathlib._local": "pathlib", "IPython.core.getipython": "",
+}  # fmt: skip
+#: Names normalised to the one the rules use (the class whose methods the rules name).
+NAME_ALIASES = {
+    "pathlib.PosixPath": "pathlib.Path", "pathlib.WindowsPath": "pathlib.Path",
+    "pathlib.PurePath": "pathlib.Path", "pathlib.PurePosixPath": "pathlib.Path",
+    "IPython.get_ipython": "get_ipython",
+}  # fmt: skip
+
+
+@lru_cache(maxsize=4096)
+def normal(name: str) -> str:
+    """The name the rules use for a dotted name (``posix.remove`` -> ``os.remove``)."""
+    for module, alias in MODULE_ALIASES.items():
+        if name.startswith(module + "."):
+            name = f"{alias}.{name[len(module) + 1 :]}".lstrip(".")
+            break
+    for old, new in NAME_ALIASES.items():
+        if name == old or name.startswith(old + "."):
+            return new + name[len(old) :]
+    return name
+
+
+#: Methods and functions, by their last name, that write the file their path argument names.
+WRITERS = set(
+    "to_csv to_excel to_parquet to_json to_pickle to_feather to_hdf to_stata to_orc to_xml "
+    "to_html to_latex to_markdown to_netcdf to_zarr to_file savefig write_image write_html "
+    "save savez savez_compressed savetxt dump imwrite imsave".split()
+)
+#: Keywords under which writers and readers take their path.
+PATH_KEYWORDS = set(
+    "path_or_buf path excel_writer fname file filename filepath_or_buffer io url f".split()
+)
+#: Readers that accept a URL (``pd.read_csv("https://...")``), by their last name.
+READER_NAME = re.compile(r"^(read(_\w+)?|load\w*|open_\w+|imread|genfromtxt|urlopen)$")
+URL = re.compile(r"^(https?|ftp|s3|gs|gcs|az|abfss?|hf)://", re.I)
+
+#: Well-known files that hold credentials, matched against the path with ``/`` separators.
+CREDENTIAL_PATHS = [
+    (re.compile(pattern), what)
+    for pattern, what in [
+        (r"(^|/)\.ssh(/|$)", "SSH keys"),
+        (r"(^|/)id_(rsa|dsa|ecdsa|ed25519)$", "an SSH private key"),
+        (r"(^|/)\.aws/(credentials|config)$", "AWS credentials"),
+        (r"(^|/)\.netrc$", "saved logins"),
+        (r"(^|/)\.env(\.[\w-]+)?$", "environment secrets"),
+        (r"(^|/)\.kube/config$", "Kubernetes credentials"),
+        (r"(^|/)\.docker/config\.json$", "Docker registry logins"),
+        (r"(^|/)\.git-credentials$", "Git credentials"),
+        (r"(^|/)\.pypirc$", "PyPI upload tokens"),
+        (r"(^|/)\.pgpass$", "database passwords"),
+        (r"(^|/)\.gnupg(/|$)", "GPG keys"),
+        (r"(^|/)\.config/gcloud(/|$)", "Google Cloud credentials"),
+        (r"(^|/)\.azure(/|$)", "Azure credentials"),
+        (r"(^|/)\.kaggle/kaggle\.json$", "a Kaggle API key"),
+        (r"(^|/)huggingface/token$", "a Hugging Face token"),
+        (r"^/etc/(shadow|gshadow|sudoers)$", "system password data"),
+        (r"\.(pem|p12|pfx|key)$", "a private key or certificate"),
+    ]
+]
+#: Calls that build, print or test a path without opening it: a credential path given to them
+#: is flagged where it is finally read instead.
+ONLY_LOOKS = "print os.path.* pathlib.Path pathlib.Path.exists pathlib.Path.is_* ".split()
+
+
+_ANY_CREDENTIAL = re.compile("|".join(pattern.pattern for pattern, _ in CREDENTIAL_PATHS))
+
+
+@lru_cache(maxsize=4096)
+def only_looks(name: str) -> bool:
+    return any(fnmatchcase(name, pattern) for pattern in ONLY_LOOKS)
+
+
+def credential_kind(path: str) -> str | None:
+    """What secret ``path`` holds, if it names a well-known credential file."""
+    text = path.replace("\\", "/").rstrip("/")
+    if not _ANY_CREDENTIAL.search(text):  # the usual case, in one search instead of many
+        return None
+    return next((what for pattern, what in CREDENTIAL_PATHS if pattern.search(text)), None)
+
+
+# ---- Magics -------------------------------------------------------------------------------
+
+#: Cell magics whose body runs as shell commands, or in another program (``%%script ruby``).
+SHELL_CELL_MAGICS = {"bash", "sh", "sx", "system"}
+SCRIPT_CELL_MAGICS = {"script", "python", "python2", "python3", "pypy", "perl", "ruby"}
+#: Cell magics whose body runs as Python in this kernel; as line magics, their argument does.
+CODE_MAGICS = {"capture", "time", "timeit", "prun", "debug"}
+WRITE_CELL_MAGICS = {"writefile", "file"}
+#: Line magics that run their argument in a shell.
+SHELL_LINE_MAGICS = {"sx", "system"}
+#: Line magics that are a package manager or one of IPython's shell aliases: their command line
+#: is reviewed like a shell command (``%pip install x``, ``%rm -r data``).
+COMMAND_LINE_MAGICS = set("pip conda mamba micromamba uv rm rmdir mv cp cat mkdir".split())
+#: Other line magics that are flagged whatever their argument.
+LINE_MAGICS = {
+    "reset": (PROCESSES, "deletes variables from the kernel"),
+    "reset_selective": (PROCESSES, "deletes variables from the kernel"),
+    "run": (DYNAMIC, "runs a file this review does not read"),
+}
+#: Other cell magics that are flagged whatever their body.
+CELL_MAGICS = {
+    "javascript": (DYNAMIC, "runs JavaScript in your browser, which can reach the Jupyter server"),
+    "js": (DYNAMIC, "runs JavaScript in your browser, which can reach the Jupyter server"),
+}
+#: Names IPython's automagic turns into magics in a one-line cell (``pip install x``).
+AUTOMAGIC_NAMES = SHELL_LINE_MAGICS | COMMAND_LINE_MAGICS | CODE_MAGICS | {*LINE_MAGICS, "env"}
+
+# ---- Shell command lines (``!cmd``, ``%%bash``, ``subprocess.run(...)``) -------------------
+
+SHELLS = set("sh bash zsh dash ksh fish".split())
+PYTHON = re.compile(r"^(python[\d.]*|pypy\d*)$")
+_DELETERS = set("rm rmdir unlink shred srm".split())
+_STOPPERS = set("kill pkill killall shutdown reboot halt poweroff".split())
+_NETWORK = set(
+    "curl wget ssh scp sftp ftp nc ncat netcat telnet aria2c http aws gsutil gcloud az "
+    "huggingface-cli kaggle".split()
+)
+#: Programs that use the network in some subcommands only.
+_NETWORK_SUBCOMMANDS = {
+    "git": {"clone", "pull", "push", "fetch", "ls-remote", "submodule"},
+    "docker": {"pull", "push", "login"},
+}
+_INSTALLERS = set(
+    "pip pip3 pipx uv conda mamba micromamba apt apt-get yum dnf apk brew npm yarn pnpm gem "
+    "cargo poetry pdm".split()
+)
+_INSTALL_SUBCOMMANDS = set(
+    "install uninstall remove add upgrade update i create sync reinstall purge download".split()
+)
+#: Programs that run the command after them (``sudo rm``, ``xargs rm``, ``env X=1 pip``).
+_WRAPPERS = set("sudo doas env nohup time nice ionice timeout xargs exec command stdbuf".split())
+_SEPARATORS = {";", "&&", "||", "|", "&", "(", ")", ";;", "|&", "`"}
+_REDIRECTS = {">", ">>", ">|", "&>", "&>>", "<", "<<", "<<<", ">&"}
+_SECRET_VARIABLE = re.compile(r"\$\{?(\w*(?:KEY|TOKEN|SECRET|PASSW|PWD|CREDENTIAL|AUTH)\w*)", re.I)
+
+
+def split_shell(text: str) -> list[tuple[list[str], list[tuple[str, str]]]]:
+    """Split a command line into simple commands: (words, [(redirection, target), ...]).
+
+    The words are those of the program that really runs: ``sudo``, ``xargs``, ``X=1`` go.
+    """
+    lexer = shlex.shlex(text.replace("\n", " ; "), posix=True, punctuation_chars=True)
+    lexer.whitespace_split = True
+    try:
+        tokens = list(lexer)
+    except ValueError:  # unbalanced quotes: the words are still worth a look
+        tokens = text.split()
+    commands: list[tuple[list[str], list[tuple[str, str]]]] = [([], [])]
+    for index, token in enumerate(tokens):
+        words, redirects = commands[-1]
+        if token in _SEPARATORS:
+            commands.append(([], []))
+        elif token in _REDIRECTS:
+            if words[-1:] in (["1"], ["2"]):  # 2> err.txt: the 2 is no argument
+                words.pop()
+            target = tokens[index + 1] if index + 1 < len(tokens) else ""
+            redirects.append((token, target))
+        elif not (index and tokens[index - 1] in _REDIRECTS):
+            words.append(token)
+    return [(_unwrap(words), redirects) for words, redirects in commands if words or redirects]
+
+
+def _unwrap(words: list[str]) -> list[str]:
+    while words:
+        if re.match(r"^[A-Za-z_]\w*=", words[0]):
+            words = words[1:]
+        elif os.path.basename(words[0]) in _WRAPPERS and len(words) > 1:
+            words = words[1:]
+            while len(words) > 1 and (words[0][:1] == "-" or words[0][:1].isdigit()):
+                words = words[1:]  # the wrapper's options: sudo -E, timeout 5
+        else:
+            break
+    return words
+
+
+def program(words: list[str]) -> tuple[str, list[str]]:
+    """The program a simple command runs and its arguments (``python -m pip`` is pip)."""
+    if not words:
+        return "", []
+    name, args = os.path.basename(words[0]), words[1:]
+    if "executable" in name:  # !{sys.executable} -m pip install ...
+        name = "python"
+    if PYTHON.match(name) and args[:1] == ["-m"] and len(args) > 1:
+        return args[1], args[2:]
+    return name, args
+
+
+def command_effects(words: list[str]) -> list[tuple[Category, str]]:
+    """What a simple command does, as far as its words tell: ``rm`` deletes, ``curl`` ..."""
+    name, args = program(words)
+    operands = [a for a in args if not a.startswith("-")]
+    first = set(operands[:1])
+    effects = [
+        (SECRETS, f"reads ${variable}, which looks like a secret")
+        for variable in _SECRET_VARIABLE.findall(" ".join(words))
+    ]
+    if (
+        name in _DELETERS
+        or (name == "find" and {"-delete", "rm"} & set(args))
+        or (name in {"git", "rsync"} and ("clean" in first or "--delete" in args))
+    ):
+        effects.append((DELETE, "deletes files"))
+    sub = set(operands[1:2]) if first & {"pip", "env"} else first  # uv pip install, conda env
+    if name in _INSTALLERS and sub & _INSTALL_SUBCOMMANDS:
+        effects.append((INSTALL, "installs or removes packages"))
+    if (
+        name in _NETWORK
+        or first & _NETWORK_SUBCOMMANDS.get(name, set())
+        or (name == "rsync" and any(":" in o for o in operands))
+    ):
+        effects.append((NETWORK, "talks to the network"))
+    if name in _STOPPERS:
+        effects.append((PROCESSES, "stops processes"))
+    if name in {"env", "printenv", "set", "export"} and not args[1:]:
+        effects.append((SECRETS, "prints environment variables, where API keys live"))
+    return effects
+
+
+def command_paths(words: list[str], redirects: list[tuple[str, str]]):
+    """The paths a simple command changes: (path, verb, replaces_a_file, copied_from)."""
+    name, args = program(words)
+    operands = [a for a in args if not a.startswith("-")]
+    paths = [
+        (target, "writes to", op in {">", ">|", "&>"}, None)
+        for op, target in redirects
+        if op[0] != "<" and not target.isdigit()
+    ]
+    if name in _DELETERS:
+        paths += [(target, "deletes", False, None) for target in operands]
+    if name in {"cp", "mv"} and len(operands) >= 2:
+        paths.append((operands[-1], "writes to", True, operands[0]))
+        paths += [(source, "moves", False, None) for source in operands[:-1] if name == "mv"]
+    if name == "tee":
+        paths += [(target, "writes to", "-a" not in args, None) for target in operands]
+    if name == "dd":
+        paths += [(a[3:], "writes to", True, None) for a in args if a.startswith("of=")]
+    return paths
