@@ -15,6 +15,7 @@ from typing import Any
 from ._version import __version__
 from .agent import Agent
 from .approval import ApprovalDecision, ApprovalRequest
+from .crew import Crew, CrewResult, CrewStalled
 from .errors import (
     ApprovalUnavailable,
     ConfigurationError,
@@ -33,6 +34,9 @@ from .result import RunResult, RunStatus
 __all__ = [
     "__version__",
     "Agent",
+    "Crew",
+    "CrewResult",
+    "CrewStalled",
     "ApprovalDecision",
     "ApprovalRequest",
     "ApprovalUnavailable",
@@ -51,6 +55,7 @@ __all__ = [
     "Usage",
     "final_answer",
     "last_run",
+    "session_settings",
 ]
 
 
@@ -92,3 +97,16 @@ def last_run() -> RunResult | None:
 
     shell = get_ipython()
     return None if shell is None else KernelSession.for_shell(shell).last
+
+
+def session_settings() -> Any:
+    """This kernel's settings store: ``%agent_config`` values and, for headless runners such
+    as ``jupyter agents run``, ``command_line`` values that win over them."""
+    from IPython import get_ipython
+
+    from .session import KernelSession
+
+    shell = get_ipython()
+    if shell is None:
+        raise JupyterAgentsError("session_settings() needs an IPython kernel.")
+    return KernelSession.for_shell(shell).settings

@@ -41,10 +41,14 @@ class ApprovalDecision:
     code: str | None = None
     reason: str | None = None
     approve_rest: bool = False
+    #: With ``approve_rest``: "turn" (this agent or role) or "crew" (every role to come).
+    scope: str = "turn"
 
     @classmethod
-    def approve(cls, code: str, approve_rest: bool = False) -> ApprovalDecision:
-        return cls(Verdict.APPROVE, code=code, approve_rest=approve_rest)
+    def approve(
+        cls, code: str, approve_rest: bool = False, scope: str = "turn"
+    ) -> ApprovalDecision:
+        return cls(Verdict.APPROVE, code=code, approve_rest=approve_rest, scope=scope)
 
     @classmethod
     def reject(cls, reason: str | None = None) -> ApprovalDecision:
@@ -68,6 +72,8 @@ class ApprovalGate:
             raise ValueError("policy 'each' needs a way to ask a human")
         self.policy = policy
         self._ask = ask
+        #: The human chose "Approve crew": later roles' gates start in auto.
+        self.crew_approved = False
 
     async def decide(self, request: ApprovalRequest) -> tuple[ApprovalDecision, bool]:
         """The decision, and whether the policy made it (True) rather than a human."""
@@ -77,6 +83,7 @@ class ApprovalGate:
         decision = await self._ask(request)
         if decision.verdict is Verdict.APPROVE and decision.approve_rest:
             self.policy = "auto"
+            self.crew_approved = decision.scope == "crew"
         return decision, False
 
 

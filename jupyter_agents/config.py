@@ -68,6 +68,24 @@ class JupyterAgents(Configurable):
     model_kwargs = Dict(
         help="Extra keyword arguments for litellm.acompletion (temperature, api_base, ...)."
     ).tag(config=True)
+    transcripts = Bool(
+        True,
+        help="Store each run's model calls (redacted, size-capped) in the notebook's metadata, "
+        "so a reader can audit why a cell was proposed.",
+    ).tag(config=True)
+    transcript_chars = Integer(
+        200_000, min=1000, help="Budget in characters for one run's stored transcript."
+    ).tag(config=True)
+    rerun = Bool(
+        False,
+        help="Ask the model again even when the prompt cell's recorded run is in the notebook, "
+        "replacing that run's cells.",
+    ).tag(config=True)
+    offline = Bool(
+        False,
+        help="Never call a model: a prompt cell without a recorded run fails (used by "
+        "`jupyter agents replay`).",
+    ).tag(config=True)
 
 
 #: Settings a user may change with ``%agent_config name=value``.
@@ -82,6 +100,8 @@ SETTABLE = (
     "model_retries",
     "frontend_timeout",
     "keep_rejected",
+    "transcripts",
+    "transcript_chars",
 )
 
 
@@ -105,6 +125,8 @@ class SettingsStore:
     def __init__(self, config: Config | None = None) -> None:
         self.configurable = JupyterAgents(config=config or Config())
         self.overrides: dict[str, Any] = {}
+        #: Set by a headless runner (``jupyter agents run --model ...``): above %agent_config.
+        self.command_line: dict[str, Any] = {}
 
     def set_from_strings(self, assignments: dict[str, str]) -> None:
         """Apply ``%agent_config name=value`` pairs; validate all before changing any.
@@ -138,6 +160,8 @@ class SettingsStore:
             option = options.get(name)
             if option is not None:
                 values[name], sources[name] = self._validated(name, option), "option"
+            elif name in self.command_line:
+                values[name], sources[name] = self.command_line[name], "command line"
             elif name in self.overrides:
                 values[name], sources[name] = self.overrides[name], "%agent_config"
             elif name in configured:
@@ -149,11 +173,9 @@ class SettingsStore:
         return Settings(values, sources)
 
     def resolve_for_run(self, **options: Any) -> Settings:
-        """Like :meth:`resolve`, but a run cannot start without a model."""
-        settings = self.resolve(**options)
-        if not settings.model:
-            raise NoModelConfigured()
-        return settings
+        """Like :meth:`resolve`, for a run. A missing model is not an error yet: a cell whose
+        recorded run is in the notebook replays it without one (see :func:`require_model`)."""
+        return self.resolve(**options)
 
     def _validated(self, name: str, value: Any) -> Any:
         trait = self.configurable.traits()[name]
@@ -161,6 +183,12 @@ class SettingsStore:
             return trait.validate(self.configurable, value)
         except TraitError as error:
             raise InvalidOption(f"{name}={value!r} is not valid: {_first_line(error)}") from None
+
+
+def require_model(settings: Settings) -> None:
+    """A run that will call a model cannot start without one."""
+    if not settings.model:
+        raise NoModelConfigured()
 
 
 def _settable(name: str) -> str:

@@ -44,6 +44,7 @@ def task_message(
     recent_cells: Sequence[str],
     notebook_cells: Sequence[Mapping[str, Any]] | None = None,
     redact: Callable[[str], str] = lambda text: text,
+    section: str | None = None,
 ) -> str:
     """The first user message: the task, the kernel's variables, and what came before.
 
@@ -51,7 +52,12 @@ def task_message(
     tell (markdown included: it often states the goal), else the user's recent cells from the
     kernel's history.
     """
-    if notebook_cells is not None:
+    if section is not None:
+        recent = (
+            f'You work in the notebook section "{section}": your cells go at its end. '
+            "Its cells so far (oldest first):\n" + format_notebook(notebook_cells or [])
+        )
+    elif notebook_cells is not None:
         recent = "Notebook cells above this one (oldest first):\n" + format_notebook(notebook_cells)
     else:
         recent = "Recent cells the user ran:\n" + format_cells(recent_cells)

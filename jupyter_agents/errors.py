@@ -58,3 +58,7 @@ class ReplyFormatError(JupyterAgentsError):
 
 class RunInterrupted(JupyterAgentsError):
     """The run was interrupted (kernel stop button or SIGINT); completed cells are kept."""
+
+
+class NotRecorded(JupyterAgentsError):
+    """Offline (``jupyter agents replay``): a prompt cell has no recorded run to replay."""

@@ -14,7 +14,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
@@ -25,7 +25,7 @@ from contextlib import (
 from dataclasses import dataclass
 from typing import Any
 
-from .final_answer import NO_ANSWER, AnswerSlot, FinalAnswer, current_slot
+from .final_answer import NO_ANSWER, AnswerSlot, Handoff, TurnEnded, current_slot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
 
 MAX_DISPLAY_TEXT = 200
@@ -41,12 +41,17 @@ class ExecutionOutcome:
     observation: Observation
     error_name: str | None = None
     answer: Any = NO_ANSWER
+    handoff: Handoff | None = None
     interrupted: bool = False
     seconds: float = 0.0
 
     @property
     def has_answer(self) -> bool:
         return self.answer is not NO_ANSWER
+
+    @property
+    def ends_turn(self) -> bool:
+        return self.has_answer or self.handoff is not None
 
 
 class KernelExecutor:
@@ -57,8 +62,11 @@ class KernelExecutor:
         shell: Any,
         observation_tokens: int = 2000,
         on_interrupt: Callable[[], None] | None = None,
+        roles: Sequence[str] = (),
     ) -> None:
         self.shell = shell
+        #: In a crew: the roles ``handoff`` may name.
+        self.roles = tuple(roles)
         self.capture_chars = observation_tokens * CHARS_PER_TOKEN
         #: Told when the stop button interrupts synchronous cell code.
         self.on_interrupt = on_interrupt
@@ -77,7 +85,7 @@ class KernelExecutor:
         stdout = HeadTailBuffer(self.capture_chars)
         stderr = HeadTailBuffer(self.capture_chars)
         displays = DisplayLog()
-        slot = AnswerSlot()
+        slot = AnswerSlot(roles=self.roles)
         preprocessing_error = None
         try:
             transformed = shell.transform_cell(code)
@@ -120,7 +128,7 @@ class KernelExecutor:
             # Stop or interrupt while the cell awaited: IPython's run_code caught it like any
             # error. Report it as an interruption, so the step is recorded before the run ends.
             interrupted = True
-        if isinstance(error, FinalAnswer):
+        if isinstance(error, TurnEnded):
             error = None
         observation = Observation(
             stdout=stdout.text(),
@@ -135,6 +143,7 @@ class KernelExecutor:
             observation=observation,
             error_name=None if error is None else type(error).__name__,
             answer=slot.value,
+            handoff=slot.handoff,
             interrupted=interrupted,
             seconds=seconds,
         )
@@ -242,7 +251,7 @@ def describe_display(data: dict[str, Any]) -> str:
 
 @contextmanager
 def _answer_scope(shell: Any, slot: AnswerSlot) -> Iterator[None]:
-    """Let ``final_answer`` end this cell quietly.
+    """Let ``final_answer`` and ``handoff`` end this cell quietly.
 
     IPython's custom-exception hook is the supported way to handle an exception type without
     a traceback; ours is installed for the step only and hands every other exception type to
@@ -252,11 +261,11 @@ def _answer_scope(shell: Any, slot: AnswerSlot) -> Iterator[None]:
     saved_types, saved_handler = shell.custom_exceptions, shell.CustomTB
 
     def handler(_shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
-        if issubclass(etype, FinalAnswer):
+        if issubclass(etype, TurnEnded):
             return None
         return saved_handler(etype, value, tb, tb_offset=tb_offset)
 
-    shell.set_custom_exc((FinalAnswer, *saved_types), handler)
+    shell.set_custom_exc((TurnEnded, *saved_types), handler)
     try:
         yield
     finally:

@@ -1,17 +1,19 @@
-"""``final_answer(value)``: how generated code ends a run.
+"""``final_answer(value)`` and ``handoff(to, note)``: how generated code ends a turn.
 
-Inside an agent step it records the value and raises :class:`FinalAnswer`, a BaseException,
-so that generated ``try: ... except Exception:`` cannot swallow it; and because the value is
-recorded before raising, even a bare ``except:`` cannot lose it.
+Inside an agent step they record what happened and raise a BaseException, so that generated
+``try: ... except Exception:`` cannot swallow them; and because the outcome is recorded
+before raising, even a bare ``except:`` cannot lose it.
 
 Outside a step, for instance when a saved notebook's agent cells are re-run without a model,
-``final_answer(value)`` simply returns ``value``, so the recorded cells still run.
+``final_answer(value)`` returns ``value`` and ``handoff(...)`` does nothing, so the recorded
+cells still run.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 
@@ -24,19 +26,39 @@ class _NoAnswer:
 NO_ANSWER: Any = _NoAnswer()
 
 
-class FinalAnswer(BaseException):
-    """Raised by ``final_answer`` inside an agent step to end the cell, and the run."""
+class TurnEnded(BaseException):
+    """Raised by ``final_answer`` or ``handoff`` inside an agent step to end the cell."""
 
+
+class FinalAnswer(TurnEnded):
     def __init__(self, value: Any) -> None:
         super().__init__("final_answer() called")
         self.value = value
 
 
+class HandedOff(TurnEnded):
+    def __init__(self, to: str, note: str) -> None:
+        super().__init__(f"handoff({to!r}) called")
+        self.to = to
+        self.note = note
+
+
+@dataclass
+class Handoff:
+    """A role passing the work to another role, with a note for it."""
+
+    to: str
+    note: str
+
+
 @dataclass
 class AnswerSlot:
-    """Where ``final_answer`` leaves its value during one step."""
+    """Where ``final_answer`` and ``handoff`` leave their outcome during one step."""
 
     value: Any = NO_ANSWER
+    handoff: Handoff | None = None
+    #: The roles ``handoff`` may name (empty: not in a crew).
+    roles: Sequence[str] = field(default_factory=tuple)
 
     @property
     def filled(self) -> bool:
@@ -47,9 +69,42 @@ current_slot: ContextVar[AnswerSlot | None] = ContextVar("jupyter_agents_answer"
 
 
 def final_answer(value: Any = None) -> Any:
-    """End the agent run with ``value`` as its result (the value of the ``%agent`` cell)."""
+    """End the agent's run (or a role's turn) with ``value`` as its result.
+
+    Outside a run (Run All of a recorded notebook, without a model) it does nothing: the
+    recorded cell had no output either, and the ``%agent`` cell already returned the answer.
+    """
     slot = current_slot.get()
     if slot is None:
-        return value
+        return None
     slot.value = value
     raise FinalAnswer(value)
+
+
+def handoff(to: str, note: str = "") -> None:
+    """End this role's turn and pass the work to the role ``to``, with ``note`` for it.
+
+    The note is all the next role learns from this one besides the kernel's variables, so it
+    should say what is done and where (``sales`` is clean: 12,304 rows, dates parsed...).
+    """
+    slot = current_slot.get()
+    if slot is None:
+        return None
+    if not slot.roles:
+        raise ValueError(
+            "handoff() only works in a crew run (%%crew); call final_answer(...) instead."
+        )
+    target = _match_role(to, slot.roles)
+    if target is None:
+        raise ValueError(
+            f"handoff: there is no role named {to!r}; the roles are "
+            f"{', '.join(repr(role) for role in slot.roles)}."
+        )
+    slot.handoff = Handoff(target, str(note))
+    raise HandedOff(target, str(note))
+
+
+def _match_role(name: Any, roles: Sequence[str]) -> str | None:
+    """The role ``name`` means, ignoring case and surrounding spaces."""
+    wanted = str(name).strip().casefold()
+    return next((role for role in roles if role.casefold() == wanted), None)

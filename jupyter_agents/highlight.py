@@ -60,6 +60,10 @@ _LAYOUT_CSS = """
 .jupyter-agents .ja-streaming { color: var(--jp-content-font-color2, #616161); }
 .jupyter-agents .ja-muted { color: var(--jp-content-font-color2, #757575); font-size: 0.92em; }
 .jupyter-agents .ja-title { font-weight: 600; margin-top: 6px; }
+.jupyter-agents .ja-section { font-size: 1.1em; font-weight: 700; margin-top: 10px;
+  border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
+.jupyter-agents .ja-handoff { margin: 6px 0; padding: 4px 8px; font-style: italic;
+  border-left: 3px solid var(--jp-border-color1, #bdbdbd); }
 .jupyter-agents .ja-ok { color: var(--jp-success-color1, #2e7d32); }
 .jupyter-agents .ja-warn { color: var(--jp-warn-color1, #ef6c00); }
 .jupyter-agents .ja-bad { color: var(--jp-error-color1, #c62828); }

@@ -1,9 +1,10 @@
 """The CodeAct loop: the model proposes a cell, a human decides, the kernel runs it, repeat.
 
-Everything a run needs arrives in :class:`LoopParts`; the loop only sequences them. It ends
-when generated code calls ``final_answer``, when the human stops it, or at the step limit,
-where one last call asks the model for its best answer. Cancellation (Stop, interrupt) is
-handled by the caller, :mod:`jupyter_agents.runner`.
+One call drives one *turn*: a whole ``%agent`` run, or one role's part of a crew. Everything it
+needs arrives in :class:`LoopParts`; the loop only sequences them and returns how the turn
+ended: a final answer, a handoff to another role, Stop, or the step limit (where one last
+call asks the model for its best answer). What the ending means for the run is the caller's
+business (:mod:`jupyter_agents.runner`, :mod:`jupyter_agents.crew`), and so is cancellation.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from . import prompts
 from .approval import ApprovalDecision, ApprovalGate, ApprovalRequest, Verdict, step_status
 from .control import RunControl
 from .errors import ReplyFormatError, RunInterrupted
 from .executor import KernelExecutor
+from .final_answer import NO_ANSWER, Handoff
 from .memory import Memory, Step, Timings, Usage
 from .model import ModelClient
 from .parser import parse_reply
 from .recorder import NoRecorder
-from .result import RunResult, RunStatus
+from .result import RunStatus
 from .retry import ModelFailure
 from .view import RunView, StepView
 
@@ -44,6 +47,19 @@ class LoopParts:
     control: RunControl = field(default_factory=RunControl)
     #: Removes secrets from what cells printed before the model sees it.
     redact: Callable[[str], str] = lambda text: text
+    #: In a crew: the role taking this turn (shown on each step and recorded with it).
+    role: str | None = None
+
+
+@dataclass
+class TurnOutcome:
+    """How a turn ended."""
+
+    status: RunStatus
+    answer: Any = NO_ANSWER
+    handoff: Handoff | None = None
+    #: Model calls that are not part of a step (a stopped proposal, the best-answer call).
+    extra_usage: Usage = field(default_factory=Usage)
 
 
 @dataclass
@@ -58,13 +74,13 @@ class Proposal:
     invalid_replies: list[str] = field(default_factory=list)
 
 
-async def run_loop(run: RunResult, parts: LoopParts) -> None:
-    """Drive ``run`` to its end, recording every step in ``run.steps``."""
+async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
+    """Drive one turn to its end, appending each step to ``steps`` as it is decided."""
     for number in range(1, parts.max_steps + 1):
-        step_view = parts.view.start_step(number)
+        step_view = parts.view.start_step(number, title=_title(parts, number))
         proposal = await propose(parts, step_view)
         parts.control.check()
-        cell = await parts.recorder.propose(number, proposal.code)
+        cell = await parts.recorder.propose(number, proposal.code, parts.role)
 
         waiting_since = time.perf_counter()
         decision, by_policy = await parts.gate.decide(
@@ -73,9 +89,7 @@ async def run_loop(run: RunResult, parts: LoopParts) -> None:
         waited = time.perf_counter() - waiting_since
         parts.control.check()
         if decision.verdict is Verdict.STOP:
-            run.extra_usage = run.extra_usage + proposal.usage
-            run.finish(RunStatus.STOPPED)
-            return
+            return TurnOutcome(RunStatus.STOPPED, extra_usage=proposal.usage)
 
         code = None
         if decision.verdict is Verdict.APPROVE:
@@ -92,8 +106,9 @@ async def run_loop(run: RunResult, parts: LoopParts) -> None:
             usage=proposal.usage,
             timings=Timings(model_seconds=proposal.model_seconds, waiting_seconds=waited),
             invalid_replies=proposal.invalid_replies,
+            role=parts.role,
         )
-        run.steps.append(step)
+        steps.append(step)
         parts.memory.steps.append(step)
         if code is None:
             await parts.recorder.rejected(cell, step)
@@ -114,13 +129,13 @@ async def run_loop(run: RunResult, parts: LoopParts) -> None:
         parts.control.check()
         if outcome.interrupted:
             raise RunInterrupted(f"interrupted while step {number} ran")
+        if outcome.handoff is not None:
+            return TurnOutcome(RunStatus.HANDED_OFF, handoff=outcome.handoff)
         if outcome.has_answer:
-            run.answer = outcome.answer
-            run.finish(RunStatus.COMPLETED)
-            return
+            return TurnOutcome(RunStatus.COMPLETED, answer=outcome.answer)
 
-    run.answer = await best_answer(run, parts)
-    run.finish(RunStatus.MAX_STEPS)
+    answer, usage = await best_answer(parts)
+    return TurnOutcome(RunStatus.MAX_STEPS, answer=answer, extra_usage=usage)
 
 
 async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
@@ -156,7 +171,7 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
     )
 
 
-async def best_answer(run: RunResult, parts: LoopParts) -> str:
+async def best_answer(parts: LoopParts) -> tuple[str, Usage]:
     """At the step limit: one more call, asking for the best answer in plain text."""
     step_view = parts.view.start_step(parts.max_steps + 1, title="Step limit reached")
     messages = parts.memory.to_messages()
@@ -166,14 +181,18 @@ async def best_answer(run: RunResult, parts: LoopParts) -> str:
     reply = await parts.model.complete(
         messages, on_text=step_view.stream, on_retry=_retry_notice(step_view)
     )
-    run.extra_usage = run.extra_usage + reply.usage
     answer = reply.text.strip()
     step_view.show_text(answer)
     step_view.show_note("The model's best answer (no code runs after the step limit).")
-    return answer
+    return answer, reply.usage
 
 
-def _retry_notice(step_view: StepView):
+def _title(parts: LoopParts, number: int) -> str:
+    step = f"Step {number} of {parts.max_steps}"
+    return f"{parts.role} · {step.lower()}" if parts.role else step
+
+
+def _retry_notice(step_view: StepView) -> Callable[[ModelFailure, int, float], None]:
     def notice(failure: ModelFailure, attempt: int, delay: float) -> None:
         status = f" {failure.status}" if failure.status else ""
         step_view.restart_stream(

@@ -22,10 +22,29 @@ Options:
   --max-steps N           most cells the model may propose (default 10)
   --approve each|auto     ask before every cell (default), or run them without asking
   --tools NAME[,NAME...]  functions in your namespace the agent may call
+  --section TITLE         work in this existing notebook section (needs the extension)
+  --rerun                 ask the model again even if this cell's recorded run is below it,
+                          replacing that run's cells (approval applies as always)
   -h, --help              show this help
   --                      end of options (for a task that starts with '-')
 
 Defaults: %agent_config shows them; %agent_config model=... max_steps=... sets them."""
+
+CREW_USAGE = """\
+Usage:  %%crew [--model MODEL] [--approve each|auto] [--max-steps N] [--rerun]
+        task: what the team should do
+        process: sequential          # or: hierarchical (a manager delegates)
+        agents:
+          - role: Data engineer
+            goal: Load sales.csv and leave a clean DataFrame named sales
+            section: Data preparation
+          - role: Analyst
+            goal: Find the three strongest drivers of revenue, with evidence
+            section: Analysis
+
+Each agent may also have: backstory, model, tools (names of your functions), max_steps.
+The crew may also have: manager_model (hierarchical), max_handoffs (default 3 per role).
+Options on the first line apply to every role that does not set its own."""
 
 _FLAGS = {
     "-m": "model",
@@ -33,6 +52,7 @@ _FLAGS = {
     "--max-steps": "max_steps",
     "--approve": "approve",
     "--tools": "tools",
+    "--section": "section",
 }
 _TOKEN = re.compile(r"\s*(\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'|\S+)")
 
@@ -45,6 +65,7 @@ class MagicCall:
     tools: list[str] = field(default_factory=list)
     task: str = ""
     help: bool = False
+    section: str | None = None
 
 
 def parse_magic_line(line: str, cell: str | None = None) -> MagicCall:
@@ -63,12 +84,15 @@ def parse_magic_line(line: str, cell: str | None = None) -> MagicCall:
         if token in ("-h", "--help"):
             call.help = True
             continue
+        if token == "--rerun":
+            call.options["rerun"] = True
+            continue
         flag, equals, inline = token.partition("=")
         name = _FLAGS.get(flag)
         if name is None:
             raise InvalidOption(
-                f"unknown option {flag!r}. Options: -m/--model, --max-steps, --approve, --tools "
-                "(see %agent --help)."
+                f"unknown option {flag!r}. Options: -m/--model, --max-steps, --approve, --tools, "
+                "--section, --rerun (see %agent --help)."
             )
         if equals and not inline:
             raise InvalidOption(f"option {flag} needs a value (see %agent --help).")
@@ -96,6 +120,8 @@ def _set_option(call: MagicCall, flag: str, name: str, value: str) -> None:
         call.options[name] = value
     elif name == "tools":
         call.tools.extend(part.strip() for part in value.split(",") if part.strip())
+    elif name == "section":
+        call.section = value.strip() or None
     else:
         call.options[name] = value
 

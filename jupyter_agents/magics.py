@@ -17,8 +17,10 @@ from IPython.core.magic import (
 
 from .awaitable import caller_can_await
 from .config import SETTABLE, Settings
+from .crew import run_crew
+from .crew_spec import build_crew_spec, parse_crew_text
 from .errors import InvalidOption
-from .magic_options import USAGE, parse_magic_line
+from .magic_options import CREW_USAGE, USAGE, parse_magic_line
 from .runner import run_agent
 from .session import KernelSession
 
@@ -74,11 +76,53 @@ class AgentMagics(Magics):
             )
         tools = [self._tool(name) for name in call.tools]
         settings = self.session.settings.resolve_for_run(**call.options)
-        return PendingRun(self._run(call.task, settings, tools))
+        return PendingRun(self._run(call.task, settings, tools, call.section))
 
-    async def _run(self, task: str, settings: Settings, tools: list[Any]) -> Any:
-        run = await run_agent(task, settings, tools, self.session)
+    async def _run(
+        self, task: str, settings: Settings, tools: list[Any], section: str | None
+    ) -> Any:
+        run = await run_agent(task, settings, tools, self.session, section=section)
         return run.answer
+
+    @no_var_expand
+    @line_cell_magic
+    def crew(self, line: str, cell: str | None = None) -> PendingRun | None:
+        """Role agents that own notebook sections and hand the work to each other.
+
+        %%crew [--model MODEL] [--approve each|auto] [--max-steps N]
+        task: ...
+        process: sequential | hierarchical
+        agents:
+          - role: ...
+            goal: ...
+            section: ...
+
+        Run `%crew --help` for the full format.
+        """
+        call = parse_magic_line(line)
+        if call.help:
+            print(CREW_USAGE)
+            return None
+        if cell is None:
+            raise InvalidOption("use %%crew, with the crew's description (YAML) in the cell.")
+        if call.task or call.tools or call.section:
+            raise InvalidOption(
+                "%%crew takes only --model, --approve and --max-steps on its first line; "
+                "the task and the agents go in the cell (see %crew --help)."
+            )
+        spec = build_crew_spec(parse_crew_text(cell))
+        tools = {role.role: [self._tool(name) for name in role.tools] for role in spec.roles}
+        if not caller_can_await():
+            raise UsageError(
+                "%%crew must be in a cell run after `%load_ext jupyter_agents` (not in the "
+                "same cell)."
+            )
+        settings = self.session.settings.resolve_for_run(**call.options)
+        return PendingRun(self._run_crew(spec, settings, tools))
+
+    async def _run_crew(self, spec: Any, settings: Settings, tools: dict[str, list[Any]]) -> Any:
+        crew = await run_crew(spec, settings, self.session, tools)
+        return crew.answer
 
     def _tool(self, name: str) -> Any:
         tool = self.shell.user_ns.get(name)
@@ -120,7 +164,8 @@ class AgentMagics(Magics):
 def format_settings(settings: Settings) -> str:
     lines = [
         "jupyter-agents settings (the first that sets a value wins: "
-        "option > %agent_config > config file > environment > default)"
+        "option > command line (jupyter agents run) > %agent_config > config file > "
+        "environment > default)"
     ]
     for name in SETTABLE:
         value = settings.values[name]

@@ -81,6 +81,8 @@ class Step:
     timings: Timings = field(default_factory=Timings)
     #: Replies without a code block that came before this one, each answered with a correction.
     invalid_replies: list[str] = field(default_factory=list)
+    #: In a crew: the role whose step this is.
+    role: str | None = None
 
     def to_messages(self, recent: bool = True) -> list[dict[str, str]]:
         messages: list[dict[str, str]] = []

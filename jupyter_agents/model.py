@@ -51,8 +51,11 @@ class ModelClient:
         timeout: float = 120.0,
         retry: RetryPolicy | None = None,
         extra: dict[str, Any] | None = None,
+        on_reply: Callable[[list[dict[str, str]], str], None] | None = None,
     ) -> None:
         self.model = model
+        #: Told of every completed call (messages sent, reply text): the run's transcript.
+        self.on_reply = on_reply
         self.stream = stream
         self.timeout = timeout
         self.retry = retry or RetryPolicy()
@@ -88,6 +91,8 @@ class ModelClient:
                 await asyncio.sleep(delay)
                 continue
             usage = self._usage(litellm, reported, messages, text)
+            if self.on_reply is not None:
+                self.on_reply(messages, text)
             return ModelReply(text, usage, time.perf_counter() - started, attempt)
 
     async def _attempt(

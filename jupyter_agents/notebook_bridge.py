@@ -126,6 +126,9 @@ class NotebookBridge:
     async def read_notebook(self) -> dict[str, Any]:
         return await self.request("read_notebook")
 
+    async def record_run(self, run: dict[str, Any], replaces: str | None = None) -> None:
+        await self.request("record_run", run=run, replaces=replaces)
+
     @asynccontextmanager
     async def capture_outputs(self, cell_id: str, msg_id: str) -> AsyncIterator[None]:
         """Outputs published while inside go to ``cell_id`` instead of the ``%agent`` cell."""

@@ -113,10 +113,30 @@ class NotebookFrontend:
                 "cell_type": cell.cell_type,
                 "source": cell.source,
                 "execution_count": cell.get("execution_count"),
+                "metadata": {
+                    key: value for key, value in cell.metadata.items() if key == "jupyter_agents"
+                },
             }
             for cell in self.notebook.cells
         ]
-        return {"cells": cells, "anchor_index": self._require(self._anchor)}
+        return {
+            "cells": cells,
+            "anchor_index": self._require(self._anchor),
+            "metadata": dict(self.notebook.metadata.get("jupyter_agents", {})),
+        }
+
+    def _op_record_run(self, data: dict[str, Any]) -> dict[str, Any]:
+        run, replaces = data.get("run"), data.get("replaces")
+        if not isinstance(run, dict) or not isinstance(run.get("run_id"), str):
+            raise ValueError("record_run needs a run object with a string run_id")
+        entry = self.notebook.metadata.setdefault("jupyter_agents", {})
+        kept = [
+            existing
+            for existing in entry.get("runs", [])
+            if existing.get("run_id") not in (run["run_id"], replaces)
+        ]
+        entry["runs"] = [*kept, run]
+        return {}
 
     def _op_capture_outputs(self, data: dict[str, Any]) -> dict[str, Any]:
         cell = self.cell(data["cell_id"])

@@ -18,8 +18,10 @@ from .result import RunResult
 
 
 class PlainStepView:
-    def __init__(self, title: str) -> None:
+    def __init__(self, title: str, show_code: bool = True) -> None:
         self.title = title
+        #: False when the notebook holds each step as its own cell: no need to repeat it.
+        self.show_code = show_code
 
     def stream(self, text: str) -> None:
         """Not shown: a headless run has no live screen, only the final record."""
@@ -33,7 +35,8 @@ class PlainStepView:
         print(f"── {self.title} ──")
         if thought:
             print(thought)
-        display(Code(code, language="python"))
+        if self.show_code:
+            display(Code(code, language="python"))
 
     def show_text(self, text: str) -> None:
         print(f"── {self.title} ──")
@@ -54,6 +57,7 @@ class PlainStepView:
 class PlainRunView:
     def __init__(self, run: RunResult) -> None:
         self.run = run
+        self.notebook_mode = False
 
     def display(self) -> None:
         run = self.run
@@ -64,8 +68,16 @@ class PlainRunView:
     def on_stop(self, callback: Callable[[], None]) -> None:
         """No Stop button without widgets; the kernel's interrupt still ends the run."""
 
+    def start_section(self, title: str, role: str) -> None:
+        print(f"\n## {title} ({role})")
+
+    def show_handoff(self, text: str) -> None:
+        print(text)
+
     def start_step(self, number: int, title: str | None = None) -> PlainStepView:
-        return PlainStepView(title or f"Step {number} of {self.run.max_steps}")
+        return PlainStepView(
+            title or f"Step {number} of {self.run.max_steps}", show_code=not self.notebook_mode
+        )
 
     async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
         raise RuntimeError("the plain view cannot ask for approval")  # open_view prevents this
@@ -74,7 +86,8 @@ class PlainRunView:
         """Nothing is ever pending here."""
 
     def use_notebook(self, active: bool) -> None:
-        """The headless record is the same either way."""
+        """With the notebook connected, each step's code is a cell of its own below."""
+        self.notebook_mode = active
 
     def notice(self, text: str) -> None:
         print(text)

@@ -19,6 +19,7 @@ REQUEST_OPS = (
     "read_cell",
     "delete_cell",
     "read_notebook",
+    "record_run",
     "capture_outputs",
     "release_outputs",
 )

@@ -12,7 +12,7 @@ the recorder says so once and the run goes on in the widget.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
 from typing import Any
 
@@ -20,6 +20,7 @@ from .approval import ApprovalDecision
 from .memory import Step, StepStatus
 from .notebook_bridge import BridgeError, FrontendGone, NotebookBridge
 from .protocol import METADATA_KEY
+from .recorded import RecordedRun, find_recorded_run
 from .result import RunResult
 
 #: Where a cell's outputs go while it runs: the widget (sync) or a notebook cell (async).
@@ -34,7 +35,31 @@ class NoRecorder:
     async def context_cells(self) -> list[dict[str, Any]] | None:
         return None
 
-    async def propose(self, step: int, code: str) -> str | None:
+    async def start_section(self, title: str, role: str) -> None:
+        """Begin (or return to) a notebook section: later cells go at its end."""
+
+    def use_model(self, role: str, model: str) -> None:
+        """Record that ``role`` uses ``model`` (its cells' provenance says so)."""
+
+    async def adopt_section(self, title: str) -> list[dict[str, Any]] | None:
+        """Work in an existing section of the notebook; its cells, or None if not found."""
+        return None
+
+    async def sections_present(self, titles: Sequence[str]) -> list[str]:
+        """Which of these section titles the notebook already has."""
+        return []
+
+    async def previous_run(self) -> RecordedRun | None:
+        """The run the notebook recorded for this prompt cell, if any."""
+        return None
+
+    async def start(self, replacing: RecordedRun | None = None) -> None:
+        """Begin recording (with ``replacing``: first remove that earlier run's cells)."""
+
+    async def record(self, record: dict[str, Any]) -> None:
+        """Store the run's record in the notebook's metadata."""
+
+    async def propose(self, step: int, code: str, role: str | None = None) -> str | None:
         return None
 
     async def code_to_run(self, cell_id: str | None, decided_code: str) -> str | None:
@@ -73,20 +98,92 @@ class NotebookRecorder(NoRecorder):
         self.parent_msg_id = parent_msg_id
         self.keep_rejected = keep_rejected
         self.role = role
+        #: The model each role uses, when it is not the run's (crews).
+        self.models: dict[str, str] = {}
         self.active = True
-        self._last = anchor_cell_id
+        #: The last cell of the run so far, in document order: new sections go after it.
+        self._end = anchor_cell_id
+        #: Section title -> its last cell; and the section new cells go into (None: none).
+        self._sections: dict[str, str] = {}
+        self._section: str | None = None
+        self._newest_section: str | None = None
         self._pending: str | None = None
+        #: The earlier run of this prompt cell that this run replaces (``--rerun``).
+        self._replaces: str | None = None
+        self._started = False
         self._on_decision = on_decision
         self._on_lost = on_lost
         bridge.on_decision(self._decision)
 
-    async def start(self) -> None:
-        """Mark the ``%agent`` cell as the run's prompt."""
+    async def previous_run(self) -> RecordedRun | None:
+        notebook = await self._call(self.bridge.read_notebook())
+        return find_recorded_run(notebook, self.anchor) if notebook else None
+
+    async def start(self, replacing: RecordedRun | None = None) -> None:
+        """Mark the ``%agent`` cell as the run's prompt, after removing a replaced run's cells."""
+        self._started = True
+        if replacing is not None:
+            self._replaces = replacing.run_id
+            for cell_id in replacing.cell_ids:
+                await self._call(self.bridge.delete_cell(cell_id))
         await self._call(
             self.bridge.update_cell(
                 self.anchor, metadata={METADATA_KEY: {"run_id": self.run.run_id, "prompt": True}}
             )
         )
+
+    async def record(self, record: dict[str, Any]) -> None:
+        if self._started:  # a run that never started (no model, say) leaves no record
+            await self._call(self.bridge.record_run(record, self._replaces))
+
+    def use_model(self, role: str, model: str) -> None:
+        self.models[role] = model
+
+    async def start_section(self, title: str, role: str) -> None:
+        if title in self._sections:
+            self._section = title
+            return
+        metadata = {METADATA_KEY: {"run_id": self.run.run_id, "section": title, "role": role}}
+        heading = await self._call(
+            self.bridge.insert_cell(
+                new_cell_id(), self._end, f"## {title}", metadata, cell_type="markdown"
+            )
+        )
+        if heading is not None:
+            self._sections[title] = self._end = heading
+            self._section = self._newest_section = title
+
+    async def adopt_section(self, title: str) -> list[dict[str, Any]] | None:
+        notebook = await self._call(self.bridge.read_notebook())
+        if not notebook:
+            return None
+        found = find_section(notebook["cells"], title)
+        if found is None:
+            return None
+        heading, cells = found
+        last = cells[-1]["id"] if cells else heading["id"]
+        self._sections[title] = self._end = last
+        self._section = self._newest_section = title
+        return cells
+
+    def _where(self) -> str:
+        """The cell new cells go after: the current section's end, or the run's end."""
+        return self._sections[self._section] if self._section else self._end
+
+    def _advance(self, cell_id: str) -> None:
+        """``cell_id`` was just added where :meth:`_where` said: move the ends past it."""
+        if self._section is None:
+            self._end = cell_id
+            return
+        self._sections[self._section] = cell_id
+        if self._section == self._newest_section:
+            self._end = cell_id
+
+    async def sections_present(self, titles: Sequence[str]) -> list[str]:
+        notebook = await self._call(self.bridge.read_notebook())
+        if not notebook:
+            return []
+        return [title for title in titles if find_section(notebook["cells"], title) is not None]
 
     async def context_cells(self) -> list[dict[str, Any]] | None:
         """The notebook's cells above the ``%agent`` cell, oldest first."""
@@ -95,12 +192,12 @@ class NotebookRecorder(NoRecorder):
             return None
         return list(notebook["cells"][: notebook["anchor_index"]])
 
-    async def propose(self, step: int, code: str) -> str | None:
-        metadata = {METADATA_KEY: self._provenance(step, "pending")}
+    async def propose(self, step: int, code: str, role: str | None = None) -> str | None:
+        metadata = {METADATA_KEY: self._provenance(step, "pending", role)}
         # Pending before the request: if the run ends before the reply, cleanup removes it.
         self._pending = new_cell_id()
         inserted = await self._call(
-            self.bridge.insert_cell(self._pending, self._last, code, metadata)
+            self.bridge.insert_cell(self._pending, self._where(), code, metadata)
         )
         if inserted is None:
             self._pending = None
@@ -156,7 +253,7 @@ class NotebookRecorder(NoRecorder):
                 metadata={METADATA_KEY: self._provenance_of(step)},
             )
         )
-        self._last = cell_id
+        self._advance(cell_id)
 
     async def rejected(self, cell_id: str | None, step: Step) -> None:
         self._pending = None
@@ -168,10 +265,11 @@ class NotebookRecorder(NoRecorder):
             metadata = {METADATA_KEY: self._provenance_of(step), "jupyter": {"source_hidden": True}}
             kept = await self._call(
                 self.bridge.insert_cell(
-                    new_cell_id(), self._last, record, metadata, cell_type="markdown"
+                    new_cell_id(), self._where(), record, metadata, cell_type="markdown"
                 )
             )
-            self._last = kept or self._last
+            if kept:
+                self._advance(kept)
 
     async def finish(self, run: RunResult) -> None:
         """Remove a proposal nobody decided on, and close the protocol."""
@@ -183,17 +281,17 @@ class NotebookRecorder(NoRecorder):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _provenance(self, step: int, status: str) -> dict[str, Any]:
+    def _provenance(self, step: int, status: str, role: str | None = None) -> dict[str, Any]:
         return {
             "run_id": self.run.run_id,
             "step": step,
-            "role": self.role,
-            "model": self.run.model,
+            "role": role or self.role,
+            "model": self.models.get(role or "", self.run.model),
             "status": status,
         }
 
     def _provenance_of(self, step: Step) -> dict[str, Any]:
-        record = self._provenance(step.number, str(step.status))
+        record = self._provenance(step.number, str(step.status), step.role)
         if step.status is StepStatus.EDITED:
             record["proposed_source"] = step.proposed_code
         if step.status is StepStatus.REJECTED and step.reason:
@@ -230,6 +328,42 @@ class NotebookRecorder(NoRecorder):
             self.bridge.close()
             if self._on_lost is not None:
                 self._on_lost(f"The notebook stopped answering ({error}); using the widget.")
+
+
+def find_section(
+    cells: list[dict[str, Any]], title: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]] | None:
+    """The heading cell of section ``title`` and the cells under it, up to the next heading.
+
+    A section starts at a markdown cell that an agent marked as that section, or whose first
+    line is a heading with that title (``## Analysis``), as a person would write it. It ends
+    at the next heading of the same or a higher level.
+    """
+    wanted = title.strip().casefold()
+    for index, cell in enumerate(cells):
+        level = _heading_level(cell)
+        if level is None:
+            continue
+        marked = (cell.get("metadata") or {}).get(METADATA_KEY, {}).get("section")
+        text = str(cell.get("source", "")).splitlines()[0].lstrip("#").strip()
+        if str(marked or text).strip().casefold() != wanted:
+            continue
+        body = []
+        for other in cells[index + 1 :]:
+            other_level = _heading_level(other)
+            if other_level is not None and other_level <= level:
+                break
+            body.append(other)
+        return cell, body
+    return None
+
+
+def _heading_level(cell: dict[str, Any]) -> int | None:
+    if cell.get("cell_type") != "markdown":
+        return None
+    first = str(cell.get("source", "")).lstrip().split("\n", 1)[0]
+    hashes = len(first) - len(first.lstrip("#"))
+    return hashes if 0 < hashes <= 6 and first[hashes : hashes + 1] == " " else None
 
 
 def new_cell_id() -> str:

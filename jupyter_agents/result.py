@@ -16,7 +16,11 @@ class RunStatus(str, Enum):
     COMPLETED = "completed"
     MAX_STEPS = "max-steps"
     STOPPED = "stopped"
+    #: A role's turn in a crew ended with handoff(); not an ending for a whole run.
+    HANDED_OFF = "handed-off"
     INTERRUPTED = "interrupted"
+    #: Run All found the cell's recorded run below it and replayed it without a model.
+    REPLAYED = "replayed"
     FAILED = "failed"
 
     def __str__(self) -> str:
@@ -79,9 +83,16 @@ class RunResult:
             return "Interrupted. Cells that completed are kept."
         if self.status is RunStatus.FAILED:
             return f"Failed: {self.error}"
+        if self.status is RunStatus.REPLAYED:
+            answer = repr(self.answer)
+            return "Replayed the recorded run. Recorded answer: " + (
+                answer if len(answer) <= 200 else answer[:197] + "..."
+            )
         return "Running."
 
     def summary(self) -> str:
+        if self.status is RunStatus.REPLAYED:
+            return "replayed: no model was called (use --rerun to ask one)"
         ran = sum(1 for step in self.steps if step.code_run is not None)
         return (
             f"{self.status} after {len(self.steps)} step(s), {ran} cell(s) ran; "

@@ -1,62 +1,160 @@
-"""One run, from settings to result: build the parts, drive the loop, end it cleanly.
+"""One run, from settings to result: set up what its turns share, drive them, end cleanly.
 
-The loop runs as its own task so the Stop button can cancel it without touching the cell's
-task. :class:`~jupyter_agents.control.RunControl` knows whether an early end was Stop (the
-cell returns normally) or an interrupt (one line says so). Either way the widget and the
-notebook show how the run ended, and every step that completed stays recorded.
+:class:`RunContext` holds what every turn of a run shares: the claim on the kernel, the view,
+the notebook recorder, and :class:`~jupyter_agents.control.RunControl` for Stop and interrupt.
+A plain ``%agent`` run is one turn (:func:`run_agent`); a crew is several
+(:mod:`jupyter_agents.crew`). The turns run as their own task so Stop can cancel it without
+touching the cell's task, and every way a run can end (an answer, Stop, interrupt, a failure,
+a bug) leaves the widget and the notebook saying so, with every completed step recorded.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from .approval import ApprovalGate
-from .config import Settings
+from .config import Settings, require_model
 from .context import recent_user_cells, system_prompt, task_message
 from .control import RunControl, StopRequested, finish_despite_cancellation
-from .errors import InvalidOption, JupyterAgentsError, RunInterrupted
+from .errors import InvalidOption, JupyterAgentsError, NotRecorded, RunInterrupted
 from .executor import KernelExecutor
-from .loop import LoopParts, run_loop
+from .final_answer import NO_ANSWER
+from .loop import LoopParts, run_turn
 from .memory import Memory
 from .model import ModelClient
 from .notebook_bridge import NotebookBridge
+from .recorded import RecordedRun
 from .recorder import NoRecorder, NotebookRecorder
 from .redact import Redactor
 from .result import RunResult, RunStatus
 from .retry import RetryPolicy
+from .run_record import decode_answer, run_record
 from .session import KernelSession
+from .transcript import Transcript
 from .view import open_view
 
 
-async def run_agent(
-    task: str, settings: Settings, tools: Sequence[Callable[..., Any]], session: KernelSession
-) -> RunResult:
-    """Run the agent on ``task`` in ``session``'s kernel and return what it did."""
-    shell = session.shell
-    run = RunResult(
-        task=task, model=settings.model, approve=settings.approve, max_steps=settings.max_steps
-    )
-    session.require_final_answer()
-    bind_tools(shell.user_ns, tools)
+@dataclass
+class RunContext:
+    """What the turns of one run share."""
+
+    session: KernelSession
+    run: RunResult
+    settings: Settings
+    control: RunControl = field(default_factory=RunControl)
+    view: Any = None
+    recorder: NoRecorder = field(default_factory=NoRecorder)
+    redact: Callable[[str], str] = field(default_factory=Redactor)
+    #: The crew's spec as recorded (None for a single agent).
+    crew_spec: dict[str, Any] | None = None
+    #: The run recorded below this prompt cell, when this run replays it instead.
+    recorded: RecordedRun | None = None
+    transcript: Transcript | None = None
+
+    @property
+    def shell(self) -> Any:
+        return self.session.shell
+
+    async def drive(self, turns: Coroutine[Any, Any, None]) -> None:
+        """Run the turns as their own task, which Stop and interrupt can cancel."""
+        task = asyncio.ensure_future(turns)
+        self.control.attach(task)
+        try:
+            await task
+        finally:
+            if not task.done():  # we are being cancelled: take the turns down with us
+                task.cancel()
+                await finish_despite_cancellation(_settled(task), timeout=5)
+
+    def model(self, name: str | None = None, role: str | None = None) -> ModelClient:
+        settings = self.settings
+        name = name or settings.model
+        transcript, steps = self.transcript, self.run.steps
+
+        def on_reply(sent: list[dict[str, str]], reply: str) -> None:
+            if transcript is not None:
+                transcript.record(name, sent, reply, step=len(steps) + 1, role=role)
+
+        return ModelClient(
+            name,
+            stream=settings.stream,
+            timeout=settings.model_timeout,
+            retry=RetryPolicy(retries=settings.model_retries),
+            extra=settings.model_kwargs,
+            on_reply=on_reply,
+        )
+
+    def parts(
+        self,
+        memory: Memory,
+        gate: ApprovalGate,
+        *,
+        model: str | None = None,
+        max_steps: int | None = None,
+        role: str | None = None,
+        roles: Sequence[str] = (),
+    ) -> LoopParts:
+        """The loop's parts for one turn."""
+        settings = self.settings
+        return LoopParts(
+            model=self.model(model, role),
+            gate=gate,
+            executor=KernelExecutor(
+                self.shell,
+                settings.observation_tokens,
+                on_interrupt=self.control.mark_interrupted,
+                roles=roles,
+            ),
+            view=self.view,
+            memory=memory,
+            max_steps=max_steps or settings.max_steps,
+            observation_tokens=settings.observation_tokens,
+            recorder=self.recorder,
+            control=self.control,
+            redact=self.redact,
+            role=role,
+        )
+
+    def gate(self, policy: str | None = None) -> ApprovalGate:
+        policy = policy or self.settings.approve
+        return ApprovalGate(policy, self.view.ask if policy == "each" else None)
+
+
+@asynccontextmanager
+async def run_context(
+    session: KernelSession,
+    run: RunResult,
+    settings: Settings,
+    crew_spec: dict[str, Any] | None = None,
+) -> AsyncIterator[RunContext]:
+    """Claim the kernel, show the run, connect the notebook; end the run however it ends.
+
+    If the notebook holds this prompt cell's recorded run (same task) and ``rerun`` is off,
+    ``context.recorded`` is set and the caller replays it instead of calling a model.
+    """
     with session.claim(run):
-        control = RunControl()
-        view: Any = None
-        recorder: NoRecorder = NoRecorder()
-        loop_task: asyncio.Future[None] | None = None
+        context = RunContext(session, run, settings, crew_spec=crew_spec)
+        if settings.transcripts:
+            context.transcript = Transcript(context.redact, settings.transcript_chars)
         ending: JupyterAgentsError | None = None
-        with control.watching_sigint():
+        with context.control.watching_sigint():
             try:
-                view = await open_view(run, settings.approve == "each", settings.frontend_timeout)
-                view.on_stop(control.request_stop)
-                recorder = await connect_notebook(shell, run, settings, view)
-                parts = await build_parts(shell, task, settings, tools, view, recorder, control)
-                loop_task = asyncio.ensure_future(run_loop(run, parts))
-                control.attach(loop_task)
-                await loop_task
+                context.view = await open_view(
+                    run,
+                    settings.approve == "each",
+                    settings.frontend_timeout,
+                    crew=crew_spec is not None,
+                )
+                context.view.on_stop(context.control.request_stop)
+                context.recorder = await connect_notebook(context)
+                await _replay_or_start(context)
+                yield context
             except (asyncio.CancelledError, StopRequested, RunInterrupted):
-                if control.stop_requested and not control.interrupted:
+                if context.control.stop_requested and not context.control.interrupted:
                     run.finish(RunStatus.STOPPED)
                 else:
                     ending = _ended(run, RunStatus.INTERRUPTED, _interrupt_message(run))
@@ -66,65 +164,93 @@ async def run_agent(
                 run.finish(RunStatus.FAILED, f"internal error: {type(error).__name__}: {error}")
                 raise
             finally:
-                if loop_task is not None and not loop_task.done():
-                    loop_task.cancel()  # we are being cancelled: take the loop down with us
-                    await finish_despite_cancellation(_settled(loop_task), timeout=5)
-                await finish_despite_cancellation(recorder.finish(run))
-                if view is not None:
-                    view.finish(run)
+                if context.recorded is None:
+                    await finish_despite_cancellation(context.recorder.record(_record(context)))
+                await finish_despite_cancellation(context.recorder.finish(run))
+                if context.view is not None:
+                    context.view.finish(run)
         if ending is not None:
             raise ending
-        return run
 
 
-async def build_parts(
-    shell: Any,
+async def run_agent(
     task: str,
     settings: Settings,
     tools: Sequence[Callable[..., Any]],
-    view: Any,
-    recorder: NoRecorder,
-    control: RunControl,
-) -> LoopParts:
-    """Everything the loop needs for this run."""
-    notebook_cells = await recorder.context_cells()
-    redact = Redactor()
-    return LoopParts(
-        model=ModelClient(
-            settings.model,
-            stream=settings.stream,
-            timeout=settings.model_timeout,
-            retry=RetryPolicy(retries=settings.model_retries),
-            extra=settings.model_kwargs,
-        ),
-        gate=ApprovalGate(settings.approve, view.ask if settings.approve == "each" else None),
-        executor=KernelExecutor(
-            shell, settings.observation_tokens, on_interrupt=control.mark_interrupted
-        ),
-        view=view,
-        memory=Memory(
+    session: KernelSession,
+    section: str | None = None,
+) -> RunResult:
+    """Run the agent on ``task`` in ``session``'s kernel and return what it did.
+
+    With ``section``, the agent works in that notebook section (one a person or another agent
+    wrote): it sees that section's cells and adds its cells at the section's end.
+    """
+    run = RunResult(
+        task=task,
+        model=settings.model or "no model",
+        approve=settings.approve,
+        max_steps=settings.max_steps,
+    )
+    session.require_final_answer()
+    bind_tools(session.shell.user_ns, tools)
+    async with run_context(session, run, settings) as context:
+        if context.recorded is not None:
+            return run
+        around = await _working_context(context, section)
+        memory = Memory(
             system=system_prompt(tools),
             task=task_message(
                 task,
-                shell.user_ns,
-                hidden=list(getattr(shell, "user_ns_hidden", {})),
+                context.shell.user_ns,
+                hidden=list(getattr(context.shell, "user_ns_hidden", {})),
                 recent_cells=recent_user_cells(
-                    shell.history_manager.input_hist_raw, settings.history_cells
+                    context.shell.history_manager.input_hist_raw, settings.history_cells
                 ),
-                notebook_cells=notebook_cells,
-                redact=redact,
+                notebook_cells=around,
+                redact=context.redact,
+                section=section,
             ),
-        ),
-        max_steps=settings.max_steps,
-        observation_tokens=settings.observation_tokens,
-        recorder=recorder,
-        control=control,
-        redact=redact,
-    )
+        )
+        parts = context.parts(memory, context.gate())
+
+        async def one_turn() -> None:
+            outcome = await run_turn(parts, run.steps)
+            apply_outcome(run, outcome)
+
+        await context.drive(one_turn())
+    return run
 
 
-async def connect_notebook(shell: Any, run: RunResult, settings: Settings, view: Any) -> NoRecorder:
+def apply_outcome(run: RunResult, outcome: Any) -> None:
+    """Record a finished turn's outcome as the run's ending."""
+    run.extra_usage = run.extra_usage + outcome.extra_usage
+    if outcome.answer is not NO_ANSWER:
+        run.answer = outcome.answer
+    status = RunStatus.COMPLETED if outcome.status is RunStatus.HANDED_OFF else outcome.status
+    run.finish(status)
+
+
+async def _working_context(context: RunContext, section: str | None) -> list[Any] | None:
+    """The notebook cells the agent sees: a section's, or those above the ``%agent`` cell."""
+    if section is None:
+        return await context.recorder.context_cells()
+    if not context.recorder.active:
+        raise InvalidOption(
+            f"--section {section!r} needs the notebook: run it in JupyterLab or Notebook 7 "
+            "with the jupyter-agents extension (jupyter labextension list)."
+        )
+    cells = await context.recorder.adopt_section(section)
+    if cells is None:
+        raise InvalidOption(
+            f"there is no section {section!r} in this notebook; a section starts at a "
+            f"markdown heading such as '## {section}'."
+        )
+    return cells
+
+
+async def connect_notebook(context: RunContext) -> NoRecorder:
     """A recorder that writes into the notebook, if the frontend speaks the protocol."""
+    shell, run, view = context.shell, context.run, context.view
     parent = shell.get_parent() if hasattr(shell, "get_parent") else {}
     anchor = (parent.get("metadata") or {}).get("cellId")
     bridge = await NotebookBridge.connect(run.run_id, anchor, run.model)
@@ -140,13 +266,51 @@ async def connect_notebook(shell: Any, run: RunResult, settings: Settings, view:
         run,
         anchor_cell_id=anchor,
         parent_msg_id=parent["header"]["msg_id"],
-        keep_rejected=settings.keep_rejected,
+        keep_rejected=context.settings.keep_rejected,
         on_decision=view.answer,
         on_lost=lost,
     )
     view.use_notebook(True)
-    await recorder.start()
     return recorder
+
+
+async def _replay_or_start(context: RunContext) -> None:
+    """Replay this prompt cell's recorded run, or start recording a new one."""
+    settings, run = context.settings, context.run
+    previous = await context.recorder.previous_run()
+    same = previous is not None and previous.record.get("task") == context.redact(run.task)
+    if same and context.crew_spec is not None:
+        same = previous.record.get("crew") == context.crew_spec
+    if previous is not None and same and not settings.rerun:
+        context.recorded = previous
+        run.answer = decode_answer(previous.record.get("answer"))
+        run.finish(RunStatus.REPLAYED)
+        context.view.notice(
+            f"Found this cell's {previous.describe()} below: not calling a model. The recorded "
+            "cells run as ordinary code; the result is the recorded answer. "
+            "Add --rerun to ask the model again."
+        )
+        return
+    if not settings.offline:
+        require_model(settings)
+    else:
+        raise NotRecorded(
+            "this cell has no recorded run in the notebook (or its task changed), and offline "
+            "mode never calls a model: run it with a model first (jupyter agents run)."
+        )
+    await context.recorder.start(replacing=previous if settings.rerun else None)
+
+
+def _record(context: RunContext) -> dict[str, Any]:
+    recorder = context.recorder
+    return run_record(
+        context.run,
+        prompt_cell=getattr(recorder, "anchor", ""),
+        redact=context.redact,
+        models=getattr(recorder, "models", {}),
+        crew=context.crew_spec,
+        transcript=context.transcript.as_json() if context.transcript else None,
+    )
 
 
 def bind_tools(namespace: dict[str, Any], tools: Sequence[Callable[..., Any]]) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .config import SettingsStore
 from .errors import InvalidOption, RunAlreadyActive
-from .final_answer import final_answer
+from .final_answer import final_answer, handoff
 from .result import RunResult
 
 _sessions: weakref.WeakKeyDictionary[Any, KernelSession] = weakref.WeakKeyDictionary()
@@ -43,25 +43,34 @@ class KernelSession:
         return session
 
     def install_final_answer(self) -> None:
-        """Put ``final_answer`` in the user namespace, hidden from ``%who``.
+        """Put ``final_answer`` and ``handoff`` in the user namespace, hidden from ``%who``.
 
-        It stays there after runs: recorded agent cells call it, and re-running them without
-        a model must work.
+        They stay there after runs: recorded agent cells call them, and re-running them
+        without a model must work.
         """
-        self.shell.user_ns["final_answer"] = final_answer
         hidden = getattr(self.shell, "user_ns_hidden", None)
-        if isinstance(hidden, dict):
-            hidden["final_answer"] = final_answer
+        for name, function in (("final_answer", final_answer), ("handoff", handoff)):
+            if self.shell.user_ns.get(name, function) is not function:
+                continue  # the user's own object: require_final_answer explains, if needed
+            self.shell.user_ns[name] = function
+            if isinstance(hidden, dict):
+                hidden[name] = function
 
-    def require_final_answer(self) -> None:
-        """Make sure generated code can call ``final_answer``; refuse to clobber a user's."""
-        existing = self.shell.user_ns.get("final_answer", final_answer)
-        if existing is not final_answer:
-            raise InvalidOption(
-                f"`final_answer` in your namespace is a {type(existing).__name__}, but the "
-                "agent ends its runs by calling final_answer(...). Rename yours (e.g. "
-                "`my_answer = final_answer; del final_answer`) and run again."
-            )
+    def require_final_answer(self, crew: bool = False) -> None:
+        """Make sure generated code can call ``final_answer`` (and ``handoff`` in a crew).
+
+        A user's own object under either name is never replaced: the run is refused with a
+        line saying how to free the name.
+        """
+        needed = [("final_answer", final_answer)] + ([("handoff", handoff)] if crew else [])
+        for name, function in needed:
+            existing = self.shell.user_ns.get(name, function)
+            if existing is not function:
+                raise InvalidOption(
+                    f"`{name}` in your namespace is a {type(existing).__name__}, but the "
+                    f"agent needs that name to end its turns. Rename yours (e.g. "
+                    f"`my_{name} = {name}; del {name}`) and run again."
+                )
         self.install_final_answer()
 
     @contextmanager

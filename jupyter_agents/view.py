@@ -33,6 +33,8 @@ class StepView(Protocol):
 class RunView(Protocol):
     def display(self) -> None: ...
     def on_stop(self, callback: Callable[[], None]) -> None: ...
+    def start_section(self, title: str, role: str) -> None: ...
+    def show_handoff(self, text: str) -> None: ...
     def start_step(self, number: int, title: str | None = None) -> StepView: ...
     async def ask(self, request: ApprovalRequest) -> ApprovalDecision: ...
     def answer(self, decision: ApprovalDecision) -> None: ...
@@ -71,12 +73,14 @@ async def widget_frontend_answers(timeout: float) -> bool:
             widget.close()
 
 
-async def open_view(run: RunResult, needs_approval: bool, frontend_timeout: float) -> RunView:
+async def open_view(
+    run: RunResult, needs_approval: bool, frontend_timeout: float, crew: bool = False
+) -> RunView:
     """Pick and display the view for ``run``."""
     if await widget_frontend_answers(frontend_timeout):
         from .widget_view import WidgetRunView
 
-        view: RunView = WidgetRunView(run, approval=needs_approval)
+        view: RunView = WidgetRunView(run, approval=needs_approval, crew=crew)
     elif needs_approval:
         raise ApprovalUnavailable(
             "approval needs a frontend that shows widgets (JupyterLab, Notebook 7, VS Code), and "

@@ -41,7 +41,7 @@ class ControlBar:
     later can be clicked in between, and that click would be silently lost.
     """
 
-    def __init__(self, approval: bool) -> None:
+    def __init__(self, approval: bool, crew: bool = False) -> None:
         self.approve = widgets.Button(
             description="Approve",
             button_style="success",
@@ -73,10 +73,19 @@ class ControlBar:
         self.stop = widgets.Button(
             description="Stop", button_style="danger", icon="stop", tooltip="End the run now"
         )
+        self.approve_crew = widgets.Button(
+            description="Approve crew",
+            icon="forward",
+            disabled=True,
+            tooltip="Run this cell and every later cell of every role without asking",
+        )
         self.decision_buttons = [self.approve, self.edit, self.reject, self.approve_all]
+        if crew:
+            self.approve_all.tooltip = "Run this cell and this role's later cells without asking"
+            self.decision_buttons.append(self.approve_crew)
         for button in (*self.decision_buttons, self.stop):
             button.layout.width = "auto"  # ipywidgets' fixed default width wraps the bar
-        children = [*self.decision_buttons[:3], self.reason, self.approve_all, self.stop]
+        children = [*self.decision_buttons[:3], self.reason, *self.decision_buttons[3:], self.stop]
         if not approval:
             children = [self.stop]
         self.box = widgets.HBox(children, layout=widgets.Layout(flex_flow="row wrap"))
@@ -88,7 +97,7 @@ class ControlBar:
 
     def close(self) -> None:
         self.box.layout.display = "none"
-        for child in (*self.decision_buttons, self.reason, self.stop):
+        for child in (*self.decision_buttons, self.approve_crew, self.reason, self.stop):
             child.disabled = True
             child.close()
         self.box.close()
@@ -230,12 +239,17 @@ class StepWidget:
 class WidgetRunView:
     """The whole run in one ipywidgets box, displayed under the ``%agent`` cell."""
 
-    def __init__(self, run: RunResult, approval: bool) -> None:
+    def __init__(self, run: RunResult, approval: bool, crew: bool = False) -> None:
         self.run = run
-        self.controls = ControlBar(approval)
+        self.controls = ControlBar(approval, crew)
         self.controls.approve.on_click(lambda _: self._decide(ApprovalDecision.approve))
         self.controls.approve_all.on_click(
             lambda _: self._decide(lambda code: ApprovalDecision.approve(code, approve_rest=True))
+        )
+        self.controls.approve_crew.on_click(
+            lambda _: self._decide(
+                lambda code: ApprovalDecision.approve(code, approve_rest=True, scope="crew")
+            )
         )
         self.controls.reject.on_click(lambda _: self._reject())
         self.controls.edit.on_click(lambda _: self._current and self._current.toggle_edit())
@@ -261,6 +275,19 @@ class WidgetRunView:
     def on_stop(self, callback: Callable[[], None]) -> None:
         """``callback`` ends the run when Stop is clicked while no decision is pending."""
         self._on_stop = callback
+
+    def start_section(self, title: str, role: str) -> None:
+        """A heading in the run's widget: the steps below belong to this section."""
+        heading = widgets.HTML(
+            f'<div class="ja-section">{html.escape(title)} '
+            f'<span class="ja-muted">· {html.escape(role)}</span></div>'
+        )
+        self.steps.children = (*self.steps.children, heading)
+
+    def show_handoff(self, text: str) -> None:
+        """What a role passed on when its turn ended (the note the next role starts from)."""
+        line = widgets.HTML(f'<div class="ja-handoff">{html.escape(text)}</div>')
+        self.steps.children = (*self.steps.children, line)
 
     def start_step(self, number: int, title: str | None = None) -> StepWidget:
         title = title or f"Step {number} of {self.run.max_steps}"

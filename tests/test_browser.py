@@ -32,6 +32,7 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTIFACTS = ROOT / "test-artifacts"
+NOTEBOOKS = ROOT / "notebooks"
 README_IMAGES = ROOT / "docs" / "images"
 SETUP_CELL = "%load_ext jupyter_agents\n%agent_config model=openai/scripted"
 
@@ -112,6 +113,10 @@ def page(browser, request: pytest.FixtureRequest):
 
 def open_notebook(page, lab: LabServer, name: str, cells: list[str]) -> None:
     write_notebook(lab.root / name, cells)
+    open_existing(page, lab, name)
+
+
+def open_existing(page, lab: LabServer, name: str) -> None:
     lab.start_session(name)
     page.goto(lab.notebook_url(name))
     page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
@@ -319,6 +324,87 @@ def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):
     expect(pending_cell(page)).to_have_count(1, timeout=30_000)
     widget_button(page, "Approve").click()
     expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 42", timeout=30_000)
+
+
+def test_a_two_role_crew_writes_two_sections(page, lab: LabServer, script: ScriptedLLMServer):
+    script.script_for(
+        "You are the Data engineer",
+        code(
+            "import pandas as pd\n"
+            "sales = pd.DataFrame({'month': ['Jan', 'Feb', 'Mar'], 'revenue': [1200, 1350, 990]})\n"
+            "sales.shape",
+            "Load the sales into a DataFrame.",
+        ),
+        code('handoff("Analyst", "sales is clean: 3 months, revenue in euros")', "Hand over."),
+    )
+    script.script_for(
+        "You are the Analyst",
+        code("best = sales.loc[sales.revenue.idxmax(), 'month']\nbest", "Find the best month."),
+        code("final_answer(f'The best month is {best}.')", "Report."),
+    )
+    crew = (
+        "%%crew --approve auto\n"
+        "task: Find the best month of sales\n"
+        "agents:\n"
+        "  - role: Data engineer\n    goal: Load the sales into a DataFrame named sales\n"
+        "    section: Data preparation\n"
+        "  - role: Analyst\n    goal: Find the month with the most revenue\n"
+        "    section: Analysis\n"
+    )
+    open_notebook(page, lab, "crew.ipynb", [SETUP_CELL, crew])
+    run_all(page)
+
+    expect(cell_output(page, 1)).to_contain_text("The best month is Feb.", timeout=60_000)
+    headings = page.locator(".jp-Notebook .jp-MarkdownCell")
+    expect(headings).to_have_count(2)
+    expect(headings.nth(0)).to_contain_text("Data preparation")
+    expect(headings.nth(1)).to_contain_text("Analysis")
+    section_badges = page.locator(".jp-agents-section .jp-agents-badge").all_inner_texts()
+    assert section_badges == ["Data engineer · section", "Analyst · section"]
+    step_badges = page.locator(".jp-CodeCell .jp-agents-badge").all_inner_texts()
+    roles = [badge.split(" · ")[0] for badge in step_badges]
+    assert roles == ["Data engineer", "Data engineer", "Analyst", "Analyst"]
+    assert notebook_sources(page)[2:] == [
+        "## Data preparation",
+        "import pandas as pd\n"
+        "sales = pd.DataFrame({'month': ['Jan', 'Feb', 'Mar'], 'revenue': [1200, 1350, 990]})\n"
+        "sales.shape",
+        'handoff("Analyst", "sales is clean: 3 months, revenue in euros")',
+        "## Analysis",
+        "best = sales.loc[sales.revenue.idxmax(), 'month']\nbest",
+        "final_answer(f'The best month is {best}.')",
+    ]
+    page.set_viewport_size({"width": 1200, "height": 1800})
+    cells(page).nth(1).scroll_into_view_if_needed()
+    save_screenshot(page.locator(".jp-NotebookPanel"), "crew-sections.png")
+
+
+def test_run_all_replays_a_recorded_notebook_without_a_model(
+    page, lab: LabServer, script: ScriptedLLMServer
+):
+    shutil.copy(NOTEBOOKS / "quickstart.ipynb", lab.root / "quickstart.ipynb")
+    shutil.copytree(NOTEBOOKS / "data", lab.root / "data", dirs_exist_ok=True)
+    recorded = nbformat.read(NOTEBOOKS / "quickstart.ipynb", as_version=4)
+    open_existing(page, lab, "quickstart.ipynb")
+    run_all(page)
+
+    last = len(recorded.cells) - 1
+    expect(cells(page).nth(last).locator(".jp-InputPrompt")).to_contain_text(
+        re.compile(r"\[\d+\]"), timeout=90_000
+    )
+    assert script.requests == [], "Run All of a recorded notebook must not call the model"
+    prompt = next(i for i, c in enumerate(recorded.cells) if c.source.startswith("%agent"))
+    expect(cell_output(page, prompt)).to_contain_text("not calling a model")
+    expect(cell_output(page, prompt)).to_contain_text("had the highest revenue")
+    assert notebook_sources(page) == [cell.source for cell in recorded.cells]
+    for index, cell in enumerate(recorded.cells):
+        step = cell.metadata.get("jupyter_agents", {}).get("step")
+        text = "".join(o.get("text", "") for o in cell.get("outputs", []) if "text" in o)
+        if step and text.strip():  # the recorded cell ran again, printing the same
+            expect(cell_output(page, index)).to_contain_text(text.strip().splitlines()[0])
+    expect(cell_output(page, last)).to_contain_text(
+        recorded.cells[last].outputs[0]["data"]["text/plain"].splitlines()[0]
+    )
 
 
 # -- without the extension ---------------------------------------------------------------------

@@ -6,7 +6,7 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from jupyter_agents.config import MODEL_ENV_VAR, SettingsStore
+from jupyter_agents.config import MODEL_ENV_VAR, SettingsStore, require_model
 from jupyter_agents.errors import InvalidOption, NoModelConfigured
 from jupyter_agents.magic_options import parse_magic_line
 
@@ -57,7 +57,7 @@ def test_env_var_is_the_last_resort(monkeypatch):
 def test_no_model_names_every_way_to_set_one(monkeypatch):
     monkeypatch.delenv(MODEL_ENV_VAR, raising=False)
     with pytest.raises(NoModelConfigured) as caught:
-        SettingsStore().resolve_for_run()
+        require_model(SettingsStore().resolve_for_run())
     message = str(caught.value)
     for way in ("--model", "%agent_config model=", "c.JupyterAgents.model", MODEL_ENV_VAR):
         assert way in message

@@ -139,7 +139,7 @@ sys.stdout.flush()
 edited = results["read_cell"]["result"]["source"]
 results["update"] = await run.request(
     "update_cell", cell_id=cell, source=edited, execution_count=7,
-    metadata=provenance(1, "edited", proposed_source=proposed))
+    metadata={**provenance(1, "edited", proposed_source=proposed), "tags": ["reviewed"]})
 
 # A second proposal, rejected from its toolbar with a reason, then deleted. Its first line is
 # long enough to reach under the cell toolbar, which must stay usable all the same.
@@ -353,12 +353,16 @@ def test_protocol_in_jupyterlab(page, lab: LabServer):
 
     end = results["read_notebook_end"]["result"]
     assert [cell["id"] for cell in end["cells"]][:2] == [anchor, cell_id]
-    assert end["cells"][1] == {
+    assert {key: value for key, value in end["cells"][1].items() if key != "metadata"} == {
         "id": cell_id,
         "cell_type": "code",
         "source": "edited_in_lab = 2",
         "execution_count": 7,
     }
+    # Only the cell's own jupyter_agents entry comes back, not the rest of its metadata.
+    assert list(end["cells"][1]["metadata"]) == ["jupyter_agents"]
+    assert end["cells"][1]["metadata"]["jupyter_agents"]["run_id"] == "run-1"
+    assert end["cells"][0]["metadata"] == {}
     assert len(end["cells"]) == 3
 
 

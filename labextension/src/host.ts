@@ -19,6 +19,8 @@ import type {
   INotebookCell,
   INotebookHost
 } from './protocol';
+import { withRun } from './protocol';
+import { METADATA_KEY } from './status';
 
 export class NotebookModelHost implements INotebookHost {
   constructor(
@@ -75,8 +77,17 @@ export class NotebookModelHost implements INotebookHost {
       id: cell.sharedModel.getId(),
       cell_type: cell.type,
       source: cell.sharedModel.getSource(),
-      execution_count: cell.type === 'code' ? (cell as ICodeCellModel).executionCount : null
+      execution_count: cell.type === 'code' ? (cell as ICodeCellModel).executionCount : null,
+      metadata: agentMetadata(cell.metadata as JSONObject)
     }));
+  }
+
+  notebookMetadata(): JSONObject {
+    return (this.model.getMetadata(METADATA_KEY) as JSONObject | undefined) ?? {};
+  }
+
+  recordRun(run: JSONObject, replaces: string | null): void {
+    this.model.setMetadata(METADATA_KEY, withRun(this.notebookMetadata(), run, replaces));
   }
 
   captureOutputs(cellId: string, msgId: string): void {
@@ -105,4 +116,10 @@ export class NotebookModelHost implements INotebookHost {
     }
     return cell as ICodeCellModel;
   }
+}
+
+/** A cell's `jupyter_agents` entry alone: the kernel needs provenance, not all metadata. */
+function agentMetadata(metadata: JSONObject): JSONObject {
+  const entry = metadata[METADATA_KEY];
+  return entry === undefined ? {} : { [METADATA_KEY]: entry };
 }

@@ -122,6 +122,8 @@ export interface INotebookCell {
   cell_type: string;
   source: string;
   execution_count: number | null;
+  /** Only the cell's `jupyter_agents` entry (provenance, section), if it has one. */
+  metadata: JSONObject;
 }
 
 /**
@@ -138,6 +140,10 @@ export interface INotebookHost {
   readCell(cellId: string): ICellContent;
   deleteCell(cellId: string): void;
   readNotebook(): INotebookCell[];
+  /** The notebook's own `jupyter_agents` metadata (the recorded runs), `{}` if none. */
+  notebookMetadata(): JSONObject;
+  /** Store a run's record in the notebook's metadata, replacing `replaces` if given. */
+  recordRun(run: JSONObject, replaces: string | null): void;
   /** Route the outputs of execute request `msgId` into the cell, after clearing it. */
   captureOutputs(cellId: string, msgId: string): void;
   /** Stop routing into the cell; releasing a cell that is not captured is not an error. */
@@ -216,7 +222,20 @@ const OPS: Record<string, OpHandler> = {
       // An index of -1 would read as "the last cell" in Python; say what happened instead.
       throw new Error(`the %agent cell ${anchorCellId} is no longer in the notebook`);
     }
-    return { cells: cells.map(cell => ({ ...cell })), anchor_index: anchorIndex };
+    return {
+      cells: cells.map(cell => ({ ...cell })),
+      anchor_index: anchorIndex,
+      metadata: host.notebookMetadata()
+    };
+  },
+  record_run: (args, host) => {
+    const run = optionalObject(args, 'run');
+    if (!run || typeof run.run_id !== 'string') {
+      throw new Error('record_run needs a run object with a string run_id');
+    }
+    const replaces = args.replaces === null ? null : (optionalString(args, 'replaces') ?? null);
+    host.recordRun(run, replaces);
+    return {};
   },
   capture_outputs: (args, host) => {
     host.captureOutputs(requireString(args, 'cell_id'), requireString(args, 'msg_id'));
@@ -324,4 +343,16 @@ function requireCellType(args: JSONObject): CellType {
 function oneLine(error: unknown): string {
   const text = error instanceof Error ? error.message : String(error);
   return text.replace(/\s+/g, ' ').trim() || 'unknown error';
+}
+
+/**
+ * The notebook's `jupyter_agents` metadata with `run` recorded: a run with the same id (or
+ * the id in `replaces`, the run a re-run supersedes) is replaced, otherwise `run` is added.
+ */
+export function withRun(current: JSONObject, run: JSONObject, replaces: string | null): JSONObject {
+  const runs = (Array.isArray(current.runs) ? current.runs : []) as JSONObject[];
+  const kept = runs.filter(
+    existing => existing.run_id !== run.run_id && existing.run_id !== replaces
+  );
+  return { ...current, runs: [...kept, run] };
 }

@@ -12,7 +12,7 @@ export const STATUSES = ['pending', 'approved', 'edited', 'auto', 'rejected'] as
 export type AgentStatus = (typeof STATUSES)[number];
 
 /** Every class this extension may put on a cell, so a change can remove the old one. */
-export const LOOK_CLASSES = [...STATUSES.map(statusClass), 'jp-agents-prompt'];
+export const LOOK_CLASSES = [...STATUSES.map(statusClass), 'jp-agents-prompt', 'jp-agents-section'];
 
 export interface ICellLook {
   /** A `jp-agents-*` class for the cell node, or null when the status is not one we know. */
@@ -28,6 +28,12 @@ export function cellLook(provenance: unknown): ICellLook | null {
   }
   if (provenance.prompt === true) {
     return { className: 'jp-agents-prompt', badge: null };
+  }
+  if (typeof provenance.section === 'string' && provenance.step === undefined) {
+    // A crew's section heading: tagged with the role that owns the section.
+    const owner =
+      typeof provenance.role === 'string' && provenance.role ? provenance.role : 'agent';
+    return { className: 'jp-agents-section', badge: `${owner} · section` };
   }
   const status = knownStatus(provenance.status);
   const role =

@@ -217,12 +217,19 @@ class KernelHarness:
         button: a person cannot click again before the widget has updated either.
         """
         button = self.button(description, timeout)
-        seen = len(button.updates)
+        # Every decision button goes disabled together; wait for all of them, or a quick next
+        # click could find a sibling whose "disabled" update has not been processed yet.
+        enabled = [
+            (other, len(other.updates))
+            for other in self.find_widgets("ButtonModel")
+            if not other.get("disabled") and other.get("description") != "Stop"
+        ]
         self.send_comm(button.comm_id, {"method": "custom", "content": {"event": "click"}})
         if acknowledged:
             self.wait_for(
-                lambda: (
-                    button.closed or any(update.get("disabled") for update in button.updates[seen:])
+                lambda: all(
+                    other.closed or any(update.get("disabled") for update in other.updates[seen:])
+                    for other, seen in enabled
                 ),
                 timeout,
                 f"the kernel to acknowledge the click on {description!r}",

@@ -97,15 +97,21 @@ class RecordedRequest:
     def last_user_text(self) -> str:
         for msg in reversed(self.messages):
             if msg.get("role") == "user":
-                content = msg.get("content")
-                if isinstance(content, str):
-                    return content
-                return "".join(
-                    p.get("text", "")
-                    for p in content or []
-                    if isinstance(p, dict) and p.get("type") == "text"
-                )
+                return _text(msg.get("content"))
         return ""
+
+    @property
+    def system_text(self) -> str:
+        return "".join(_text(m.get("content")) for m in self.messages if m.get("role") == "system")
+
+
+def _text(content: Any) -> str:
+    """A message's text, whether its content is a string or a list of text parts."""
+    if isinstance(content, str):
+        return content
+    return "".join(
+        p.get("text", "") for p in content or [] if isinstance(p, dict) and p.get("type") == "text"
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -297,6 +303,8 @@ class ScriptedLLMServer:
         self.chunk_chars, self.chunk_delay = chunk_chars, chunk_delay
         self.requests: list[RecordedRequest] = []
         self._queue: deque[Reply] = deque(replies)
+        #: Replies routed by a text their request's system prompt contains (crew roles).
+        self._routes: dict[str, deque[Reply]] = {}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._httpd: ThreadingHTTPServer | None = None
@@ -312,20 +320,36 @@ class ScriptedLLMServer:
             self._queue.extend(replies)
         return self
 
+    def script_for(self, system_text: str, *replies: Reply) -> ScriptedLLMServer:
+        """Append replies for requests whose system prompt contains ``system_text``.
+
+        A crew's roles (and its manager) each have their own system prompt, so tests can
+        script each role's replies apart, whatever order the roles end up speaking in.
+        Requests that match no route take from the plain :meth:`script` queue.
+        """
+        with self._lock:
+            self._routes.setdefault(system_text, deque()).extend(replies)
+        return self
+
     def reset(self) -> None:
-        """Forget pending replies and recorded requests."""
+        """Forget pending replies, routes and recorded requests."""
         with self._lock:
             self._queue.clear()
+            self._routes.clear()
             self.requests.clear()
 
     @property
     def pending(self) -> int:
         with self._lock:
-            return len(self._queue)
+            return len(self._queue) + sum(len(queue) for queue in self._routes.values())
 
     def _take(self, req: RecordedRequest) -> tuple[int, Reply | None]:
         with self._lock:
             self.requests.append(req)
+            system = req.system_text
+            for text, queue in self._routes.items():
+                if text in system:
+                    return len(self.requests), (queue.popleft() if queue else None)
             return len(self.requests), (self._queue.popleft() if self._queue else None)
 
     def start(self) -> ScriptedLLMServer:

@@ -14,7 +14,8 @@ import {
   INewCell,
   INotebookCell,
   INotebookHost,
-  TARGET_NAME
+  TARGET_NAME,
+  withRun
 } from '../protocol';
 
 const CLIENT = { name: 'jupyterlab', version: '4.6.6' };
@@ -45,6 +46,7 @@ class MemoryNotebook implements INotebookHost {
     cell('after', 'code', 'print(1)')
   ];
   captures = new Map<string, string>();
+  metadata: JSONObject = {};
 
   insertCell(after: string, { id, cell_type, source, metadata }: INewCell): string {
     if (this.cells.some(existing => existing.id === id)) {
@@ -78,12 +80,21 @@ class MemoryNotebook implements INotebookHost {
   }
 
   readNotebook(): INotebookCell[] {
-    return this.cells.map(({ id, cell_type, source, execution_count }) => ({
+    return this.cells.map(({ id, cell_type, source, execution_count, metadata }) => ({
       id,
       cell_type,
       source,
-      execution_count
+      execution_count,
+      metadata
     }));
+  }
+
+  notebookMetadata(): JSONObject {
+    return this.metadata;
+  }
+
+  recordRun(run: JSONObject, replaces: string | null): void {
+    this.metadata = withRun(this.metadata, run, replaces);
   }
 
   captureOutputs(cellId: string, msgId: string): void {
@@ -260,12 +271,58 @@ describe('requests', () => {
       ok: true,
       result: {
         cells: [
-          { id: 'intro', cell_type: 'markdown', source: '## Revenue', execution_count: null },
-          { id: ANCHOR, cell_type: 'code', source: '%agent plot revenue', execution_count: 3 },
-          { id: 'after', cell_type: 'code', source: 'print(1)', execution_count: null }
+          {
+            id: 'intro',
+            cell_type: 'markdown',
+            source: '## Revenue',
+            execution_count: null,
+            metadata: {}
+          },
+          {
+            id: ANCHOR,
+            cell_type: 'code',
+            source: '%agent plot revenue',
+            execution_count: 3,
+            metadata: {}
+          },
+          {
+            id: 'after',
+            cell_type: 'code',
+            source: 'print(1)',
+            execution_count: null,
+            metadata: {}
+          }
         ],
-        anchor_index: 1
+        anchor_index: 1,
+        metadata: {}
       }
+    });
+  });
+
+  it('record_run keeps one record per run, and a re-run replaces the run it supersedes', () => {
+    const record = (id: number, runId: string, replaces?: string) =>
+      dispatch(
+        {
+          id,
+          op: 'record_run',
+          run: { run_id: runId, status: 'completed' },
+          replaces: replaces ?? null
+        },
+        notebook,
+        ANCHOR
+      );
+    expect(record(7, 'first')).toEqual({ reply_to: 7, ok: true, result: {} });
+    record(8, 'other');
+    record(9, 'first'); // the same run again: replaced, not duplicated
+    record(10, 'second', 'first');
+    const runs = (notebook.metadata.runs as JSONObject[]).map(run => run.run_id);
+    expect(runs).toEqual(['other', 'second']);
+    const read = dispatch(request(11, 'read_notebook'), notebook, ANCHOR);
+    expect(read.ok && (read.result.metadata as JSONObject).runs).toHaveLength(2);
+    const bad = dispatch({ id: 12, op: 'record_run', run: { status: 'x' } }, notebook, ANCHOR);
+    expect(bad).toMatchObject({
+      ok: false,
+      error: 'record_run needs a run object with a string run_id'
     });
   });
 
@@ -324,19 +381,21 @@ describe('errors', () => {
       const error = fails(request(12, op, { cell_id: 'ghost' }));
       expect(error).toBe('no cell with id ghost in the notebook');
     }
-    expect(fails(request(13, 'insert_cell', { cell_id: 'n13', after: 'ghost', cell_type: 'code' }))).toContain(
-      'ghost'
-    );
+    expect(
+      fails(request(13, 'insert_cell', { cell_id: 'n13', after: 'ghost', cell_type: 'code' }))
+    ).toContain('ghost');
   });
 
   it('checks the arguments', () => {
     expect(fails(request(14, 'read_cell'))).toBe('cell_id must be a non-empty string');
-    expect(fails(request(15, 'insert_cell', { cell_id: 'n15', after: ANCHOR, cell_type: 'raw' }))).toBe(
-      'cell_type must be "code" or "markdown", not "raw"'
-    );
-    expect(fails(request(16, 'insert_cell', { cell_id: 'n16', after: ANCHOR, cell_type: 'code', source: 3 }))).toBe(
-      'source must be a string'
-    );
+    expect(
+      fails(request(15, 'insert_cell', { cell_id: 'n15', after: ANCHOR, cell_type: 'raw' }))
+    ).toBe('cell_type must be "code" or "markdown", not "raw"');
+    expect(
+      fails(
+        request(16, 'insert_cell', { cell_id: 'n16', after: ANCHOR, cell_type: 'code', source: 3 })
+      )
+    ).toBe('source must be a string');
     expect(fails(request(17, 'update_cell', { cell_id: 'after', metadata: [] }))).toBe(
       'metadata must be an object'
     );

@@ -23,6 +23,12 @@ describe('cellLook', () => {
     }
   });
 
+  it('tags a crew section heading with the role that owns it', () => {
+    const look = cellLook({ run_id: 'r', section: 'Analysis', role: 'Analyst' });
+    expect(look).toEqual({ className: 'jp-agents-section', badge: 'Analyst · section' });
+    expect(LOOK_CLASSES).toContain(look?.className);
+  });
+
   it('marks the %agent cell without a badge', () => {
     expect(cellLook({ run_id: 'r', prompt: true })).toEqual({
       className: 'jp-agents-prompt',

@@ -1,0 +1,254 @@
+"""``jupyter agents run | replay | export``: agent notebooks from the terminal.
+
+- ``run`` executes a notebook headlessly; agent and crew cells write their steps into it as
+  they would in JupyterLab. Cells whose recorded run is present replay it (no model call)
+  unless ``--rerun``, which asks the model again and so needs ``--approve auto``.
+- ``replay`` re-executes without any model (offline), then compares each agent cell's new
+  outputs with the recorded ones and exits 1 on any divergence.
+- ``export`` writes a copy without transcripts, or an HTML trace of the runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import sys
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+from .export import html_trace, strip_transcripts
+from .headless import AgentNotebookClient, agent_metadata, approved_or_own, is_agent_step
+from .replay_compare import Divergence, first_difference
+
+#: ``--approve auto`` is never implied: a notebook from elsewhere may carry hostile prompts.
+HEADLESS_CELL_TIMEOUT = 600
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return 2
+    try:
+        return args.handler(args)
+    except UsageError as problem:
+        print(f"jupyter agents {args.command}: {problem}", file=sys.stderr)
+        return 2
+
+
+class UsageError(Exception):
+    """A bad command line or input file: one line, then exit 2."""
+
+
+# -- run ----------------------------------------------------------------------------------------
+
+
+def run_command(args: argparse.Namespace) -> int:
+    if args.rerun and args.approve != "auto":
+        raise UsageError(
+            "--rerun asks a model again and runs what it writes with nobody to approve it; "
+            "add --approve auto to allow that."
+        )
+    nb = _read(args.notebook)
+    settings: dict[str, Any] = {"frontend_timeout": 0.1}
+    if args.model:
+        settings["model"] = args.model
+    if args.approve:
+        settings["approve"] = args.approve
+    if args.rerun:
+        settings["rerun"] = True
+    client = _client(nb, args, settings)
+    failed = _execute(client, args.notebook)
+    out = Path(args.output or args.notebook)
+    nbformat.write(nb, out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+# -- replay -------------------------------------------------------------------------------------
+
+
+def replay_command(args: argparse.Namespace) -> int:
+    nb = _read(args.notebook)
+    recorded = copy.deepcopy(nb)
+    steps = [(i, c) for i, c in enumerate(nb.cells) if is_agent_step(c)]
+    if not steps:
+        raise UsageError(f"{args.notebook} has no recorded agent cells to check.")
+    runs = [c for c in nb.cells if c.cell_type == "code" and approved_or_own(c)]
+    skipped = [(i, c) for i, c in steps if not approved_or_own(c)]
+    print(f"replay will execute {len(runs)} code cell(s), without calling any model:")
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and approved_or_own(cell):
+            print(f"  cell {index:>3} {_label(cell)}: {_first_line(cell.source)}")
+    for index, cell in skipped:
+        status = agent_metadata(cell).get("status")
+        print(f"  cell {index:>3} {_label(cell)}: NOT executed (recorded as {status})")
+    settings = {"offline": True, "approve": "auto", "frontend_timeout": 0.1}
+    client = _client(nb, args, settings, should_run=approved_or_own)
+    failed = _execute(client, args.notebook)
+    divergences = compare(recorded, nb)
+    if args.output:
+        nbformat.write(nb, args.output)
+        print(f"wrote {args.output}", file=sys.stderr)
+    checked = len(steps) - len(skipped)
+    if divergences:
+        print(f"{len(divergences)} of {checked} agent cell(s) diverge from the record:")
+        for divergence in divergences:
+            print(f"  {divergence}")
+        print("(text outputs are compared exactly, images by presence only)")
+        return 1
+    if failed:
+        print("the agent cells match, but other cells failed (see above).")
+        return 1
+    print(f"reproduced: all {checked} agent cell(s) match the record.")
+    return 0
+
+
+def compare(recorded: nbformat.NotebookNode, new: nbformat.NotebookNode) -> list[Divergence]:
+    """Every executed agent cell whose outputs differ from the recorded notebook's."""
+    now = {cell.get("id"): cell for cell in new.cells}
+    divergences = []
+    for index, cell in enumerate(recorded.cells):
+        if not is_agent_step(cell) or not approved_or_own(cell) or cell.cell_type != "code":
+            continue
+        replayed = now.get(cell.get("id"))
+        if replayed is None:
+            detail = "the cell is gone from the replayed notebook"
+        else:
+            detail = first_difference(cell.get("outputs", []), replayed.get("outputs", []))
+        if detail:
+            divergences.append(Divergence(index, cell.get("id", "?"), _label(cell), detail))
+    return divergences
+
+
+# -- export -------------------------------------------------------------------------------------
+
+
+def export_command(args: argparse.Namespace) -> int:
+    if not (args.strip_transcripts or args.html):
+        raise UsageError("say what to export: --strip-transcripts and/or --html.")
+    nb = _read(args.notebook)
+    if args.strip_transcripts:
+        nb, removed = strip_transcripts(nb)
+        print(f"removed {removed} transcript(s)", file=sys.stderr)
+    if args.html:
+        page = html_trace(nb, Path(args.notebook).name)
+        out = Path(args.output or Path(args.notebook).with_suffix(".agents.html"))
+        out.write_text(page, encoding="utf-8")
+    else:
+        out = Path(args.output or args.notebook)
+        nbformat.write(nb, out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+# -- shared -------------------------------------------------------------------------------------
+
+
+def _client(
+    nb: nbformat.NotebookNode,
+    args: argparse.Namespace,
+    settings: dict[str, Any],
+    should_run: Any = None,
+) -> AgentNotebookClient:
+    timeout = args.timeout if args.timeout is not None else HEADLESS_CELL_TIMEOUT
+    return AgentNotebookClient(
+        nb,
+        settings=settings,
+        should_run=should_run,
+        timeout=timeout,
+        allow_errors=True,
+        kernel_name=args.kernel or nb.metadata.get("kernelspec", {}).get("name", "python3"),
+        resources={"metadata": {"path": str(Path(args.notebook).resolve().parent)}},
+    )
+
+
+def _execute(client: AgentNotebookClient, path: str) -> bool:
+    """Run the notebook; True if a cell failed (the failure is reported, nothing is lost)."""
+    try:
+        client.execute()
+    except Exception as error:  # nbclient: timeouts, a dead kernel; keep what ran
+        print(f"execution of {path} stopped: {type(error).__name__}: {error}", file=sys.stderr)
+        return True
+    errors = [
+        index
+        for index, cell in enumerate(client.nb.cells)
+        if cell.cell_type == "code"
+        and any(output.get("output_type") == "error" for output in cell.get("outputs", []))
+    ]
+    if errors:
+        print(f"cells with errors: {', '.join(map(str, errors))}", file=sys.stderr)
+    # An agent step's error is part of its run (the model saw it); any other cell's is not.
+    return any(not is_agent_step(client.nb.cells[index]) for index in errors)
+
+
+def _read(path: str) -> nbformat.NotebookNode:
+    try:
+        return nbformat.read(path, as_version=4)
+    except FileNotFoundError:
+        raise UsageError(f"no such notebook: {path}") from None
+    except Exception as error:
+        raise UsageError(f"{path} is not a readable notebook: {error}") from None
+
+
+def _label(cell: nbformat.NotebookNode) -> str:
+    meta = agent_metadata(cell)
+    if "step" in meta:
+        return f"{meta.get('role', 'agent')} step {meta.get('step')}, {meta.get('status')}"
+    return "agent prompt" if meta.get("prompt") else "your cell"
+
+
+def _first_line(source: str) -> str:
+    line = source.strip().splitlines()[0] if source.strip() else "(empty)"
+    return line if len(line) <= 60 else line[:57] + "..."
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="jupyter agents",
+        description="Run, replay and export notebooks made with jupyter-agents.",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", help="execute a notebook, agent cells included")
+    run.add_argument("notebook")
+    run.add_argument("-o", "--output", help="write here (default: overwrite the notebook)")
+    run.add_argument("--model", help="litellm model string for every agent cell")
+    run.add_argument("--approve", choices=["auto"], help="run agent cells without approval")
+    run.add_argument(
+        "--rerun", action="store_true", help="ask the model again even where a run is recorded"
+    )
+    run.set_defaults(handler=run_command)
+
+    replay = commands.add_parser(
+        "replay", help="re-execute without a model and compare with the record"
+    )
+    replay.add_argument("notebook")
+    replay.add_argument("-o", "--output", help="also write the re-executed notebook here")
+    replay.set_defaults(handler=replay_command)
+
+    for sub in (run, replay):
+        sub.add_argument(
+            "--timeout",
+            type=float,
+            default=None,
+            help=f"seconds one cell may run (default {HEADLESS_CELL_TIMEOUT})",
+        )
+        sub.add_argument("--kernel", help="kernel name (default: the notebook's)")
+
+    export = commands.add_parser("export", help="share a notebook's agent record")
+    export.add_argument("notebook")
+    export.add_argument("-o", "--output", help="output file")
+    export.add_argument(
+        "--strip-transcripts", action="store_true", help="remove the stored model calls"
+    )
+    export.add_argument("--html", action="store_true", help="write a readable HTML trace")
+    export.set_defaults(handler=export_command)
+    return parser
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,209 @@
+"""Executing a notebook without a browser, with agent cells written in as JupyterLab would.
+
+:class:`AgentNotebookClient` is nbclient's ``NotebookClient`` plus the frontend side of the
+notebook protocol (:class:`~jupyter_agents.notebook_frontend.NotebookFrontend`): when an
+``%agent`` or ``%%crew`` cell runs, its steps, sections, outputs, provenance and run record
+land in the notebook being executed. The cells that are in the notebook when execution
+starts are the ones executed, in order; cells an agent inserts while it works already ran
+(as its steps) and are not run a second time, and cells it removes (``--rerun``) are skipped.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+import nbformat
+from jupyter_core.utils import run_sync
+from nbclient import NotebookClient
+
+from .notebook_frontend import NotebookFrontend
+from .protocol import COMM_TARGET, METADATA_KEY
+
+#: Statuses of agent cells a replay executes: what a person (or their auto policy) approved.
+APPROVED = ("approved", "edited", "auto")
+
+
+class AgentNotebookClient(NotebookClient):
+    """nbclient that also answers the jupyter-agents notebook protocol."""
+
+    def __init__(
+        self,
+        nb: nbformat.NotebookNode,
+        *,
+        settings: dict[str, Any] | None = None,
+        should_run: Callable[[nbformat.NotebookNode], bool] | None = None,
+        progress: TextIO | None = sys.stderr,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(nb, **kwargs)
+        self.frontend = NotebookFrontend(nb, client="jupyter-agents-cli")
+        #: Settings forced in the kernel for every run (``command_line``, above %agent_config).
+        self.forced_settings = dict(settings or {})
+        self.should_run = should_run or (lambda cell: True)
+        self.progress = progress
+        self._cell_id: str | None = None
+
+    # -- execution ------------------------------------------------------------------------------
+
+    def execute(self, reset_kc: bool = False, **kwargs: Any) -> nbformat.NotebookNode:
+        """Run the notebook (nbclient binds ``execute`` to its own ``async_execute``)."""
+        return run_sync(self.async_execute)(reset_kc=reset_kc, **kwargs)
+
+    async def async_execute(self, reset_kc: bool = False, **kwargs: Any) -> nbformat.NotebookNode:
+        if reset_kc and self.owns_km:
+            await self._async_cleanup_kernel()
+        self.reset_execution_trackers()
+        async with self.async_setup_kernel(**kwargs):
+            assert self.kc is not None
+            reply = await self.async_wait_for_reply(await _maybe_await(self.kc.kernel_info()))
+            if reply is not None and "language_info" in reply["content"]:
+                self.nb.metadata["language_info"] = reply["content"]["language_info"]
+            await self._force_settings()
+            self._send_cell_ids()
+            planned = [cell for cell in self.nb.cells if cell.cell_type == "code"]
+            for number, cell in enumerate(planned, start=1):
+                index = next((i for i, c in enumerate(self.nb.cells) if c is cell), None)
+                if index is None:  # removed by a re-run of the agent cell above it
+                    continue
+                if not self.should_run(cell):
+                    self._say(f"[{number}/{len(planned)}] skipped: {_first_line(cell)}")
+                    continue
+                self._say(f"[{number}/{len(planned)}] {_first_line(cell)}")
+                self._cell_id = cell.get("id")
+                await self.async_execute_cell(
+                    cell, index, execution_count=self.code_cells_executed + 1
+                )
+            self.set_widgets_metadata()
+        return self.nb
+
+    def _send_cell_ids(self) -> None:
+        """Send each execute request with ``metadata.cellId``, as JupyterLab does.
+
+        The kernel side of the protocol names the running cell by that id (it is the anchor
+        the agent inserts its cells after); nbclient's client sends no metadata.
+        """
+        client = self.kc
+        assert client is not None
+
+        def execute(
+            code: str, silent: bool = False, store_history: bool = True, **rest: Any
+        ) -> str:
+            content = {
+                "code": code,
+                "silent": silent,
+                "store_history": store_history,
+                "user_expressions": rest.get("user_expressions") or {},
+                "allow_stdin": False,
+                "stop_on_error": rest.get("stop_on_error", True),
+            }
+            message = client.session.msg(
+                "execute_request", content, metadata={"cellId": self._cell_id}
+            )
+            client.shell_channel.send(message)
+            return message["header"]["msg_id"]
+
+        client.execute = execute  # type: ignore[method-assign]
+
+    async def _force_settings(self) -> None:
+        if not self.forced_settings:
+            return
+        code = (
+            "import jupyter_agents as _jupyter_agents_cli\n"
+            f"_jupyter_agents_cli.session_settings().command_line.update({self.forced_settings!r})\n"
+            "del _jupyter_agents_cli"
+        )
+        assert self.kc is not None
+        msg_id = await _maybe_await(self.kc.execute(code, silent=True, store_history=False))
+        reply = await self.async_wait_for_reply(msg_id)
+        if reply is None or reply["content"].get("status") != "ok":
+            detail = "" if reply is None else reply["content"].get("evalue", "")
+            raise RuntimeError(
+                f"could not configure jupyter-agents in the kernel ({detail}); is jupyter-agents "
+                "installed in the kernel's environment?"
+            )
+
+    # -- messages ------------------------------------------------------------------------------
+
+    def process_message(
+        self, msg: dict[str, Any], cell: nbformat.NotebookNode, cell_index: int
+    ) -> nbformat.NotebookNode | None:
+        if self._protocol_message(msg) or self.frontend.route_output(msg):
+            return None
+        return super().process_message(msg, cell, cell_index)
+
+    def _protocol_message(self, msg: dict[str, Any]) -> bool:
+        kind, content = msg["msg_type"], msg["content"]
+        comm_id = content.get("comm_id")
+        if kind == "comm_open" and content.get("target_name") == COMM_TARGET:
+            hello = self.frontend.on_comm_open(comm_id, content.get("data", {}))
+            if hello is not None:
+                self._send_comm(comm_id, hello)
+            return True
+        if comm_id is None or comm_id not in self.frontend.comms:
+            return False
+        if kind == "comm_msg":
+            data = content.get("data", {})
+            self._report(data)
+            reply = self.frontend.on_comm_msg(comm_id, data)
+            if reply is not None:
+                self._send_comm(comm_id, reply)
+        elif kind == "comm_close":
+            self.frontend.on_comm_close(comm_id)
+        return True
+
+    def _send_comm(self, comm_id: str, data: dict[str, Any]) -> None:
+        assert self.kc is not None
+        message = self.kc.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
+        self.kc.shell_channel.send(message)
+
+    # -- progress ------------------------------------------------------------------------------
+
+    def _report(self, data: dict[str, Any]) -> None:
+        """One terminal line per agent event worth knowing about."""
+        op = data.get("op")
+        meta = (data.get("metadata") or {}).get(METADATA_KEY, {})
+        if op == "insert_cell" and "section" in meta:
+            self._say(f"    section {meta['section']!r} ({meta.get('role', '')})")
+        elif op == "update_cell" and meta.get("status") not in (None, "pending"):
+            who = f"{meta['role']} " if meta.get("role") not in (None, "agent") else ""
+            self._say(f"    {who}step {meta.get('step')}: {meta['status']}")
+        elif op == "record_run":
+            run = data.get("run") or {}
+            usage = run.get("usage") or {}
+            tokens = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+            cost = usage.get("cost")
+            price = "cost n/a" if cost is None else f"${cost:.4f}"
+            self._say(
+                f"    run {run.get('status')}: {run.get('steps', 0)} step(s), {tokens:,} tokens, "
+                f"{price}, {run.get('seconds', {}).get('total', 0):.1f} s"
+            )
+
+    def _say(self, line: str) -> None:
+        if self.progress is not None:
+            print(line, file=self.progress, flush=True)
+
+
+def agent_metadata(cell: nbformat.NotebookNode) -> dict[str, Any]:
+    entry = cell.get("metadata", {}).get(METADATA_KEY)
+    return entry if isinstance(entry, dict) else {}
+
+
+def is_agent_step(cell: nbformat.NotebookNode) -> bool:
+    return "step" in agent_metadata(cell)
+
+
+def approved_or_own(cell: nbformat.NotebookNode) -> bool:
+    """Replay's rule: the author's own cells, and agent cells recorded as approved."""
+    return not is_agent_step(cell) or agent_metadata(cell).get("status") in APPROVED
+
+
+def _first_line(cell: nbformat.NotebookNode) -> str:
+    line = cell.source.strip().splitlines()[0] if cell.source.strip() else "(empty)"
+    return json.dumps(line[:70])[1:-1]
+
+
+async def _maybe_await(value: Any) -> Any:
+    return await value if hasattr(value, "__await__") else value

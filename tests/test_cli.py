@@ -1,0 +1,204 @@
+"""``jupyter agents run | replay | export`` as a user runs them: a real subprocess, real
+kernels, nbclient, and the scripted loopback model reached through litellm."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from jupyter_agents.schema import metadata_errors
+from tests.conftest import kernel_env
+from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
+
+pytestmark = pytest.mark.kernel
+
+
+def cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 180):
+    return subprocess.run(
+        [sys.executable, "-m", "jupyter_agents.cli", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        new_markdown_cell("# Totals"),
+        new_code_cell("%load_ext jupyter_agents"),
+        new_code_cell("cli_rows = [3, 4, 5]"),
+        new_code_cell("%agent Add up cli_rows and describe them", id="prompt"),
+        new_code_cell("print('after:', cli_total)", id="mine"),
+    ]
+    nbformat.write(nb, tmp_path / "totals.ipynb")
+    return tmp_path
+
+
+@pytest.fixture
+def env(llm: ScriptedLLMServer, tmp_path: Path) -> dict[str, str]:
+    environment = kernel_env(llm, tmp_path / "home")
+    environment["PYTHONPATH"] = os.pathsep.join(
+        [str(Path.cwd()), environment.get("PYTHONPATH", "")]
+    )
+    return environment
+
+
+def script_run(script: ScriptedLLMServer) -> None:
+    script.script(
+        code("cli_total = sum(cli_rows)\nprint('total', cli_total)", "Sum them."),
+        code("import pandas as pd\nsummary = pd.Series(cli_rows).describe()\nsummary", "Describe."),
+        code("final_answer(cli_total)", "Done."),
+    )
+
+
+def test_run_then_replay_reproduces_without_a_model(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    script_run(script)
+    ran = cli(
+        "run", "totals.ipynb", "--model", "openai/scripted", "--approve", "auto",
+        "-o", "ran.ipynb", env=env, cwd=workdir,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    assert "[4/4]" in ran.stderr and "step 2: auto" in ran.stderr and "run completed" in ran.stderr
+    nb = nbformat.read(workdir / "ran.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert metadata_errors(nb) == []
+    steps = [c for c in nb.cells if "step" in c.metadata.get("jupyter_agents", {})]
+    assert [c.source.splitlines()[0] for c in steps] == [
+        "cli_total = sum(cli_rows)",
+        "import pandas as pd",
+        "final_answer(cli_total)",
+    ]
+    assert steps[0].outputs[0]["text"] == "total 12\n"
+    assert nb.cells[-1].outputs[0]["text"] == "after: 12\n"  # the user's cell ran once, after
+    requests = len(script.requests)
+
+    replay = cli("replay", "ran.ipynb", "-o", "replayed.ipynb", env=env, cwd=workdir)
+
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert len(script.requests) == requests, "replay must not call a model"
+    assert "replay will execute 7 code cell(s)" in replay.stdout
+    assert "reproduced: all 3 agent cell(s) match the record." in replay.stdout
+    replayed = nbformat.read(workdir / "replayed.ipynb", as_version=4)
+    assert metadata_errors(replayed) == []
+    prompt = next(c for c in replayed.cells if c.id == "prompt")
+    assert any("12" in json.dumps(o.get("data", {})) for o in prompt.outputs)  # recorded answer
+
+
+def test_a_tampered_output_makes_replay_fail_and_name_the_cell(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    script_run(script)
+    args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
+    assert cli("run", "totals.ipynb", *args, env=env, cwd=workdir).returncode == 0
+    nb = nbformat.read(workdir / "ran.ipynb", as_version=4)
+    index, cell = next(
+        (i, c) for i, c in enumerate(nb.cells) if c.source.startswith("cli_total = sum")
+    )
+    cell.outputs[0]["text"] = "total 13\n"
+    nbformat.write(nb, workdir / "ran.ipynb")
+
+    replay = cli("replay", "ran.ipynb", env=env, cwd=workdir)
+
+    assert replay.returncode == 1
+    assert f"cell {index} (agent step 1, auto, id {cell.id})" in replay.stdout
+    assert "recorded stdout 'total 13', now stdout 'total 12'" in replay.stdout
+
+
+def test_replay_skips_agent_cells_not_recorded_as_approved(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    script_run(script)
+    args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
+    assert cli("run", "totals.ipynb", *args, env=env, cwd=workdir).returncode == 0
+    nb = nbformat.read(workdir / "ran.ipynb", as_version=4)
+    hostile = next(c for c in nb.cells if c.source.startswith("import pandas"))
+    hostile.source = "open('pwned.txt', 'w').write('x')"
+    hostile.metadata["jupyter_agents"]["status"] = "pending"
+    nbformat.write(nb, workdir / "ran.ipynb")
+
+    replay = cli("replay", "ran.ipynb", env=env, cwd=workdir)
+
+    assert "NOT executed (recorded as pending)" in replay.stdout
+    assert not (workdir / "pwned.txt").exists()
+    assert replay.returncode == 0, replay.stdout
+
+
+def test_rerun_needs_an_explicit_auto_policy(workdir: Path, env: dict[str, str]):
+    result = cli("run", "totals.ipynb", "--rerun", env=env, cwd=workdir)
+    assert result.returncode == 2
+    assert "--rerun asks a model again" in result.stderr and "--approve auto" in result.stderr
+
+
+def test_run_rerun_replaces_the_runs_cells_only(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    script_run(script)
+    args = ("--model", "openai/scripted", "--approve", "auto")
+    assert cli("run", "totals.ipynb", *args, env=env, cwd=workdir).returncode == 0
+    script.script(code("cli_total = 99"), code("final_answer(cli_total)"))
+
+    rerun = cli("run", "totals.ipynb", *args, "--rerun", env=env, cwd=workdir)
+
+    assert rerun.returncode == 0, rerun.stderr
+    nb = nbformat.read(workdir / "totals.ipynb", as_version=4)
+    steps = [c.source for c in nb.cells if "step" in c.metadata.get("jupyter_agents", {})]
+    assert steps == ["cli_total = 99", "final_answer(cli_total)"]
+    assert [c.source for c in nb.cells if not c.metadata.get("jupyter_agents")] == [
+        "# Totals",
+        "%load_ext jupyter_agents",
+        "cli_rows = [3, 4, 5]",
+        "print('after:', cli_total)",
+    ]
+    assert nb.cells[-1].outputs[0]["text"] == "after: 99\n"
+    assert len(nb.metadata["jupyter_agents"]["runs"]) == 1
+
+
+def test_export_strips_transcripts_and_writes_an_html_trace(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    script_run(script)
+    args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
+    assert cli("run", "totals.ipynb", *args, env=env, cwd=workdir).returncode == 0
+    assert "transcript" in nbformat.read(workdir / "ran.ipynb", 4).metadata.jupyter_agents.runs[0]
+
+    stripped = cli(
+        "export", "ran.ipynb", "--strip-transcripts", "-o", "s.ipynb", env=env, cwd=workdir
+    )
+    assert stripped.returncode == 0, stripped.stderr
+    nb = nbformat.read(workdir / "s.ipynb", as_version=4)
+    assert "transcript" not in nb.metadata.jupyter_agents.runs[0]
+    assert metadata_errors(nb) == []
+
+    trace = cli("export", "ran.ipynb", "--html", "-o", "trace.html", env=env, cwd=workdir)
+    assert trace.returncode == 0, trace.stderr
+    page = (workdir / "trace.html").read_text()
+    assert "Add up cli_rows and describe them" in page and "call 3 · step 3" in page
+    assert "Describe." in page and "<script" not in page
+
+
+def test_the_jupyter_subcommand_is_installed():
+    jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
+    assert jupyter is not None
+    result = subprocess.run([jupyter, "agents", "--help"], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert "run" in result.stdout and "replay" in result.stdout and "export" in result.stdout

@@ -1,0 +1,317 @@
+"""Crews in a real kernel: roles, sections, handoffs, the manager, human handoff.
+
+Each role's replies are scripted by routing on its system prompt ("You are the Analyst"), so
+the tests do not depend on the order in which roles happen to speak.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import litellm
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.schema import metadata_errors
+from tests.support.kernel import KernelHarness
+from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
+
+pytestmark = pytest.mark.kernel
+
+CREW_CELL = "crew-cell"
+ENGINEER = "You are the Data engineer"
+ANALYST = "You are the Analyst"
+MANAGER = "You are the manager of a small team"
+
+TWO_ROLES = """%%crew --approve auto
+task: Sum the sales
+process: {process}
+{extra}agents:
+  - role: Data engineer
+    goal: Load the sales into a list named crew_sales
+    section: Data preparation
+  - role: Analyst
+    goal: Add up crew_sales
+    section: Analysis
+"""
+
+
+def crew_cell(process: str = "sequential", extra: str = "", options: str = "--approve auto") -> str:
+    return TWO_ROLES.format(process=process, extra=extra).replace("--approve auto", options)
+
+
+@pytest.fixture
+def notebook(agent_kernel: KernelHarness) -> Iterator[NotebookFrontend]:
+    document = new_notebook()
+    document.cells = [
+        new_markdown_cell("Quarterly sales review."),
+        new_code_cell("%%crew ...", id=CREW_CELL),
+        new_code_cell("print('after the crew')", id="after-crew"),
+    ]
+    frontend = NotebookFrontend(document, client="test-lab")
+    agent_kernel.notebook = frontend
+    yield frontend
+    agent_kernel.notebook = None
+
+
+def first_request(script: ScriptedLLMServer, system_text: str):
+    return next(r for r in script.requests if system_text in r.system_text)
+
+
+def layout(frontend: NotebookFrontend) -> list[str]:
+    """The notebook as (kind: text) lines: headings and agent cells with their role."""
+    lines = []
+    for cell in frontend.notebook.cells:
+        meta = cell.metadata.get("jupyter_agents", {})
+        if "section" in meta:
+            lines.append(f"heading: {cell.source} [{meta['role']}]")
+        elif "step" in meta:
+            lines.append(f"{meta['role']}: {cell.source.splitlines()[0]}")
+        else:
+            lines.append(f"user: {cell.source.splitlines()[0]}")
+    return lines
+
+
+def test_sequential_crew_writes_sections_and_passes_the_note(
+    agent_kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script_for(
+        ENGINEER,
+        code("crew_sales = [120, 80, 100]", "Load them."),
+        code('handoff("Analyst", "crew_sales is clean: 3 values, no gaps")', "Done."),
+    )
+    script.script_for(ANALYST, code("final_answer(sum(crew_sales))", "Add."))
+    run = agent_kernel.execute(crew_cell(), timeout=90, cell_id=CREW_CELL)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "300"
+    assert (
+        "crew_sales is clean: 3 values, no gaps"
+        in first_request(script, ANALYST).messages[1]["content"]
+    )
+    assert layout(notebook) == [
+        "user: Quarterly sales review.",
+        "user: %%crew ...",
+        "heading: ## Data preparation [Data engineer]",
+        "Data engineer: crew_sales = [120, 80, 100]",
+        'Data engineer: handoff("Analyst", "crew_sales is clean: 3 values, no gaps")',
+        "heading: ## Analysis [Analyst]",
+        "Analyst: final_answer(sum(crew_sales))",
+        "user: print('after the crew')",
+    ]
+    nbformat.validate(notebook.notebook)
+    assert metadata_errors(notebook.notebook) == []
+    record = notebook.notebook.metadata["jupyter_agents"]["runs"][0]
+    assert record["kind"] == "crew" and record["crew"]["process"] == "sequential"
+    assert [role["section"] for role in record["crew"]["roles"]] == ["Data preparation", "Analysis"]
+    turns = agent_kernel.execute(
+        "r = jupyter_agents.last_run()\n"
+        "print([(t.role, t.section, str(t.status), t.note) for t in r.turns], r.process)"
+    ).stdout
+    assert "('Data engineer', 'Data preparation', 'handed-off', 'crew_sales is clean" in turns
+    assert "('Analyst', 'Analysis', 'completed', '300')" in turns
+
+
+def test_a_final_answer_without_handoff_is_passed_on_as_the_note(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script_for(ENGINEER, code("crew_sales = [1, 2]\nfinal_answer('two sales loaded')"))
+    script.script_for(ANALYST, code("final_answer(sum(crew_sales))"))
+    run = agent_kernel.execute(crew_cell(), timeout=90)  # no notebook: sections in the widget
+
+    assert run.result == "3"
+    assert (
+        "From Data engineer: two sales loaded"
+        in first_request(script, ANALYST).messages[1]["content"]
+    )
+    shown = agent_kernel.html_text()
+    assert "Data preparation" in shown and "ja-section" in shown
+    assert "Data engineer reports: two sales loaded" in shown
+
+
+def test_an_unknown_role_in_handoff_is_explained_to_the_model(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script_for(
+        ENGINEER,
+        code('crew_sales = [5]\nhandoff("Analyts", "ready")'),
+        code('handoff("Analyst", "ready")'),
+    )
+    script.script_for(ANALYST, code("final_answer(sum(crew_sales))"))
+    run = agent_kernel.execute(crew_cell(), timeout=90)
+
+    assert run.result == "5"
+    engineer = [r for r in script.requests if ENGINEER in r.system_text]
+    told = engineer[1].last_user_text
+    assert "there is no role named 'Analyts'; the roles are 'Data engineer', 'Analyst'" in told
+
+
+def test_the_handoff_bound_stops_ping_pong(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    script.script_for(ENGINEER, *[code('handoff("Analyst", "your turn")')] * 3)
+    script.script_for(ANALYST, *[code('handoff("Data engineer", "no, yours")')] * 3)
+    run = agent_kernel.execute(crew_cell(extra="max_handoffs: 3\n"), timeout=90)
+
+    assert run.status == "error"
+    assert "CrewStalled: the crew stopped after 3 handoffs" in run.error_text
+    assert len(run.error["traceback"]) == 1
+    status = agent_kernel.execute("print(jupyter_agents.last_run().status)").stdout.strip()
+    assert status == "failed"
+
+
+def test_hierarchical_delegates_sends_back_and_finishes(
+    agent_kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    def decide(action: str, **fields: str) -> str:
+        import json
+
+        return f"Next.\n```json\n{json.dumps({'action': action, **fields})}\n```"
+
+    script.script_for(
+        MANAGER,
+        decide("delegate", role="Data engineer", instructions="Load the sales."),
+        decide("delegate", role="Analyst", instructions="Add them up."),
+        decide("delegate", role="Analyst", instructions="Feedback: also report the mean."),
+        decide("finish", answer="Total 300, mean 100."),
+    )
+    script.script_for(ENGINEER, code("crew_sales = [120, 80, 100]\nfinal_answer('loaded 3 sales')"))
+    script.script_for(
+        ANALYST,
+        code("crew_total = sum(crew_sales)\nfinal_answer(f'total {crew_total}')"),
+        code("crew_mean = crew_total / len(crew_sales)\nfinal_answer(f'mean {crew_mean}')"),
+    )
+    run = agent_kernel.execute(crew_cell("hierarchical"), timeout=120, cell_id=CREW_CELL)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "'Total 300, mean 100.'"
+    manager_requests = [r for r in script.requests if MANAGER in r.system_text]
+    assert len(manager_requests) == 4
+    assert "Report from Data engineer" in manager_requests[1].last_user_text
+    assert "loaded 3 sales" in manager_requests[1].last_user_text
+    second_analyst = [r for r in script.requests if ANALYST in r.system_text][1]
+    assert "Feedback: also report the mean." in second_analyst.messages[1]["content"]
+    # The section sent back grew at its own end, under its one heading.
+    assert layout(notebook)[2:8] == [
+        "heading: ## Data preparation [Data engineer]",
+        "Data engineer: crew_sales = [120, 80, 100]",
+        "heading: ## Analysis [Analyst]",
+        "Analyst: crew_total = sum(crew_sales)",
+        "Analyst: crew_mean = crew_total / len(crew_sales)",
+        "user: print('after the crew')",
+    ]
+
+
+def test_a_malformed_crew_runs_nothing(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    bad = (
+        "%%crew --approve auto\ntask: t\nagents:\n"
+        "  - {role: A, goal: g, section: S}\n  - {role: B, goal: h, section: S}"
+    )
+    run = agent_kernel.execute(bad, timeout=30)
+    assert run.status == "error"
+    assert "both own the section 'S'" in run.error_text and len(run.error["traceback"]) == 1
+    assert script.requests == []
+
+
+def test_a_section_title_already_in_the_notebook_runs_nothing(
+    agent_kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    notebook.notebook.cells.insert(0, new_markdown_cell("## Analysis\nWritten by hand."))
+    before = [cell.source for cell in notebook.notebook.cells]
+    run = agent_kernel.execute(crew_cell(), timeout=60, cell_id=CREW_CELL)
+
+    assert run.status == "error"
+    assert "the notebook already has a section 'Analysis'" in run.error_text
+    assert len(run.error["traceback"]) == 1
+    assert script.requests == []
+    assert [cell.source for cell in notebook.notebook.cells] == before
+
+
+def test_approve_all_covers_one_role_and_approve_crew_the_rest(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script_for(
+        ENGINEER,
+        code("crew_sales = [1]"),
+        code("crew_sales.append(2)"),
+        code('handoff("Analyst", "ok")'),
+    )
+    script.script_for(
+        ANALYST, code("crew_total = sum(crew_sales)"), code("final_answer(crew_total)")
+    )
+    run = agent_kernel.start(crew_cell(options="--approve each"))
+    agent_kernel.click("Approve all")  # the engineer's three cells
+    agent_kernel.click("Approve crew")  # the analyst must still be asked once
+    agent_kernel.wait_done(run, 60)
+
+    assert run.result == "3"
+    statuses = agent_kernel.execute(
+        "print([(s.role, str(s.status)) for s in jupyter_agents.last_run().steps])"
+    ).stdout
+    assert statuses.strip() == (
+        "[('Data engineer', 'approved'), ('Data engineer', 'auto'), ('Data engineer', 'auto'), "
+        "('Analyst', 'approved'), ('Analyst', 'auto')]"
+    )
+
+
+def test_a_role_first_prompt_stays_bounded_as_earlier_sections_grow(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    def analyst_first_prompt_tokens(engineer_steps: int) -> int:
+        script.reset()
+        printing = code("print('row, value\\n' * 600)")  # about 10 kB per cell
+        script.script_for(
+            ENGINEER,
+            *[printing] * engineer_steps,
+            code('crew_sales = [1]\nhandoff("Analyst", "ok")'),
+        )
+        script.script_for(ANALYST, code("final_answer(1)"))
+        run = agent_kernel.execute(crew_cell(options="--approve auto --max-steps 12"), timeout=120)
+        assert run.status == "ok", run.error_text
+        return litellm.token_counter(
+            model="gpt-4o", messages=first_request(script, ANALYST).messages
+        )
+
+    small, large = analyst_first_prompt_tokens(1), analyst_first_prompt_tokens(10)
+    assert large < 2500  # a fixed budget for a role's first step
+    assert large - small < 300  # ten more 10 kB cells upstream add a few summary lines
+
+
+def test_human_handoff_to_an_existing_section(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    document = new_notebook()
+    document.cells = [
+        new_markdown_cell("# Report"),
+        new_markdown_cell("## Analysis"),
+        new_code_cell("human_total = 40", id="human-cell"),
+        new_markdown_cell("## Appendix"),
+        new_code_cell("%agent --section Analysis ...", id="agent-here"),
+    ]
+    frontend = NotebookFrontend(document, client="test-lab")
+    agent_kernel.notebook = frontend
+    try:
+        agent_kernel.execute("human_total = 40")
+        script.script(code("final_answer(human_total + 2)", "Continue."))
+        run = agent_kernel.execute(
+            '%agent --approve auto --section "Analysis" Finish the total',
+            timeout=60,
+            cell_id="agent-here",
+        )
+    finally:
+        agent_kernel.notebook = None
+    assert run.result == "42"
+    task = script.requests[0].messages[1]["content"]
+    assert 'You work in the notebook section "Analysis"' in task and "human_total = 40" in task
+    sources = [cell.source for cell in frontend.notebook.cells]
+    assert sources[:5] == [
+        "# Report",
+        "## Analysis",
+        "human_total = 40",
+        "final_answer(human_total + 2)",
+        "## Appendix",
+    ]
+
+    missing = agent_kernel.execute("%agent --approve auto --section Nowhere Do it", timeout=30)
+    assert "--section 'Nowhere' needs the notebook" in missing.error_text

@@ -1,0 +1,181 @@
+"""Runs recorded in the notebook: the record, replay without a model, --rerun, offline, secrets.
+
+The notebook is held in memory by the headless frontend (the same protocol the extension
+speaks), so what these tests read is what a saved .ipynb would hold.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.schema import metadata_errors
+from jupyter_agents.transcript import Transcript
+from tests.conftest import start_kernel
+from tests.support.kernel import KernelHarness
+from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
+
+pytestmark = pytest.mark.kernel
+
+PROMPT = "prompt-cell"
+FAKE_KEY = "sk-proj-FAKEFAKEFAKEFAKEFAKE1234"
+FAKE_ENV_SECRET = "correct-horse-battery-staple-42"
+
+
+@pytest.fixture(scope="module")
+def kernel(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory):
+    harness = start_kernel(
+        llm, tmp_path_factory.mktemp("recorded"), WAREHOUSE_PASSWORD=FAKE_ENV_SECRET
+    )
+    try:
+        harness.execute(
+            "%load_ext jupyter_agents\n%agent_config model=openai/scripted model_retries=1\n"
+            "import jupyter_agents"
+        )
+        yield harness
+    finally:
+        harness.shutdown()
+
+
+@pytest.fixture
+def notebook(kernel: KernelHarness) -> Iterator[NotebookFrontend]:
+    document = new_notebook()
+    document.cells = [
+        new_code_cell("%agent --approve auto Add up the sales", id=PROMPT),
+        new_code_cell("print('mine')", id="user-cell"),
+    ]
+    frontend = NotebookFrontend(document, client="test")
+    kernel.notebook = frontend
+    yield frontend
+    kernel.notebook = None
+    kernel.execute("jupyter_agents.session_settings().command_line.clear()")
+
+
+def agent_cells(frontend: NotebookFrontend) -> list[str]:
+    return [
+        cell.source
+        for cell in frontend.notebook.cells
+        if "step" in cell.metadata.get("jupyter_agents", {})
+    ]
+
+
+def run_prompt(kernel: KernelHarness, line: str = "%agent --approve auto Add up the sales"):
+    run = kernel.execute(line, timeout=60, cell_id=PROMPT)
+    assert run.status == "ok", run.error_text
+    return run
+
+
+def test_a_run_is_recorded_and_run_all_replays_it_without_a_model(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("rec_sales = [3, 4]", "Load."), code("final_answer(sum(rec_sales))", "Sum."))
+    first = run_prompt(kernel)
+    assert first.result == "7"
+    runs = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert len(runs) == 1
+    record = runs[0]
+    assert record["prompt_cell"] == PROMPT and record["status"] == "completed"
+    assert record["answer"] == {"json": 7} and record["steps"] == 2
+    assert record["usage"]["prompt_tokens"] > 0
+    calls = record["transcript"]["calls"]
+    assert [call["step"] for call in calls] == [1, 2]
+    assert calls[1]["reply"].startswith("Sum.")
+    cells_before = [cell.source for cell in notebook.notebook.cells]
+    requests_before = len(script.requests)
+
+    # Run All by a colleague with no model configured: the same cell, the record below it.
+    kernel.execute("%agent_config model=")
+    try:
+        replay = run_prompt(kernel)
+    finally:
+        kernel.execute("%agent_config model=openai/scripted")
+
+    assert len(script.requests) == requests_before, "a replay must not call the model"
+    assert replay.result == "7"
+    assert "not calling a model" in kernel.html_text()
+    assert [cell.source for cell in notebook.notebook.cells] == cells_before
+    assert len(notebook.notebook.metadata["jupyter_agents"]["runs"]) == 1
+    nbformat.validate(notebook.notebook)
+    assert metadata_errors(notebook.notebook) == []
+
+
+def test_rerun_replaces_exactly_that_runs_cells(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("rr_a = 1"), code("final_answer(rr_a)"))
+    run_prompt(kernel)
+    assert agent_cells(notebook) == ["rr_a = 1", "final_answer(rr_a)"]
+    old_run = notebook.notebook.metadata["jupyter_agents"]["runs"][0]["run_id"]
+
+    script.script(code("rr_b = 2"), code("final_answer(rr_b)"))
+    rerun = run_prompt(kernel, "%agent --approve auto --rerun Add up the sales")
+
+    assert rerun.result == "2"
+    assert agent_cells(notebook) == ["rr_b = 2", "final_answer(rr_b)"]
+    assert "print('mine')" in [cell.source for cell in notebook.notebook.cells]
+    runs = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert len(runs) == 1 and runs[0]["run_id"] != old_run
+    assert metadata_errors(notebook.notebook) == []
+
+
+def test_a_changed_task_is_a_new_run(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("final_answer(1)"))
+    run_prompt(kernel)
+    script.script(code("final_answer(2)"))
+    changed = run_prompt(kernel, "%agent --approve auto Add up the sales twice")
+    assert changed.result == "2"
+    assert len(script.requests) == 2
+
+
+def test_offline_mode_refuses_a_cell_without_a_recorded_run(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    setup = kernel.execute("jupyter_agents.session_settings().command_line['offline'] = True")
+    assert setup.status == "ok", setup.error_text
+    run = kernel.execute("%agent --approve auto Add up the sales", timeout=60, cell_id=PROMPT)
+    assert run.status == "error"
+    assert "NotRecorded" in run.error_text and "offline mode never calls a model" in run.error_text
+    assert script.requests == []
+
+
+def test_secrets_never_reach_the_saved_notebook(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer, tmp_path
+):
+    # A key sits in a variable (so in the kernel summary the model sees) and a secret in an
+    # environment variable that an agent cell reads; the model's reply quotes both.
+    kernel.execute(f"import os\nvendor_config = {{'endpoint': 'x', 'key': {FAKE_KEY!r}}}")
+    script.script(
+        code("pw_len = len(os.environ['WAREHOUSE_PASSWORD'])", f"I saw {FAKE_KEY}."),
+        code("final_answer(pw_len)", f"Length of {FAKE_ENV_SECRET}."),
+    )
+    run_prompt(kernel)
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(notebook.notebook, path)
+    saved = path.read_text()
+    assert FAKE_KEY not in saved and FAKE_ENV_SECRET not in saved
+    assert "[redacted]" in saved  # the transcript kept the messages, with the secrets cut
+
+
+def test_the_transcript_stores_each_message_once_and_stays_within_budget():
+    transcript = Transcript(
+        redact=lambda text: text.replace("SECRET", "[redacted]"), max_chars=5000
+    )
+    system = {"role": "system", "content": "You are a code agent. SECRET"}
+    history = [system, {"role": "user", "content": "task " + "x" * 3000}]
+    for step in range(1, 6):
+        history = [*history, {"role": "user", "content": f"observation {step} " + "y" * 1000}]
+        transcript.record("m", history, f"reply {step}", step=step, role=None)
+    stored = transcript.as_json()
+    assert len(stored["messages"]) == 7  # system, task, five observations: each once
+    assert stored["calls"][-1]["messages"] == list(range(7))
+    assert len(json.dumps(stored)) <= 5000
+    assert stored["messages"][1]["cut"] > 0  # the oldest long message was cut first
+    assert "SECRET" not in json.dumps(stored)
