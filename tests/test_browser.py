@@ -20,6 +20,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from jupyter_agents.schema import metadata_errors
 from tests.conftest import kernel_env
 from tests.support.lab import LabServer, launch_browser, start_lab, write_notebook
 from tests.support.llm_server import ScriptedLLMServer
@@ -227,6 +228,9 @@ def test_proposals_become_cells_and_approve_fills_them(
     save(page)
     saved = nbformat.read(lab.root / "cells.ipynb", as_version=4)
     nbformat.validate(saved)
+    assert metadata_errors(saved) == []
+    [record] = saved.metadata["jupyter_agents"]["runs"]  # written by the extension's host
+    assert record["status"] == "completed" and record["answer"] == {"json": 42}
     provenance = [cell.metadata.get("jupyter_agents") for cell in saved.cells]
     run_id = provenance[1]["run_id"]
     assert provenance[1] == {"run_id": run_id, "prompt": True}

@@ -15,6 +15,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.schema import metadata_errors
 from tests.conftest import PREPARE, start_kernel
 from tests.support.kernel import KernelHarness
 from tests.support.llm_server import ScriptedLLMServer
@@ -117,6 +118,7 @@ def test_approved_steps_become_cells_with_outputs_and_provenance(
     }
     assert cells[1].metadata["jupyter_agents"] == {"run_id": run_id, "prompt": True}
     nbformat.validate(notebook.notebook)
+    assert metadata_errors(notebook.notebook) == []
     # The model saw the markdown above the %agent cell.
     task_message = script.requests[0].messages[1]["content"]
     assert (
