@@ -62,3 +62,7 @@ class RunInterrupted(JupyterAgentsError):
 
 class NotRecorded(JupyterAgentsError):
     """Offline (``jupyter agents replay``): a prompt cell has no recorded run to replay."""
+
+
+class ContextOverflow(ModelCallFailed):
+    """The model refused the prompt as longer than its context window."""

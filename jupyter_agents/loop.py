@@ -12,16 +12,17 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from . import prompts
 from .approval import ApprovalDecision, ApprovalGate, ApprovalRequest, Verdict, step_status
 from .control import RunControl
-from .errors import ReplyFormatError, RunInterrupted
+from .errors import ContextOverflow, ReplyFormatError, RunInterrupted
 from .executor import KernelExecutor
 from .final_answer import NO_ANSWER, Handoff
 from .memory import Memory, Step, Timings, Usage
-from .model import ModelClient
+from .model import ModelClient, ModelReply
 from .parser import parse_reply
 from .recorder import NoRecorder
 from .result import RunStatus
@@ -144,13 +145,11 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
     usage = Usage()
     seconds = 0.0
     for _ in range(MAX_REPLIES_WITHOUT_CODE):
-        messages = parts.memory.to_messages()
+        corrections: list[dict[str, str]] = []
         for text in invalid:
-            messages.append({"role": "assistant", "content": text})
-            messages.append({"role": "user", "content": prompts.render("no_code").strip()})
-        reply = await parts.model.complete(
-            messages, on_text=step_view.stream, on_retry=_retry_notice(step_view)
-        )
+            corrections.append({"role": "assistant", "content": text})
+            corrections.append({"role": "user", "content": prompts.render("no_code").strip()})
+        reply = await ask_model(parts, step_view, corrections)
         usage = usage + reply.usage
         seconds += reply.seconds
         parsed = parse_reply(reply.text)
@@ -171,16 +170,38 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
     )
 
 
+async def ask_model(
+    parts: LoopParts, step_view: StepView, extra: list[dict[str, str]]
+) -> ModelReply:
+    """The model's reply to the memory plus ``extra``.
+
+    If the model says the prompt is longer than its context window, older steps are
+    shortened harder (once per run) and the call is made again; a second overflow fails
+    with a message that says what to change.
+    """
+    call = partial(
+        parts.model.complete, on_text=step_view.stream, on_retry=_retry_notice(step_view)
+    )
+    try:
+        return await call(parts.memory.to_messages() + extra)
+    except ContextOverflow:
+        if parts.memory.compressed:
+            raise
+    parts.memory.compress()
+    note = (
+        "The conversation grew longer than the model's context window; shortened the older "
+        "steps and asked again."
+    )
+    step_view.restart_stream(note)
+    parts.view.notice(note)
+    return await call(parts.memory.to_messages() + extra)
+
+
 async def best_answer(parts: LoopParts) -> tuple[str, Usage]:
     """At the step limit: one more call, asking for the best answer in plain text."""
     step_view = parts.view.start_step(parts.max_steps + 1, title="Step limit reached")
-    messages = parts.memory.to_messages()
-    messages.append(
-        {"role": "user", "content": prompts.render("final_step", max_steps=parts.max_steps)}
-    )
-    reply = await parts.model.complete(
-        messages, on_text=step_view.stream, on_retry=_retry_notice(step_view)
-    )
+    final = {"role": "user", "content": prompts.render("final_step", max_steps=parts.max_steps)}
+    reply = await ask_model(parts, step_view, [final])
     answer = reply.text.strip()
     step_view.show_text(answer)
     step_view.show_note("The model's best answer (no code runs after the step limit).")

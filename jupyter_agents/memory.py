@@ -17,6 +17,10 @@ from .observation import truncate_middle
 RECENT_STEPS = 3
 #: Older observations are cut to this many characters.
 OLD_OBSERVATION_CHARS = 600
+#: After the model reported a context-window overflow: only this many steps stay whole, and
+#: older observations are cut harder.
+COMPRESSED_RECENT_STEPS = 1
+COMPRESSED_OBSERVATION_CHARS = 150
 
 
 class StepStatus(str, Enum):
@@ -84,23 +88,25 @@ class Step:
     #: In a crew: the role whose step this is.
     role: str | None = None
 
-    def to_messages(self, recent: bool = True) -> list[dict[str, str]]:
+    def to_messages(
+        self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS
+    ) -> list[dict[str, str]]:
         messages: list[dict[str, str]] = []
         for invalid in self.invalid_replies:
             messages.append({"role": "assistant", "content": invalid})
             messages.append({"role": "user", "content": prompts.render("no_code").strip()})
         messages.append({"role": "assistant", "content": self.reply})
-        messages.append({"role": "user", "content": self.feedback(recent)})
+        messages.append({"role": "user", "content": self.feedback(recent, old_chars)})
         return messages
 
-    def feedback(self, recent: bool = True) -> str:
+    def feedback(self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS) -> str:
         """What the model is told about this step's outcome."""
         if self.status is StepStatus.REJECTED:
             reason = f"Reason: {self.reason}" if self.reason else "No reason was given."
             return prompts.render("rejected", step=self.number, reason=reason).strip()
         observation = self.observation or ""
         if not recent:
-            observation = truncate_middle(observation, OLD_OBSERVATION_CHARS)
+            observation = truncate_middle(observation, old_chars)
         edit_note = ""
         if self.status is StepStatus.EDITED:
             edit_note = prompts.render("edited", code=self.code_run or "")
@@ -120,13 +126,21 @@ class Memory:
     system: str
     task: str
     steps: list[Step] = field(default_factory=list)
+    #: Set after a context-window overflow: older steps are shortened harder.
+    compressed: bool = False
+
+    def compress(self) -> None:
+        """Shorten older steps further (once: the model said the prompt is too long)."""
+        self.compressed = True
 
     def to_messages(self) -> list[dict[str, str]]:
         messages = [
             {"role": "system", "content": self.system},
             {"role": "user", "content": self.task},
         ]
-        first_recent = len(self.steps) - RECENT_STEPS
+        recent = COMPRESSED_RECENT_STEPS if self.compressed else RECENT_STEPS
+        old_chars = COMPRESSED_OBSERVATION_CHARS if self.compressed else OLD_OBSERVATION_CHARS
+        first_recent = len(self.steps) - recent
         for index, step in enumerate(self.steps):
-            messages.extend(step.to_messages(recent=index >= first_recent))
+            messages.extend(step.to_messages(index >= first_recent, old_chars))
         return messages

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import ModelCallFailed
+from .errors import ContextOverflow, ModelCallFailed
 from .memory import Usage
-from .retry import ModelFailure, RetryPolicy, StreamBroken, classify
+from .retry import CONTEXT_OVERFLOW, ModelFailure, RetryPolicy, StreamBroken, classify
 
 TextCallback = Callable[[str], None]
 RetryCallback = Callable[[ModelFailure, int, float], None]
@@ -84,7 +84,8 @@ class ModelClient:
             except Exception as error:
                 failure = classify(error, self.model, litellm, self.timeout)
                 if not failure.retryable or attempt > self.retry.retries:
-                    raise ModelCallFailed(failure.message(self.model, attempt)) from error
+                    kind = ContextOverflow if failure.kind == CONTEXT_OVERFLOW else ModelCallFailed
+                    raise kind(failure.message(self.model, attempt)) from error
                 delay = self.retry.delay(attempt, failure.retry_after)
                 if on_retry is not None:
                     on_retry(failure, attempt, delay)

@@ -12,6 +12,9 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+#: The failure kind for a prompt longer than the model's context window.
+CONTEXT_OVERFLOW = "context window exceeded"
+
 
 class StreamBroken(Exception):
     """A streamed reply ended without its final chunk: the connection dropped mid-reply."""
@@ -85,8 +88,9 @@ def classify(error: BaseException, model: str, litellm: Any, timeout: float) -> 
     if isinstance(error, litellm.ContextWindowExceededError):
         return failure(
             False,
-            "context window exceeded",
-            "the conversation is too long for this model; lower max_steps or observation_tokens",
+            CONTEXT_OVERFLOW,
+            "the conversation is too long for this model, even with older steps shortened; "
+            "lower observation_tokens or max_steps, or use a model with a larger context window",
         )
     if isinstance(error, litellm.AuthenticationError):
         return failure(False, "authentication error", f"check the API key for {provider}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 
@@ -92,6 +93,42 @@ def test_rate_limit_then_success(agent_kernel: KernelHarness, script: ScriptedLL
 
     assert run.status == "ok", run.error_text
     assert run.result == "'after retry'"
+    assert len(script.requests) == 2
+
+
+TOO_LONG = Fault(
+    status=400,
+    message="This model's maximum context length is 8192 tokens. However, your messages "
+    "resulted in 9100 tokens. Please reduce the length of the messages.",
+)
+
+
+def test_a_context_overflow_shortens_older_steps_once_and_retries(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    long_print = code("print('overflow-row\\n' * 400)")  # about 5 kB per step
+    script.script(
+        long_print, long_print, long_print, long_print, TOO_LONG, code("final_answer('fits')")
+    )
+    run = agent_kernel.execute("%agent --approve auto Print a lot", timeout=90)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "'fits'"
+    overflowed, retried = script.requests[4], script.requests[5]
+    assert len(json.dumps(retried.messages)) < len(json.dumps(overflowed.messages)) - 3000
+    assert retried.messages[-1] == overflowed.messages[-1]  # the newest step stays whole
+    assert "shortened the older steps" in agent_kernel.html_text()
+
+
+def test_a_second_context_overflow_fails_clearly(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(TOO_LONG, TOO_LONG)
+    run = agent_kernel.execute("%agent --approve auto Anything", timeout=60)
+
+    message = one_line_error(run)
+    assert "ContextOverflow" in message and "context window exceeded" in message
+    assert "lower observation_tokens or max_steps" in message
     assert len(script.requests) == 2
 
 
