@@ -17,6 +17,7 @@ from typing import Any
 from .errors import ContextOverflow, ModelCallFailed
 from .memory import Usage
 from .retry import CONTEXT_OVERFLOW, ModelFailure, RetryPolicy, StreamBroken, classify
+from .telemetry import provider_of, set_attributes, span
 
 TextCallback = Callable[[str], None]
 RetryCallback = Callable[[ModelFailure, int, float], None]
@@ -72,6 +73,27 @@ class ModelClient:
         ``on_text`` receives text as it streams in; ``on_retry(failure, attempt, delay)`` is
         called before each retry, so a view can discard the partial text and say why it waits.
         """
+        with span(
+            f"chat {self.model}",
+            gen_ai__operation__name="chat",
+            gen_ai__provider__name=provider_of(self.model),
+            gen_ai__request__model=self.model,
+        ) as call_span:
+            reply = await self._with_retries(messages, on_text, on_retry)
+            set_attributes(
+                call_span,
+                gen_ai__usage__input_tokens=reply.usage.prompt_tokens,
+                gen_ai__usage__output_tokens=reply.usage.completion_tokens,
+                jupyter_agents__attempts=reply.attempts,
+            )
+            return reply
+
+    async def _with_retries(
+        self,
+        messages: list[dict[str, str]],
+        on_text: TextCallback | None,
+        on_retry: RetryCallback | None,
+    ) -> ModelReply:
         litellm = load_litellm()
         started = time.perf_counter()
         attempt = 0

@@ -54,6 +54,7 @@ def run_record(
             "execution": round(timings.execution_seconds, 3),
             "waiting": round(timings.waiting_seconds, 3),
         },
+        "step_metrics": [_step_metrics(step) for step in run.steps],
         "started": _iso(run.started),
         "version": __version__,
     }
@@ -85,6 +86,21 @@ def decode_answer(encoded: dict[str, Any] | None) -> Any:
     if not encoded:
         return None
     return encoded["json"] if "json" in encoded else encoded.get("repr")
+
+
+def _step_metrics(step: Any) -> dict[str, Any]:
+    """One step's tokens, cost and where its time went (model, running, waiting for you)."""
+    return {
+        "step": step.number,
+        "role": step.role or "agent",
+        "status": str(step.status),
+        "prompt_tokens": step.usage.prompt_tokens,
+        "completion_tokens": step.usage.completion_tokens,
+        "cost": step.usage.cost,
+        "model_seconds": round(step.timings.model_seconds, 3),
+        "execution_seconds": round(step.timings.execution_seconds, 3),
+        "waiting_seconds": round(step.timings.waiting_seconds, 3),
+    }
 
 
 def _iso(timestamp: float) -> str:

@@ -34,6 +34,7 @@ from .result import RunResult, RunStatus
 from .retry import RetryPolicy
 from .run_record import decode_answer, run_record
 from .session import KernelSession
+from .telemetry import set_attributes, span
 from .transcript import Transcript
 from .view import open_view
 
@@ -141,7 +142,17 @@ async def run_context(
         if settings.transcripts:
             context.transcript = Transcript(context.redact, settings.transcript_chars)
         ending: JupyterAgentsError | None = None
-        with context.control.watching_sigint():
+        agent = "crew" if crew_spec is not None else "agent"
+        with (
+            context.control.watching_sigint(),
+            span(
+                f"invoke_agent {agent}",
+                gen_ai__operation__name="invoke_agent",
+                gen_ai__agent__name=agent,
+                gen_ai__agent__id=run.run_id,
+                gen_ai__request__model=settings.model,
+            ) as run_span,
+        ):
             try:
                 context.view = await open_view(
                     run,
@@ -169,6 +180,13 @@ async def run_context(
                 await finish_despite_cancellation(context.recorder.finish(run))
                 if context.view is not None:
                     context.view.finish(run)
+                set_attributes(
+                    run_span,
+                    jupyter_agents__status=str(run.status),
+                    jupyter_agents__steps=len(run.steps),
+                    gen_ai__usage__input_tokens=run.usage.prompt_tokens,
+                    gen_ai__usage__output_tokens=run.usage.completion_tokens,
+                )
         if ending is not None:
             raise ending
 

@@ -83,6 +83,10 @@ def test_a_run_is_recorded_and_run_all_replays_it_without_a_model(
     assert record["prompt_cell"] == PROMPT and record["status"] == "completed"
     assert record["answer"] == {"json": 7} and record["steps"] == 2
     assert record["usage"]["prompt_tokens"] > 0
+    metrics = record["step_metrics"]
+    assert [m["step"] for m in metrics] == [1, 2] and all(m["status"] == "auto" for m in metrics)
+    assert sum(m["prompt_tokens"] for m in metrics) == record["usage"]["prompt_tokens"]
+    assert all(m["model_seconds"] > 0 for m in metrics)
     calls = record["transcript"]["calls"]
     assert [call["step"] for call in calls] == [1, 2]
     assert calls[1]["reply"].startswith("Sum.")

@@ -1,0 +1,59 @@
+"""OpenTelemetry spans from a real run, collected by the real SDK's in-memory exporter."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.support.kernel import KernelHarness
+from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
+
+pytestmark = pytest.mark.kernel
+
+SETUP = """\
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+otel_exporter = InMemorySpanExporter()
+otel_provider = TracerProvider()
+otel_provider.add_span_processor(SimpleSpanProcessor(otel_exporter))
+trace.set_tracer_provider(otel_provider)
+"""
+
+DUMP = """\
+import json
+print(json.dumps([
+    {"name": s.name, "id": s.context.span_id, "parent": s.parent.span_id if s.parent else None,
+     "attributes": dict(s.attributes)}
+    for s in otel_exporter.get_finished_spans()
+]))
+"""
+
+
+def test_a_run_is_traced_with_gen_ai_spans(agent_kernel: KernelHarness, script: ScriptedLLMServer):
+    assert agent_kernel.execute(SETUP).status == "ok"
+    script.script(code("otel_x = 1"), code("final_answer(otel_x + 1)"))
+    run = agent_kernel.execute("%agent --approve auto Trace me", timeout=60)
+    assert run.status == "ok", run.error_text
+
+    spans = json.loads(agent_kernel.execute(DUMP).stdout)
+    by_name: dict[str, list[dict]] = {}
+    for item in spans:
+        by_name.setdefault(item["name"], []).append(item)
+    [agent] = by_name["invoke_agent agent"]
+    chats = by_name["chat openai/scripted"]
+    assert len(chats) == 2
+    assert all(chat["parent"] == agent["id"] for chat in chats)
+    assert chats[0]["attributes"]["gen_ai.operation.name"] == "chat"
+    assert chats[0]["attributes"]["gen_ai.provider.name"] == "openai"
+    assert chats[0]["attributes"]["gen_ai.usage.input_tokens"] > 0
+    attributes = agent["attributes"]
+    assert attributes["gen_ai.operation.name"] == "invoke_agent"
+    assert attributes["jupyter_agents.status"] == "completed"
+    assert attributes["jupyter_agents.steps"] == 2
+    assert attributes["gen_ai.usage.output_tokens"] > 0
+    text = json.dumps(spans)
+    assert "Trace me" not in text and "otel_x" not in text  # no prompts or code in spans
