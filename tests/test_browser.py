@@ -299,6 +299,18 @@ def test_reject_removes_the_cell_and_tells_the_model(
     expect(cells(page)).to_have_count(3)  # setup, %agent, the one cell that ran
 
 
+def test_a_kernel_restart_leaves_no_pending_cell(page, lab: LabServer, script: ScriptedLLMServer):
+    script.script(code("restart_x = 1", "First."), code("final_answer(restart_x)", "Then."))
+    open_notebook(page, lab, "restart.ipynb", [SETUP_CELL, "%agent Wait for me"])
+    run_all(page)
+    expect(pending_cell(page)).to_have_count(1, timeout=60_000)
+
+    page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel()")
+
+    expect(pending_cell(page)).to_have_count(0, timeout=30_000)
+    expect(cells(page)).to_have_count(2)  # the setup cell and the %agent cell, nothing else
+
+
 def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):
     """The same extension in Jupyter Notebook 7: a pending cell, approved on its toolbar."""
     script.script(

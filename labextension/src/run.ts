@@ -11,6 +11,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 import { OutputCapture } from './capture';
 import { NotebookModelHost } from './host';
 import { classify, decisionEvent, dispatch, IHandshake, Verdict } from './protocol';
+import { knownStatus, METADATA_KEY } from './status';
 
 export class AgentRun {
   /**
@@ -31,12 +32,13 @@ export class AgentRun {
     comm.onMsg = msg => this.onMessage(msg);
     comm.onClose = () => this.end();
     // A restart or a kernel change ends the %agent cell's execution, and with it the run.
+    // The kernel can no longer clean up, so its undecided proposals are removed here.
     kernel.statusChanged.connect((_, status) => {
       if (status === 'restarting' || status === 'autorestarting' || status === 'dead') {
-        this.end();
+        this.end(true);
       }
     }, this);
-    kernel.disposed.connect(() => this.end(), this);
+    kernel.disposed.connect(() => this.end(true), this);
     // Closing the notebook: tell the kernel now, rather than letting its requests time out.
     context.disposed.connect(() => {
       this.end();
@@ -81,15 +83,35 @@ export class AgentRun {
     this._changed.emit();
   }
 
-  /** Drop the run's state: stop capturing, forget the cells. Safe to call twice. */
-  end(): void {
+  /**
+   * Drop the run's state: stop capturing, forget the cells. Safe to call twice. With
+   * `kernelGone`, first remove the run's proposals still pending: no half-done cell stays.
+   */
+  end(kernelGone = false): void {
     if (this._ended) {
       return;
+    }
+    if (kernelGone && !this.model.isDisposed) {
+      this.removePending();
     }
     this._ended = true;
     this._capture.stopAll();
     this._changed.emit();
     Signal.clearData(this);
+  }
+
+  private removePending(): void {
+    for (const cellId of this._inserted) {
+      try {
+        const cell = this._host.readCell(cellId);
+        const entry = cell.metadata[METADATA_KEY] as JSONObject | undefined;
+        if (knownStatus(entry?.status) === 'pending') {
+          this._host.deleteCell(cellId);
+        }
+      } catch {
+        // Already gone from the notebook: nothing to remove.
+      }
+    }
   }
 
   private onMessage(msg: KernelMessage.ICommMsgMsg): void {

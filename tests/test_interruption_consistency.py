@@ -1,0 +1,91 @@
+"""Interrupting a run in each phase leaves a consistent notebook, record and namespace.
+
+For each phase (the model streaming its reply, a proposal waiting for approval, an approved
+cell running) the run is interrupted the way the kernel's stop button does it, after one
+completed step. Afterwards: no pending cell is left, the completed step's cell is intact,
+the run is recorded as interrupted, the namespace holds what the completed cell made and
+nothing from the interrupted step, and the kernel still answers. (A kernel *restart* with a
+pending cell is covered in the browser, where the extension removes it.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.schema import metadata_errors
+from tests.support.kernel import KernelHarness
+from tests.support.llm_server import Fault, ScriptedLLMServer
+from tests.support.replies import code
+
+pytestmark = pytest.mark.kernel
+
+PROMPT = "interrupt-prompt"
+
+
+@pytest.fixture
+def notebook(agent_kernel: KernelHarness) -> Iterator[NotebookFrontend]:
+    document = new_notebook()
+    document.cells = [new_code_cell("%agent ...", id=PROMPT)]
+    frontend = NotebookFrontend(document, client="test")
+    agent_kernel.notebook = frontend
+    yield frontend
+    agent_kernel.notebook = None
+
+
+def step_cells(frontend: NotebookFrontend) -> list:
+    return [c for c in frontend.notebook.cells if "step" in c.metadata.get("jupyter_agents", {})]
+
+
+def statuses(frontend: NotebookFrontend) -> list[str]:
+    return [cell.metadata["jupyter_agents"]["status"] for cell in step_cells(frontend)]
+
+
+def wait_for_second_proposal(kernel: KernelHarness, frontend: NotebookFrontend) -> None:
+    kernel.wait_for(lambda: len(statuses(frontend)) == 2, 30, "the second proposal")
+
+
+@pytest.mark.parametrize("phase", ["streaming", "approval", "executing"])
+def test_an_interrupt_in_any_phase_leaves_things_consistent(
+    phase: str,
+    agent_kernel: KernelHarness,
+    notebook: NotebookFrontend,
+    script: ScriptedLLMServer,
+):
+    name = f"ic_{phase}"
+    first = code(f"{name}_done = 'step 1'")
+    second = {
+        "streaming": Fault(delay=30, then=code(f"{name}_late = 1")),
+        "approval": code(f"{name}_late = 1"),
+        "executing": code(
+            f"import time\nprint('started', flush=True)\ntime.sleep(60)\n{name}_late = 1"
+        ),
+    }[phase]
+    script.script(first, second)
+    run = agent_kernel.start("%agent Two steps", cell_id=PROMPT)
+    agent_kernel.click("Approve")
+    if phase == "streaming":
+        agent_kernel.wait_for(lambda: len(script.requests) == 2, 30, "the second model call")
+    elif phase == "approval":
+        wait_for_second_proposal(agent_kernel, notebook)
+    else:
+        wait_for_second_proposal(agent_kernel, notebook)
+        agent_kernel.click("Approve")
+        agent_kernel.wait_for(
+            lambda: "started" in str(step_cells(notebook)[1].outputs), 30, "step 2"
+        )
+
+    agent_kernel.interrupt()
+    agent_kernel.wait_done(run, 30)
+
+    assert run.status == "error" and "RunInterrupted" in run.error_text
+    assert "pending" not in statuses(notebook)
+    assert statuses(notebook)[0] == "approved"
+    [record] = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert record["status"] == "interrupted"
+    assert metadata_errors(notebook.notebook) == []
+    check = agent_kernel.execute(f"print({name}_done, '{name}_late' in globals())", timeout=30)
+    assert check.stdout.strip() == "step 1 False"
