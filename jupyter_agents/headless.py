@@ -20,7 +20,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from .notebook_frontend import NotebookFrontend
-from .protocol import COMM_TARGET, METADATA_KEY
+from .protocol import METADATA_KEY
 
 #: Statuses of agent cells a replay executes: what a person (or their auto policy) approved.
 APPROVED = ("approved", "edited", "auto")
@@ -130,29 +130,12 @@ class AgentNotebookClient(NotebookClient):
     def process_message(
         self, msg: dict[str, Any], cell: nbformat.NotebookNode, cell_index: int
     ) -> nbformat.NotebookNode | None:
-        if self._protocol_message(msg) or self.frontend.route_output(msg):
+        content = msg["content"]
+        if msg["msg_type"] == "comm_msg" and content.get("comm_id") in self.frontend.comms:
+            self._report(content.get("data", {}))
+        if self.frontend.take(msg, self._send_comm):
             return None
         return super().process_message(msg, cell, cell_index)
-
-    def _protocol_message(self, msg: dict[str, Any]) -> bool:
-        kind, content = msg["msg_type"], msg["content"]
-        comm_id = content.get("comm_id")
-        if kind == "comm_open" and content.get("target_name") == COMM_TARGET:
-            hello = self.frontend.on_comm_open(comm_id, content.get("data", {}))
-            if hello is not None:
-                self._send_comm(comm_id, hello)
-            return True
-        if comm_id is None or comm_id not in self.frontend.comms:
-            return False
-        if kind == "comm_msg":
-            data = content.get("data", {})
-            self._report(data)
-            reply = self.frontend.on_comm_msg(comm_id, data)
-            if reply is not None:
-                self._send_comm(comm_id, reply)
-        elif kind == "comm_close":
-            self.frontend.on_comm_close(comm_id)
-        return True
 
     def _send_comm(self, comm_id: str, data: dict[str, Any]) -> None:
         assert self.kc is not None

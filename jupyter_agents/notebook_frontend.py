@@ -8,6 +8,7 @@ messages and sends back what it returns.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import nbformat
@@ -149,6 +150,29 @@ class NotebookFrontend:
             if cell_id == data["cell_id"]:
                 del self._captures[msg_id]
         return {}
+
+    def take(self, message: dict[str, Any], send: Callable[[str, dict[str, Any]], None]) -> bool:
+        """Handle one IOPub message if it belongs to the protocol or to a capturing cell.
+
+        ``send(comm_id, data)`` sends a comm message back to the kernel (the caller owns the
+        connection). True if the message was taken; otherwise it is the caller's to handle.
+        """
+        kind, content = message["msg_type"], message["content"]
+        comm_id = content.get("comm_id")
+        if kind == "comm_open" and content.get("target_name") == protocol.COMM_TARGET:
+            hello = self.on_comm_open(comm_id, content.get("data", {}))
+            if hello is not None:
+                send(comm_id, hello)
+            return True
+        if comm_id is not None and comm_id in self.comms:
+            if kind == "comm_msg":
+                reply = self.on_comm_msg(comm_id, content.get("data", {}))
+                if reply is not None:
+                    send(comm_id, reply)
+            elif kind == "comm_close":
+                self.on_comm_close(comm_id)
+            return True
+        return self.route_output(message)
 
     # -- outputs -------------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from jupyter_agents.schema import metadata_errors
-from tests.support.kernel import KernelHarness
+from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
 
@@ -45,16 +45,13 @@ def crew_cell(process: str = "sequential", extra: str = "", options: str = "--ap
 
 @pytest.fixture
 def notebook(agent_kernel: KernelHarness) -> Iterator[NotebookFrontend]:
-    document = new_notebook()
-    document.cells = [
+    cells = [
         new_markdown_cell("Quarterly sales review."),
         new_code_cell("%%crew ...", id=CREW_CELL),
         new_code_cell("print('after the crew')", id="after-crew"),
     ]
-    frontend = NotebookFrontend(document, client="test-lab")
-    agent_kernel.notebook = frontend
-    yield frontend
-    agent_kernel.notebook = None
+    with attached_notebook(agent_kernel, cells) as frontend:
+        yield frontend
 
 
 def first_request(script: ScriptedLLMServer, system_text: str):

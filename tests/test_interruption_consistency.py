@@ -13,11 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from jupyter_agents.schema import metadata_errors
-from tests.support.kernel import KernelHarness
+from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import Fault, ScriptedLLMServer
 from tests.support.replies import code
 
@@ -28,12 +28,8 @@ PROMPT = "interrupt-prompt"
 
 @pytest.fixture
 def notebook(agent_kernel: KernelHarness) -> Iterator[NotebookFrontend]:
-    document = new_notebook()
-    document.cells = [new_code_cell("%agent ...", id=PROMPT)]
-    frontend = NotebookFrontend(document, client="test")
-    agent_kernel.notebook = frontend
-    yield frontend
-    agent_kernel.notebook = None
+    with attached_notebook(agent_kernel, [new_code_cell("%agent ...", id=PROMPT)]) as frontend:
+        yield frontend
 
 
 def step_cells(frontend: NotebookFrontend) -> list:

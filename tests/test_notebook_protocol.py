@@ -12,12 +12,12 @@ from collections.abc import Iterator
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from jupyter_agents.schema import metadata_errors
 from tests.conftest import PREPARE, start_kernel
-from tests.support.kernel import KernelHarness
+from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
 
@@ -41,16 +41,13 @@ def lab(
 @pytest.fixture
 def notebook(lab: KernelHarness) -> Iterator[NotebookFrontend]:
     """A fresh notebook: a markdown cell, the %agent cell, a cell after it."""
-    document = new_notebook()
-    document.cells = [
+    cells = [
         new_markdown_cell("## Revenue analysis\nGoal: monthly revenue for the board."),
         new_code_cell("%agent ...", id=AGENT_CELL),
         new_code_cell("print('the user cell after')", id="after-cell"),
     ]
-    frontend = NotebookFrontend(document, client="test-lab")
-    lab.notebook = frontend
-    yield frontend
-    lab.notebook = None
+    with attached_notebook(lab, cells) as frontend:
+        yield frontend
 
 
 def first_edit_button_layout(lab: KernelHarness) -> str:

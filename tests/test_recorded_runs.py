@@ -11,13 +11,13 @@ from collections.abc import Iterator
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from jupyter_agents.schema import metadata_errors
 from jupyter_agents.transcript import Transcript
 from tests.conftest import start_kernel
-from tests.support.kernel import KernelHarness
+from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
 
@@ -45,15 +45,12 @@ def kernel(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory):
 
 @pytest.fixture
 def notebook(kernel: KernelHarness) -> Iterator[NotebookFrontend]:
-    document = new_notebook()
-    document.cells = [
+    cells = [
         new_code_cell("%agent --approve auto Add up the sales", id=PROMPT),
         new_code_cell("print('mine')", id="user-cell"),
     ]
-    frontend = NotebookFrontend(document, client="test")
-    kernel.notebook = frontend
-    yield frontend
-    kernel.notebook = None
+    with attached_notebook(kernel, cells) as frontend:
+        yield frontend
     kernel.execute("jupyter_agents.session_settings().command_line.clear()")
 
 

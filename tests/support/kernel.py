@@ -14,14 +14,15 @@ from __future__ import annotations
 import os
 import queue
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import nbformat
 from jupyter_client.manager import KernelManager
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
-from jupyter_agents.protocol import COMM_TARGET
 
 WIDGET_TARGET = "jupyter.widget"
 LINK_MODELS = {"LinkModel", "DirectionalLinkModel"}
@@ -254,9 +255,7 @@ class KernelHarness:
         kind = message["msg_type"]
         content = message["content"]
         parent = message["parent_header"].get("msg_id")
-        if self._notebook_message(kind, content) or (
-            self.notebook is not None and self.notebook.route_output(message)
-        ):
+        if self.notebook is not None and self.notebook.take(message, self.send_comm):
             return
         if kind == "comm_open" and content.get("target_name") == WIDGET_TARGET:
             state = dict(content["data"].get("state", {}))
@@ -289,28 +288,6 @@ class KernelHarness:
             capturing.captured.append(output)
         elif parent in self.runs:
             self.runs[parent].outputs.append(output)
-
-    def _notebook_message(self, kind: str, content: dict[str, Any]) -> bool:
-        """Hand the notebook protocol's comm traffic to the notebook frontend, if any."""
-        if self.notebook is None:
-            return False
-        comm_id = content.get("comm_id")
-        if kind == "comm_open" and content.get("target_name") == COMM_TARGET:
-            hello = self.notebook.on_comm_open(comm_id, content.get("data", {}))
-            if hello is not None:
-                self.send_comm(comm_id, hello)
-            return True
-        if comm_id not in self.notebook.comms:
-            return False
-        if kind == "comm_msg":
-            reply = self.notebook.on_comm_msg(comm_id, content.get("data", {}))
-            if reply is not None:
-                self.send_comm(comm_id, reply)
-            return True
-        if kind == "comm_close":
-            self.notebook.on_comm_close(comm_id)
-            return True
-        return False
 
     def _capturing_output_widget(self, parent: str | None) -> WidgetModel | None:
         if not self.widget_frontend or not parent:
@@ -349,3 +326,17 @@ def _as_output(kind: str, content: dict[str, Any]) -> dict[str, Any] | None:
             "traceback": content["traceback"],
         }
     return None
+
+
+@contextmanager
+def attached_notebook(kernel: KernelHarness, cells: list[Any]) -> Iterator[NotebookFrontend]:
+    """A notebook of ``cells`` (nbformat cells) whose frontend answers ``kernel``'s protocol,
+    as JupyterLab with the extension does; detached again afterwards."""
+    document = nbformat.v4.new_notebook()
+    document.cells = list(cells)
+    frontend = NotebookFrontend(document, client="test-lab")
+    kernel.notebook = frontend
+    try:
+        yield frontend
+    finally:
+        kernel.notebook = None
