@@ -16,10 +16,10 @@ from typing import Any
 from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode
 from traitlets.config import Config, Configurable
 
+from .approval import POLICIES as APPROVE_POLICIES
 from .errors import InvalidOption, NoModelConfigured
 
 MODEL_ENV_VAR = "JUPYTER_AGENTS_MODEL"
-APPROVE_POLICIES = ("each", "auto")
 
 
 class JupyterAgents(Configurable):
@@ -37,7 +37,8 @@ class JupyterAgents(Configurable):
     approve = Enum(
         list(APPROVE_POLICIES),
         default_value="each",
-        help="'each': a human approves every cell. 'auto': cells run without approval.",
+        help="'each': a human approves every cell. 'auto': cells run without approval. "
+        "'risky': cells the risk review flags wait for a human, the others run.",
     ).tag(config=True)
     observation_tokens = Integer(
         2000, min=100, help="Budget (about, in tokens) for what one cell's outputs tell the model."

@@ -11,6 +11,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 
+from .approval import POLICIES
 from .errors import InvalidOption
 
 USAGE = """\
@@ -20,7 +21,9 @@ Usage:  %agent [options] TASK
 Options:
   -m, --model MODEL       litellm model string, e.g. openai/gpt-4o-mini
   --max-steps N           most cells the model may propose (default 10)
-  --approve each|auto     ask before every cell (default), or run them without asking
+  --approve each|auto|risky
+                          ask before every cell (default), run them without asking, or
+                          ask only about cells with risk flags (deleting files, shell, ...)
   --tools NAME[,NAME...]  functions in your namespace the agent may call
   --section TITLE         work in this existing notebook section (needs the extension)
   --rerun                 ask the model again even if this cell's recorded run is below it,
@@ -31,7 +34,7 @@ Options:
 Defaults: %agent_config shows them; %agent_config model=... max_steps=... sets them."""
 
 CREW_USAGE = """\
-Usage:  %%crew [--model MODEL] [--approve each|auto] [--max-steps N] [--rerun]
+Usage:  %%crew [--model MODEL] [--approve each|auto|risky] [--max-steps N] [--rerun]
         task: what the team should do
         process: sequential          # or: hierarchical (a manager delegates)
         agents:
@@ -115,8 +118,8 @@ def _set_option(call: MagicCall, flag: str, name: str, value: str) -> None:
         except ValueError:
             raise InvalidOption(f"{flag} takes a whole number, not {value!r}.") from None
     elif name == "approve":
-        if value not in ("each", "auto"):
-            raise InvalidOption(f"{flag} takes 'each' or 'auto', not {value!r}.")
+        if value not in POLICIES:
+            raise InvalidOption(f"{flag} takes 'each', 'auto' or 'risky', not {value!r}.")
         call.options[name] = value
     elif name == "tools":
         call.tools.extend(part.strip() for part in value.split(",") if part.strip())

@@ -89,7 +89,7 @@ class AgentMagics(Magics):
     def crew(self, line: str, cell: str | None = None) -> PendingRun | None:
         """Role agents that own notebook sections and hand the work to each other.
 
-        %%crew [--model MODEL] [--approve each|auto] [--max-steps N]
+        %%crew [--model MODEL] [--approve each|auto|risky] [--max-steps N]
         task: ...
         process: sequential | hierarchical
         agents:
