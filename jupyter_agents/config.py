@@ -55,6 +55,13 @@ class JupyterAgents(Configurable):
     model_retries = Integer(
         3, min=0, help="Retries on 429, 5xx, timeouts and broken connections, with backoff."
     ).tag(config=True)
+    cell_timeout = Float(
+        0.0,
+        min=0.0,
+        help="Seconds an approved cell may run before it is interrupted, as the stop button "
+        "does; the model is told and the run goes on. 0: no limit (`jupyter agents run` "
+        "uses 600).",
+    ).tag(config=True)
     frontend_timeout = Float(
         3.0,
         min=0.1,
@@ -99,6 +106,7 @@ SETTABLE = (
     "stream",
     "model_timeout",
     "model_retries",
+    "cell_timeout",
     "frontend_timeout",
     "keep_rejected",
     "transcripts",

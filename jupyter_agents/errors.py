@@ -62,3 +62,11 @@ class RunInterrupted(JupyterAgentsError):
 
 class NotRecorded(JupyterAgentsError):
     """Offline (``jupyter agents replay``): a prompt cell has no recorded run to replay."""
+
+
+class CellTimeout(KeyboardInterrupt):
+    """Raised inside an agent cell that ran past its time limit (``cell_timeout``).
+
+    A KeyboardInterrupt, like the one the stop button raises, so the cell's own
+    ``except Exception`` does not swallow it; its own name, so the traceback says why.
+    """

@@ -132,7 +132,12 @@ async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
         outcome = await parts.executor.run(code, output=output)
         step.execution_count = outcome.execution_count
         step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
-        step.observation = parts.redact(outcome.observation.render(parts.observation_tokens))
+        observation = outcome.observation.render(parts.observation_tokens)
+        if outcome.timed_out_after is not None:  # the model is told, and may try another way
+            step.timed_out_after = outcome.timed_out_after
+            limit = prompts.render("timed_out", seconds=f"{outcome.timed_out_after:g}")
+            observation = f"{limit.strip()}\n\n{observation}"
+        step.observation = parts.redact(observation)
         step.timings.execution_seconds = outcome.seconds
         await parts.recorder.ran(cell, step)
         step_view.show_outcome(step)

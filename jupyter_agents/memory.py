@@ -87,6 +87,8 @@ class Step:
     #: The risk review's flags for the code that ran (or, if nothing ran, the proposal).
     #: Shown to the human and recorded; never sent to the model.
     risks: list[RiskFlag] = field(default_factory=list)
+    #: The time limit (seconds) that stopped this step's cell, if one did.
+    timed_out_after: float | None = None
 
     def to_messages(self, recent: bool = True) -> list[dict[str, str]]:
         messages: list[dict[str, str]] = []

@@ -58,6 +58,8 @@ class PlainStepView:
     def show_outcome(self, step: Step) -> None:
         where = f" as In [{step.execution_count}]" if step.execution_count is not None else ""
         error = f", raised {step.error}" if step.error else ""
+        if step.timed_out_after is not None:
+            error = f", interrupted at its time limit ({step.timed_out_after:g} s)"
         print(f"[{self.title}] {step.status}{where}{error}; {step.usage.describe()}")
 
 

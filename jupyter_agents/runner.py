@@ -109,6 +109,7 @@ class RunContext:
                 settings.observation_tokens,
                 on_interrupt=self.control.mark_interrupted,
                 roles=roles,
+                cell_timeout=settings.cell_timeout,
             ),
             view=self.view,
             memory=memory,

@@ -245,7 +245,9 @@ class StepWidget:
             parts.append(f"reason: {step.reason}")
         if step.execution_count is not None:
             parts.append(f"In [{step.execution_count}]")
-        if step.error:
+        if step.timed_out_after is not None:
+            parts.append(f"interrupted at its time limit ({step.timed_out_after:g} s)")
+        elif step.error:
             parts.append(f"raised {step.error}")
         if step.code_run is not None:
             parts.append(f"ran {step.timings.execution_seconds:.2f} s")
