@@ -62,6 +62,12 @@ class JupyterAgents(Configurable):
         "does; the model is told and the run goes on. 0: no limit (`jupyter agents run` "
         "uses 600).",
     ).tag(config=True)
+    max_output_bytes = Integer(
+        1_000_000,
+        min=0,
+        help="Most bytes one output of an agent cell keeps (its stdout, its stderr, each "
+        "display or result); the rest is cut with a note. 0: no limit.",
+    ).tag(config=True)
     frontend_timeout = Float(
         3.0,
         min=0.1,
@@ -107,6 +113,7 @@ SETTABLE = (
     "model_timeout",
     "model_retries",
     "cell_timeout",
+    "max_output_bytes",
     "frontend_timeout",
     "keep_rejected",
     "transcripts",

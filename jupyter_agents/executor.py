@@ -3,8 +3,9 @@
 Code runs through IPython's ``run_cell_async`` with history on, so execution counts advance,
 ``In``/``Out`` and ``_`` work, magics and top-level ``await`` work, and the outputs (including
 rich ones) are published like any cell's. While it runs, what it prints and displays is also
-recorded, bounded, for the model; and a cell that runs past ``cell_timeout`` is interrupted
-as the stop button does (:mod:`.time_limit`).
+recorded, bounded, for the model; each output is capped at ``max_output_bytes`` before it
+leaves the kernel (:mod:`.output_limits`); and a cell that runs past ``cell_timeout`` is
+interrupted as the stop button does (:mod:`.time_limit`).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any
 
 from .final_answer import NO_ANSWER, AnswerSlot, Handoff, TurnEnded, current_slot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
+from .output_limits import limit_outputs
 from .time_limit import CellTimeLimit
 
 MAX_DISPLAY_TEXT = 200
@@ -69,10 +71,13 @@ class KernelExecutor:
         on_interrupt: Callable[[], None] | None = None,
         roles: Sequence[str] = (),
         cell_timeout: float | None = None,
+        max_output_bytes: int | None = None,
     ) -> None:
         self.shell = shell
         #: Seconds a cell may run before it is interrupted (None or 0: no limit).
         self.cell_timeout = cell_timeout
+        #: Most bytes each of a cell's outputs keeps (None or 0: no limit).
+        self.max_output_bytes = max_output_bytes
         #: In a crew: the roles ``handoff`` may name.
         self.roles = tuple(roles)
         self.capture_chars = observation_tokens * CHARS_PER_TOKEN
@@ -112,8 +117,11 @@ class KernelExecutor:
                     await stack.enter_async_context(output)
                 else:
                     stack.enter_context(output if output is not None else nullcontext())
-                stack.enter_context(_tee_streams(stdout, stderr))
+                # Displays are described to the model before the limit cuts them; the limit
+                # goes on the kernel's own streams, under the tee that records for the model.
                 stack.enter_context(_record_displays(shell, displays))
+                stack.enter_context(limit_outputs(shell, self.max_output_bytes))
+                stack.enter_context(_tee_streams(stdout, stderr))
                 stack.enter_context(_answer_scope(shell, slot))
                 if not runs_async:
                     stack.enter_context(_sigint_raises_in_sync_code(self.on_interrupt))

@@ -110,6 +110,7 @@ class RunContext:
                 on_interrupt=self.control.mark_interrupted,
                 roles=roles,
                 cell_timeout=settings.cell_timeout,
+                max_output_bytes=settings.max_output_bytes,
             ),
             view=self.view,
             memory=memory,
