@@ -2,16 +2,21 @@
 
 Approved code runs with the kernel's full rights, so this gate is the security boundary. It is
 deliberately small: a request goes out, a decision comes back, and the policy only changes
-when the user says so ("Approve all").
+when the user says so ("Approve all"). The ``risky`` policy leans on the static risk review
+(:mod:`jupyter_agents.risk`): a cell with no flag runs, a cell with a flag goes to a human.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 from .memory import StepStatus
+from .risk import RiskFlag
+
+#: ``each``: a human decides every cell. ``auto``: none. ``risky``: only cells with risk flags.
+POLICIES = ("each", "auto", "risky")
 
 
 class Verdict(str, Enum):
@@ -27,6 +32,8 @@ class ApprovalRequest:
     step: int
     code: str
     thought: str = ""
+    #: What the risk review found in ``code`` (shown to the human, never to the model).
+    risks: tuple[RiskFlag, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -63,21 +70,26 @@ Asker = Callable[[ApprovalRequest], Awaitable[ApprovalDecision]]
 
 
 class ApprovalGate:
-    """Applies the approval policy: ``each`` asks a human, ``auto`` approves without asking."""
+    """Applies the approval policy: ``each`` asks a human, ``auto`` approves without asking,
+    ``risky`` asks only about cells the risk review flagged."""
 
     def __init__(self, policy: str, ask: Asker | None) -> None:
-        if policy not in ("each", "auto"):
+        if policy not in POLICIES:
             raise ValueError(f"unknown approval policy {policy!r}")
-        if policy == "each" and ask is None:
-            raise ValueError("policy 'each' needs a way to ask a human")
+        if policy != "auto" and ask is None:
+            raise ValueError(f"policy {policy!r} needs a way to ask a human")
         self.policy = policy
         self._ask = ask
         #: The human chose "Approve crew": later roles' gates start in auto.
         self.crew_approved = False
 
+    def asks(self, risks: Sequence[RiskFlag]) -> bool:
+        """Whether a cell with these risk flags goes to a human under the current policy."""
+        return self.policy == "each" or (self.policy == "risky" and bool(risks))
+
     async def decide(self, request: ApprovalRequest) -> tuple[ApprovalDecision, bool]:
         """The decision, and whether the policy made it (True) rather than a human."""
-        if self.policy == "auto":
+        if not self.asks(request.risks):
             return ApprovalDecision.approve(request.code), True
         assert self._ask is not None
         decision = await self._ask(request)

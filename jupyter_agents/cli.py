@@ -24,6 +24,9 @@ from .replay_compare import Divergence, first_difference
 
 #: ``--approve auto`` is never implied: a notebook from elsewhere may carry hostile prompts.
 HEADLESS_CELL_TIMEOUT = 600
+#: Seconds one cell an agent proposes may run in a headless run (``--cell-timeout``): nobody
+#: is there to press the stop button, and the model can try something else.
+HEADLESS_AGENT_CELL_TIMEOUT = 600.0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,7 +56,7 @@ def run_command(args: argparse.Namespace) -> int:
             "add --approve auto to allow that."
         )
     nb = _read(args.notebook)
-    settings: dict[str, Any] = {"frontend_timeout": 0.1}
+    settings: dict[str, Any] = {"frontend_timeout": 0.1, "cell_timeout": _cell_timeout(args)}
     if args.model:
         settings["model"] = args.model
     if args.approve:
@@ -86,7 +89,12 @@ def replay_command(args: argparse.Namespace) -> int:
     for index, cell in skipped:
         status = agent_metadata(cell).get("status")
         print(f"  cell {index:>3} {_label(cell)}: NOT executed (recorded as {status})")
-    settings = {"offline": True, "approve": "auto", "frontend_timeout": 0.1}
+    settings = {
+        "offline": True,
+        "approve": "auto",
+        "frontend_timeout": 0.1,
+        "cell_timeout": _cell_timeout(args),
+    }
     client = _client(nb, args, settings, should_run=approved_or_own)
     failed = _execute(client, args.notebook)
     divergences = compare(recorded, nb)
@@ -166,6 +174,15 @@ def _client(
     )
 
 
+def _cell_timeout(args: argparse.Namespace) -> float:
+    """The agent cells' time limit: ``--cell-timeout``, else the headless default."""
+    if args.cell_timeout is None:
+        return HEADLESS_AGENT_CELL_TIMEOUT
+    if not args.cell_timeout >= 0 or args.cell_timeout == float("inf"):
+        raise UsageError("--cell-timeout takes a number of seconds (0: no limit).")
+    return args.cell_timeout
+
+
 def _execute(client: AgentNotebookClient, path: str) -> bool:
     """Run the notebook; True if a cell failed (the failure is reported, nothing is lost)."""
     try:
@@ -236,6 +253,13 @@ def _parser() -> argparse.ArgumentParser:
             type=float,
             default=None,
             help=f"seconds one cell may run (default {HEADLESS_CELL_TIMEOUT})",
+        )
+        sub.add_argument(
+            "--cell-timeout",
+            type=float,
+            default=None,
+            help="seconds one cell an agent proposes may run before it is interrupted and the "
+            f"model told (default {HEADLESS_AGENT_CELL_TIMEOUT:g}; 0: no limit)",
         )
         sub.add_argument("--kernel", help="kernel name (default: the notebook's)")
 

@@ -16,10 +16,10 @@ from typing import Any
 from traitlets import Bool, Dict, Enum, Float, Integer, TraitError, Unicode
 from traitlets.config import Config, Configurable
 
+from .approval import POLICIES as APPROVE_POLICIES
 from .errors import InvalidOption, NoModelConfigured
 
 MODEL_ENV_VAR = "JUPYTER_AGENTS_MODEL"
-APPROVE_POLICIES = ("each", "auto")
 
 
 class JupyterAgents(Configurable):
@@ -37,7 +37,8 @@ class JupyterAgents(Configurable):
     approve = Enum(
         list(APPROVE_POLICIES),
         default_value="each",
-        help="'each': a human approves every cell. 'auto': cells run without approval.",
+        help="'each': a human approves every cell. 'auto': cells run without approval. "
+        "'risky': cells the risk review flags wait for a human, the others run.",
     ).tag(config=True)
     observation_tokens = Integer(
         2000, min=100, help="Budget (about, in tokens) for what one cell's outputs tell the model."
@@ -53,6 +54,19 @@ class JupyterAgents(Configurable):
     ).tag(config=True)
     model_retries = Integer(
         3, min=0, help="Retries on 429, 5xx, timeouts and broken connections, with backoff."
+    ).tag(config=True)
+    cell_timeout = Float(
+        0.0,
+        min=0.0,
+        help="Seconds an approved cell may run before it is interrupted, as the stop button "
+        "does; the model is told and the run goes on. 0: no limit (`jupyter agents run` "
+        "uses 600).",
+    ).tag(config=True)
+    max_output_bytes = Integer(
+        1_000_000,
+        min=0,
+        help="Most bytes one output of an agent cell keeps (its stdout, its stderr, each "
+        "display or result); the rest is cut with a note. 0: no limit.",
     ).tag(config=True)
     frontend_timeout = Float(
         3.0,
@@ -98,6 +112,8 @@ SETTABLE = (
     "stream",
     "model_timeout",
     "model_retries",
+    "cell_timeout",
+    "max_output_bytes",
     "frontend_timeout",
     "keep_rejected",
     "transcripts",

@@ -66,3 +66,11 @@ class NotRecorded(JupyterAgentsError):
 
 class ContextOverflow(ModelCallFailed):
     """The model refused the prompt as longer than its context window."""
+
+
+class CellTimeout(KeyboardInterrupt):
+    """Raised inside an agent cell that ran past its time limit (``cell_timeout``).
+
+    A KeyboardInterrupt, like the one the stop button raises, so the cell's own
+    ``except Exception`` does not swallow it; its own name, so the traceback says why.
+    """

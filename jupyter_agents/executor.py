@@ -3,12 +3,15 @@
 Code runs through IPython's ``run_cell_async`` with history on, so execution counts advance,
 ``In``/``Out`` and ``_`` work, magics and top-level ``await`` work, and the outputs (including
 rich ones) are published like any cell's. While it runs, what it prints and displays is also
-recorded, bounded, for the model.
+recorded, bounded, for the model; each output is capped at ``max_output_bytes`` before it
+leaves the kernel (:mod:`.output_limits`); and a cell that runs past ``cell_timeout`` is
+interrupted as the stop button does (:mod:`.time_limit`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import sys
 import threading
@@ -27,6 +30,8 @@ from typing import Any
 
 from .final_answer import NO_ANSWER, AnswerSlot, Handoff, TurnEnded, current_slot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
+from .output_limits import limit_outputs
+from .time_limit import CellTimeLimit
 
 MAX_DISPLAY_TEXT = 200
 #: Displays described to the model per cell; beyond that they are only counted.
@@ -44,6 +49,8 @@ class ExecutionOutcome:
     handoff: Handoff | None = None
     interrupted: bool = False
     seconds: float = 0.0
+    #: The time limit (seconds) that interrupted the cell; None if it ran to its end.
+    timed_out_after: float | None = None
 
     @property
     def has_answer(self) -> bool:
@@ -63,8 +70,14 @@ class KernelExecutor:
         observation_tokens: int = 2000,
         on_interrupt: Callable[[], None] | None = None,
         roles: Sequence[str] = (),
+        cell_timeout: float | None = None,
+        max_output_bytes: int | None = None,
     ) -> None:
         self.shell = shell
+        #: Seconds a cell may run before it is interrupted (None or 0: no limit).
+        self.cell_timeout = cell_timeout
+        #: Most bytes each of a cell's outputs keeps (None or 0: no limit).
+        self.max_output_bytes = max_output_bytes
         #: In a crew: the roles ``handoff`` may name.
         self.roles = tuple(roles)
         self.capture_chars = observation_tokens * CHARS_PER_TOKEN
@@ -97,17 +110,22 @@ class KernelExecutor:
         started = time.perf_counter()
         result = None
         interrupted = False
+        limit = CellTimeLimit(self.cell_timeout, runs_async)
         try:
             async with AsyncExitStack() as stack:
                 if isinstance(output, AbstractAsyncContextManager):
                     await stack.enter_async_context(output)
                 else:
                     stack.enter_context(output if output is not None else nullcontext())
-                stack.enter_context(_tee_streams(stdout, stderr))
+                # Displays are described to the model before the limit cuts them; the limit
+                # goes on the kernel's own streams, under the tee that records for the model.
                 stack.enter_context(_record_displays(shell, displays))
+                stack.enter_context(limit_outputs(shell, self.max_output_bytes))
+                stack.enter_context(_tee_streams(stdout, stderr))
                 stack.enter_context(_answer_scope(shell, slot))
                 if not runs_async:
                     stack.enter_context(_sigint_raises_in_sync_code(self.on_interrupt))
+                await stack.enter_async_context(limit)
                 result = await shell.run_cell_async(
                     code,
                     store_history=True,
@@ -120,6 +138,10 @@ class KernelExecutor:
                 shell.events.trigger("post_run_cell", result)
         except KeyboardInterrupt:
             interrupted = True
+        except asyncio.CancelledError:
+            if not limit.fired:
+                raise
+            interrupted = True  # the time limit's cancellation, caught outside the cell's code
         seconds = time.perf_counter() - started
         error = None if result is None else (result.error_before_exec or result.error_in_exec)
         if isinstance(error, KeyboardInterrupt):
@@ -130,6 +152,13 @@ class KernelExecutor:
             interrupted = True
         if isinstance(error, TurnEnded):
             error = None
+        error_name = None if error is None else type(error).__name__
+        if limit.fired:
+            # The time limit, not the user, interrupted it: the run goes on. (If the user also
+            # pressed stop, the loop's own checks end the run right after this step.)
+            interrupted = False
+            if error is None or isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):
+                error_name = "CellTimeout"
         observation = Observation(
             stdout=stdout.text(),
             stderr=stderr.text(),
@@ -141,11 +170,12 @@ class KernelExecutor:
         return ExecutionOutcome(
             execution_count=None if result is None else result.execution_count,
             observation=observation,
-            error_name=None if error is None else type(error).__name__,
+            error_name=error_name,
             answer=slot.value,
             handoff=slot.handoff,
             interrupted=interrupted,
             seconds=seconds,
+            timed_out_after=limit.seconds if limit.fired else None,
         )
 
     def _format_result(self, result: Any) -> str | None:
@@ -170,10 +200,18 @@ def format_error(error: BaseException, max_chars: int) -> str:
         text = "".join(traceback.format_exception_only(type(error), error))
         return truncate_middle(text.strip(), max_chars)
     summary = traceback.extract_tb(error.__traceback__)
-    frames = [frame for frame in summary if "/IPython/" not in frame.filename.replace("\\", "/")]
+    frames = [frame for frame in summary if not _machinery(frame.filename)]
     lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
     lines += traceback.format_exception_only(type(error), error)
     return truncate_middle("".join(lines).strip(), max_chars, head_share=0.3)
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _machinery(filename: str) -> bool:
+    """A frame of IPython's or ours (the interrupt handlers), not of the cell's code."""
+    return "/IPython/" in filename.replace("\\", "/") or filename.startswith(_PACKAGE_DIR)
 
 
 class _Tee:

@@ -64,6 +64,10 @@ _LAYOUT_CSS = """
   border-bottom: 1px solid var(--jp-border-color2, #e0e0e0); }
 .jupyter-agents .ja-handoff { margin: 6px 0; padding: 4px 8px; font-style: italic;
   border-left: 3px solid var(--jp-border-color1, #bdbdbd); }
+.jupyter-agents .ja-risks { margin: 4px 0; padding: 3px 8px; border-radius: 3px;
+  border-left: 3px solid var(--jp-warn-color1, #ef6c00);
+  background: var(--jp-warn-color3, #fff3e0); color: var(--jp-content-font-color1, inherit); }
+.jupyter-agents .ja-risk { white-space: pre-wrap; font-size: 0.95em; }
 .jupyter-agents .ja-ok { color: var(--jp-success-color1, #2e7d32); }
 .jupyter-agents .ja-warn { color: var(--jp-warn-color1, #ef6c00); }
 .jupyter-agents .ja-bad { color: var(--jp-error-color1, #c62828); }

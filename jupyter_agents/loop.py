@@ -27,6 +27,7 @@ from .parser import parse_reply
 from .recorder import NoRecorder
 from .result import RunStatus
 from .retry import ModelFailure
+from .risk import RiskFlag, review_cell
 from .view import RunView, StepView
 
 #: Replies in a row without a code block before the run gives up.
@@ -50,6 +51,8 @@ class LoopParts:
     redact: Callable[[str], str] = lambda text: text
     #: In a crew: the role taking this turn (shown on each step and recorded with it).
     role: str | None = None
+    #: The static risk review of a cell (bound to the user's namespace by the runner).
+    review: Callable[[str], list[RiskFlag]] = review_cell
 
 
 @dataclass
@@ -73,6 +76,19 @@ class Proposal:
     usage: Usage
     model_seconds: float
     invalid_replies: list[str] = field(default_factory=list)
+    risks: tuple[RiskFlag, ...] = ()
+
+
+@dataclass
+class Decided:
+    """What happens to a proposal: the decision, and the code that runs with its risk flags."""
+
+    decision: ApprovalDecision
+    #: The policy decided, not a human.
+    by_policy: bool
+    #: What runs (the proposal or the human's edit); None when nothing runs.
+    code: str | None
+    risks: tuple[RiskFlag, ...]
 
 
 async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
@@ -81,33 +97,28 @@ async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
         step_view = parts.view.start_step(number, title=_title(parts, number))
         proposal = await propose(parts, step_view)
         parts.control.check()
-        cell = await parts.recorder.propose(number, proposal.code, parts.role)
+        cell = await parts.recorder.propose(number, proposal.code, parts.role, proposal.risks)
 
         waiting_since = time.perf_counter()
-        decision, by_policy = await parts.gate.decide(
-            ApprovalRequest(number, proposal.code, proposal.thought)
-        )
+        decided = await decide(parts, number, proposal, cell, step_view)
         waited = time.perf_counter() - waiting_since
         parts.control.check()
+        decision, code = decided.decision, decided.code
         if decision.verdict is Verdict.STOP:
             return TurnOutcome(RunStatus.STOPPED, extra_usage=proposal.usage)
 
-        code = None
-        if decision.verdict is Verdict.APPROVE:
-            code = await parts.recorder.code_to_run(cell, decision.code or proposal.code)
-            if code is None:  # the user deleted the proposed cell from the notebook
-                decision = ApprovalDecision.reject("you deleted the proposed cell")
         step = Step(
             number=number,
             reply=proposal.reply,
             thought=proposal.thought,
             proposed_code=proposal.code,
-            status=step_status(decision, by_policy, proposal.code, code or ""),
+            status=step_status(decision, decided.by_policy, proposal.code, code or ""),
             reason=decision.reason,
             usage=proposal.usage,
             timings=Timings(model_seconds=proposal.model_seconds, waiting_seconds=waited),
             invalid_replies=proposal.invalid_replies,
             role=parts.role,
+            risks=list(decided.risks),
         )
         steps.append(step)
         parts.memory.steps.append(step)
@@ -122,7 +133,12 @@ async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
         outcome = await parts.executor.run(code, output=output)
         step.execution_count = outcome.execution_count
         step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
-        step.observation = parts.redact(outcome.observation.render(parts.observation_tokens))
+        observation = outcome.observation.render(parts.observation_tokens)
+        if outcome.timed_out_after is not None:  # the model is told, and may try another way
+            step.timed_out_after = outcome.timed_out_after
+            limit = prompts.render("timed_out", seconds=f"{outcome.timed_out_after:g}")
+            observation = f"{limit.strip()}\n\n{observation}"
+        step.observation = parts.redact(observation)
         step.timings.execution_seconds = outcome.seconds
         await parts.recorder.ran(cell, step)
         step_view.show_outcome(step)
@@ -154,13 +170,10 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
         seconds += reply.seconds
         parsed = parse_reply(reply.text)
         if parsed.code is not None:
-            step_view.show_proposal(parsed.thought, parsed.code)
-            step_view.show_note(
-                "Waiting for your decision."
-                if parts.gate.policy == "each"
-                else "Approved automatically (--approve auto); running."
-            )
-            return Proposal(reply.text, parsed.thought, parsed.code, usage, seconds, invalid)
+            risks = tuple(parts.review(parsed.code))
+            step_view.show_proposal(parsed.thought, parsed.code, risks)
+            step_view.show_note(_decision_note(parts.gate, risks))
+            return Proposal(reply.text, parsed.thought, parsed.code, usage, seconds, invalid, risks)
         invalid.append(reply.text)
         step_view.restart_stream("The reply had no code block; asking the model again.")
     last = " ".join(invalid[-1].split())[:200] if invalid else ""
@@ -195,6 +208,47 @@ async def ask_model(
     step_view.restart_stream(note)
     parts.view.notice(note)
     return await call(parts.memory.to_messages() + extra)
+
+
+async def decide(
+    parts: LoopParts, number: int, proposal: Proposal, cell: str | None, step_view: StepView
+) -> Decided:
+    """The gate's decision on a proposal, and the code that runs with its own risk flags.
+
+    With the notebook, what runs is the pending cell's text at decision time, which the user
+    may have changed: changed code is reviewed again, and its flags are what the step records.
+    If the policy approved the proposal without asking but the changed code has flags the
+    policy asks about (``risky``), a human is asked after all: an edit made while nobody was
+    asked must not slip past the review.
+    """
+    request = ApprovalRequest(number, proposal.code, proposal.thought, proposal.risks)
+    while True:
+        decision, by_policy = await parts.gate.decide(request)
+        if decision.verdict is not Verdict.APPROVE:
+            return Decided(decision, by_policy, None, request.risks)
+        code = await parts.recorder.code_to_run(cell, decision.code or request.code)
+        if code is None:  # the user deleted the proposed cell from the notebook
+            rejected = ApprovalDecision.reject("you deleted the proposed cell")
+            return Decided(rejected, by_policy, None, request.risks)
+        if code == request.code:
+            return Decided(decision, by_policy, code, request.risks)
+        risks = tuple(parts.review(code))
+        step_view.show_risks(risks)
+        if not (by_policy and parts.gate.asks(risks)):
+            return Decided(decision, by_policy, code, risks)
+        step_view.show_note("The cell was changed and has risk flags: waiting for your decision.")
+        request = ApprovalRequest(number, code, proposal.thought, risks)
+
+
+def _decision_note(gate: ApprovalGate, risks: tuple[RiskFlag, ...]) -> str:
+    """What happens next to a proposal, as the step says while it waits or runs."""
+    if gate.asks(risks):
+        if gate.policy == "risky":
+            return "It has risk flags, so it waits for your decision (--approve risky)."
+        return "Waiting for your decision."
+    if gate.policy == "risky":
+        return "No risk flags: approved automatically (--approve risky); running."
+    return "Approved automatically (--approve auto); running."
 
 
 async def best_answer(parts: LoopParts) -> tuple[str, Usage]:

@@ -7,10 +7,12 @@ So only the leading ``--options`` are tokenized; the task is the rest of the lin
 
 from __future__ import annotations
 
+import math
 import re
 import shlex
 from dataclasses import dataclass, field
 
+from .approval import POLICIES
 from .errors import InvalidOption
 
 USAGE = """\
@@ -20,7 +22,10 @@ Usage:  %agent [options] TASK
 Options:
   -m, --model MODEL       litellm model string, e.g. openai/gpt-4o-mini
   --max-steps N           most cells the model may propose (default 10)
-  --approve each|auto     ask before every cell (default), or run them without asking
+  --approve each|auto|risky
+                          ask before every cell (default), run them without asking, or
+                          ask only about cells with risk flags (deleting files, shell, ...)
+  --cell-timeout SECONDS  interrupt a cell that runs longer; the model is told (default: none)
   --tools NAME[,NAME...]  functions in your namespace the agent may call
   --section TITLE         work in this existing notebook section (needs the extension)
   --rerun                 ask the model again even if this cell's recorded run is below it,
@@ -31,7 +36,8 @@ Options:
 Defaults: %agent_config shows them; %agent_config model=... max_steps=... sets them."""
 
 CREW_USAGE = """\
-Usage:  %%crew [--model MODEL] [--approve each|auto] [--max-steps N] [--rerun]
+Usage:  %%crew [--model MODEL] [--approve each|auto|risky] [--max-steps N]
+               [--cell-timeout SECONDS] [--rerun]
         task: what the team should do
         process: sequential          # or: hierarchical (a manager delegates)
         agents:
@@ -51,6 +57,7 @@ _FLAGS = {
     "--model": "model",
     "--max-steps": "max_steps",
     "--approve": "approve",
+    "--cell-timeout": "cell_timeout",
     "--tools": "tools",
     "--section": "section",
 }
@@ -91,8 +98,8 @@ def parse_magic_line(line: str, cell: str | None = None) -> MagicCall:
         name = _FLAGS.get(flag)
         if name is None:
             raise InvalidOption(
-                f"unknown option {flag!r}. Options: -m/--model, --max-steps, --approve, --tools, "
-                "--section, --rerun (see %agent --help)."
+                f"unknown option {flag!r}. Options: -m/--model, --max-steps, --approve, "
+                "--cell-timeout, --tools, --section, --rerun (see %agent --help)."
             )
         if equals and not inline:
             raise InvalidOption(f"option {flag} needs a value (see %agent --help).")
@@ -115,9 +122,17 @@ def _set_option(call: MagicCall, flag: str, name: str, value: str) -> None:
         except ValueError:
             raise InvalidOption(f"{flag} takes a whole number, not {value!r}.") from None
     elif name == "approve":
-        if value not in ("each", "auto"):
-            raise InvalidOption(f"{flag} takes 'each' or 'auto', not {value!r}.")
+        if value not in POLICIES:
+            raise InvalidOption(f"{flag} takes 'each', 'auto' or 'risky', not {value!r}.")
         call.options[name] = value
+    elif name == "cell_timeout":
+        try:
+            seconds = float(value)
+        except ValueError:
+            seconds = -1.0
+        if not (seconds >= 0 and math.isfinite(seconds)):
+            raise InvalidOption(f"{flag} takes a number of seconds (0: no limit), not {value!r}.")
+        call.options[name] = seconds
     elif name == "tools":
         call.tools.extend(part.strip() for part in value.split(",") if part.strip())
     elif name == "section":

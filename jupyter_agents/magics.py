@@ -89,7 +89,7 @@ class AgentMagics(Magics):
     def crew(self, line: str, cell: str | None = None) -> PendingRun | None:
         """Role agents that own notebook sections and hand the work to each other.
 
-        %%crew [--model MODEL] [--approve each|auto] [--max-steps N]
+        %%crew [--model MODEL] [--approve each|auto|risky] [--max-steps N] [--cell-timeout S]
         task: ...
         process: sequential | hierarchical
         agents:
@@ -107,8 +107,8 @@ class AgentMagics(Magics):
             raise InvalidOption("use %%crew, with the crew's description (YAML) in the cell.")
         if call.task or call.tools or call.section:
             raise InvalidOption(
-                "%%crew takes only --model, --approve and --max-steps on its first line; "
-                "the task and the agents go in the cell (see %crew --help)."
+                "%%crew takes only --model, --approve, --max-steps, --cell-timeout and --rerun "
+                "on its first line; the task and the agents go in the cell (see %crew --help)."
             )
         spec = build_crew_spec(parse_crew_text(cell))
         tools = {role.role: [self._tool(name) for name in role.tools] for role in spec.roles}

@@ -12,6 +12,7 @@ from enum import Enum
 
 from . import prompts
 from .observation import truncate_middle
+from .risk import RiskFlag
 
 #: Steps this recent keep their full observation in the prompt.
 RECENT_STEPS = 3
@@ -87,6 +88,11 @@ class Step:
     invalid_replies: list[str] = field(default_factory=list)
     #: In a crew: the role whose step this is.
     role: str | None = None
+    #: The risk review's flags for the code that ran (or, if nothing ran, the proposal).
+    #: Shown to the human and recorded; never sent to the model.
+    risks: list[RiskFlag] = field(default_factory=list)
+    #: The time limit (seconds) that stopped this step's cell, if one did.
+    timed_out_after: float | None = None
 
     def to_messages(
         self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS

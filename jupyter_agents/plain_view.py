@@ -8,13 +8,14 @@ HTML or Markdown: it is untrusted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from .approval import ApprovalDecision, ApprovalRequest
 from .memory import Step
 from .result import RunResult
+from .risk import RiskFlag
 
 
 class PlainStepView:
@@ -29,14 +30,20 @@ class PlainStepView:
     def restart_stream(self, note: str) -> None:
         print(f"[{self.title}] {note}")
 
-    def show_proposal(self, thought: str, code: str) -> None:
+    def show_proposal(self, thought: str, code: str, risks: Sequence[RiskFlag] = ()) -> None:
         from IPython.display import Code, display
 
         print(f"── {self.title} ──")
         if thought:
             print(thought)
+        self.show_risks(risks)
         if self.show_code:
             display(Code(code, language="python"))
+
+    def show_risks(self, risks: Sequence[RiskFlag]) -> None:
+        """The risk review's flags, one line each, where the record shows the code."""
+        for flag in risks:
+            print(f"⚠ {flag}")
 
     def show_text(self, text: str) -> None:
         print(f"── {self.title} ──")
@@ -51,6 +58,8 @@ class PlainStepView:
     def show_outcome(self, step: Step) -> None:
         where = f" as In [{step.execution_count}]" if step.execution_count is not None else ""
         error = f", raised {step.error}" if step.error else ""
+        if step.timed_out_after is not None:
+            error = f", interrupted at its time limit ({step.timed_out_after:g} s)"
         print(f"[{self.title}] {step.status}{where}{error}; {step.usage.describe()}")
 
 

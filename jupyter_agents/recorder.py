@@ -22,6 +22,7 @@ from .notebook_bridge import BridgeError, FrontendGone, NotebookBridge
 from .protocol import METADATA_KEY
 from .recorded import RecordedRun, find_recorded_run
 from .result import RunResult
+from .risk import RiskFlag
 
 #: Where a cell's outputs go while it runs: the widget (sync) or a notebook cell (async).
 OutputTarget = AbstractContextManager[Any] | AbstractAsyncContextManager[Any]
@@ -59,7 +60,9 @@ class NoRecorder:
     async def record(self, record: dict[str, Any]) -> None:
         """Store the run's record in the notebook's metadata."""
 
-    async def propose(self, step: int, code: str, role: str | None = None) -> str | None:
+    async def propose(
+        self, step: int, code: str, role: str | None = None, risks: Sequence[RiskFlag] = ()
+    ) -> str | None:
         return None
 
     async def code_to_run(self, cell_id: str | None, decided_code: str) -> str | None:
@@ -192,8 +195,13 @@ class NotebookRecorder(NoRecorder):
             return None
         return list(notebook["cells"][: notebook["anchor_index"]])
 
-    async def propose(self, step: int, code: str, role: str | None = None) -> str | None:
-        metadata = {METADATA_KEY: self._provenance(step, "pending", role)}
+    async def propose(
+        self, step: int, code: str, role: str | None = None, risks: Sequence[RiskFlag] = ()
+    ) -> str | None:
+        provenance = self._provenance(step, "pending", role)
+        if risks:  # so the notebook can point at them while the cell waits for a decision
+            provenance["risks"] = [flag.as_json() for flag in risks]
+        metadata = {METADATA_KEY: provenance}
         # Pending before the request: if the run ends before the reply, cleanup removes it.
         self._pending = new_cell_id()
         inserted = await self._call(
@@ -296,6 +304,8 @@ class NotebookRecorder(NoRecorder):
             record["proposed_source"] = step.proposed_code
         if step.status is StepStatus.REJECTED and step.reason:
             record["reason"] = step.reason
+        if step.risks:
+            record["risks"] = [flag.as_json() for flag in step.risks]
         return record
 
     def _decision(self, event: dict[str, Any]) -> None:

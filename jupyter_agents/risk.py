@@ -50,6 +50,10 @@ class RiskFlag:
     def __str__(self) -> str:
         return f"line {self.line}: {self.reason}"
 
+    def as_json(self) -> dict[str, Any]:
+        """The flag as cell provenance stores it (``metadata.jupyter_agents.risks[]``)."""
+        return {"category": self.category.value, "reason": self.reason, "line": self.line}
+
 
 def review_cell(
     code: str,

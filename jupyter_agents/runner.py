@@ -32,6 +32,7 @@ from .recorder import NoRecorder, NotebookRecorder
 from .redact import Redactor
 from .result import RunResult, RunStatus
 from .retry import RetryPolicy
+from .risk import RiskFlag, review_cell
 from .run_record import decode_answer, run_record
 from .session import KernelSession
 from .telemetry import set_attributes, span
@@ -109,6 +110,8 @@ class RunContext:
                 settings.observation_tokens,
                 on_interrupt=self.control.mark_interrupted,
                 roles=roles,
+                cell_timeout=settings.cell_timeout,
+                max_output_bytes=settings.max_output_bytes,
             ),
             view=self.view,
             memory=memory,
@@ -118,11 +121,16 @@ class RunContext:
             control=self.control,
             redact=self.redact,
             role=role,
+            review=self.review,
         )
+
+    def review(self, code: str) -> list[RiskFlag]:
+        """The risk review of ``code``, with names from earlier cells resolved."""
+        return review_cell(code, namespace=self.shell.user_ns)
 
     def gate(self, policy: str | None = None) -> ApprovalGate:
         policy = policy or self.settings.approve
-        return ApprovalGate(policy, self.view.ask if policy == "each" else None)
+        return ApprovalGate(policy, None if policy == "auto" else self.view.ask)
 
 
 @asynccontextmanager
@@ -156,7 +164,7 @@ async def run_context(
             try:
                 context.view = await open_view(
                     run,
-                    settings.approve == "each",
+                    settings.approve != "auto",
                     settings.frontend_timeout,
                     crew=crew_spec is not None,
                 )

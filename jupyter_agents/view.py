@@ -9,7 +9,7 @@ impossible, so a run that needs it fails at once instead of waiting for a click 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -18,12 +18,14 @@ from .control import wait_for_future
 from .errors import ApprovalUnavailable
 from .memory import Step
 from .result import RunResult
+from .risk import RiskFlag
 
 
 class StepView(Protocol):
     def stream(self, text: str) -> None: ...
     def restart_stream(self, note: str) -> None: ...
-    def show_proposal(self, thought: str, code: str) -> None: ...
+    def show_proposal(self, thought: str, code: str, risks: Sequence[RiskFlag] = ...) -> None: ...
+    def show_risks(self, risks: Sequence[RiskFlag]) -> None: ...
     def show_text(self, text: str) -> None: ...
     def show_note(self, text: str, style: str = ...) -> None: ...
     def capture(self) -> AbstractContextManager[Any]: ...
@@ -76,7 +78,11 @@ async def widget_frontend_answers(timeout: float) -> bool:
 async def open_view(
     run: RunResult, needs_approval: bool, frontend_timeout: float, crew: bool = False
 ) -> RunView:
-    """Pick and display the view for ``run``."""
+    """Pick and display the view for ``run``.
+
+    ``needs_approval`` is true for every policy but ``auto``: under ``risky`` any cell may
+    turn out to need a human, so the run needs a frontend that can ask one from the start.
+    """
     if await widget_frontend_answers(frontend_timeout):
         from .widget_view import WidgetRunView
 

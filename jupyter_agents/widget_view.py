@@ -1,9 +1,10 @@
 """The approval widget: the run as it happens, and the buttons that decide each cell.
 
 Layout, top to bottom: a header (model, policy, task); one block per step (the streamed
-thought, the highlighted code, how it was decided, the cell's outputs); one control bar for the
-run (Approve, Edit, Reject with an optional reason, Approve all, Stop); a footer with tokens,
-cost and status. The control bar sits right under the step that waits for a decision.
+thought, the risk review's flags, the highlighted code, how it was decided, the cell's
+outputs); one control bar for the run (Approve, Edit, Reject with an optional reason, Approve
+all, Stop); a footer with tokens, cost and status. The control bar sits right under the step
+that waits for a decision.
 
 Clicks arrive while the ``%agent`` cell is still running: ipykernel >= 7.4 processes comm
 messages while a cell awaits, and :meth:`StepWidget.ask` awaits a future that the buttons
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import html
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
 import ipywidgets as widgets
@@ -23,6 +24,7 @@ from .approval import ApprovalDecision, ApprovalRequest
 from .highlight import code_html, stylesheet, text_html
 from .memory import Step, StepStatus
 from .result import RunResult, RunStatus
+from .risk import RiskFlag
 
 STREAM_REFRESH_SECONDS = 0.05
 
@@ -111,12 +113,22 @@ class StepWidget:
         self._controls = controls
         self.title = widgets.HTML(f'<div class="ja-title">{html.escape(title)}</div>')
         self.thought = widgets.HTML()
+        #: Stays visible in notebook mode, where the code itself is in the pending cell.
+        self.risks = widgets.HTML()
         self.code = widgets.HTML()
         self.editor = widgets.Textarea(layout=widgets.Layout(width="100%", display="none"))
         self.outcome = widgets.HTML()
         self.output = widgets.Output()
         self.box = widgets.VBox(
-            [self.title, self.thought, self.code, self.editor, self.outcome, self.output]
+            [
+                self.title,
+                self.thought,
+                self.risks,
+                self.code,
+                self.editor,
+                self.outcome,
+                self.output,
+            ]
         )
         self._streamed: list[str] = []
         self._refresh: asyncio.TimerHandle | None = None
@@ -143,12 +155,17 @@ class StepWidget:
         self._streamed.clear()
         self.thought.value = f'<div class="ja-muted">{html.escape(note)}</div>'
 
-    def show_proposal(self, thought: str, code: str) -> None:
+    def show_proposal(self, thought: str, code: str, risks: Sequence[RiskFlag] = ()) -> None:
         self._cancel_refresh()
         self.thought.value = text_html(thought) if thought else ""
+        self.show_risks(risks)
         self.code.value = code_html(code)
         self.editor.value = code
         self.editor.rows = min(max(code.count("\n") + 2, 4), 30)
+
+    def show_risks(self, risks: Sequence[RiskFlag]) -> None:
+        """The risk review's flags above the code (replacing earlier ones, e.g. after an edit)."""
+        self.risks.value = risks_html(risks)
 
     def show_text(self, text: str) -> None:
         """Show a finished text-only reply (the best answer at the step limit)."""
@@ -228,12 +245,23 @@ class StepWidget:
             parts.append(f"reason: {step.reason}")
         if step.execution_count is not None:
             parts.append(f"In [{step.execution_count}]")
-        if step.error:
+        if step.timed_out_after is not None:
+            parts.append(f"interrupted at its time limit ({step.timed_out_after:g} s)")
+        elif step.error:
             parts.append(f"raised {step.error}")
         if step.code_run is not None:
             parts.append(f"ran {step.timings.execution_seconds:.2f} s")
         parts.append(step.usage.describe())
         self.outcome.value = f'<div class="{style}">{html.escape(" · ".join(parts))}</div>'
+
+
+def risks_html(risks: Sequence[RiskFlag]) -> str:
+    """The flags as escaped HTML, one line each; nothing at all when there are none."""
+    if not risks:
+        return ""
+    lines = "".join(f'<div class="ja-risk">⚠ {html.escape(str(flag))}</div>' for flag in risks)
+    tip = "What the static risk review found: a reading aid, not a guarantee (docs/risk.md)"
+    return f'<div class="ja-risks" title="{html.escape(tip)}">{lines}</div>'
 
 
 class WidgetRunView:

@@ -173,6 +173,49 @@ def test_run_rerun_replaces_the_runs_cells_only(
     assert len(nb.metadata["jupyter_agents"]["runs"]) == 1
 
 
+LIMIT_CELL = (
+    "import jupyter_agents\n"
+    "print('limit:', jupyter_agents.session_settings().command_line['cell_timeout'])"
+)
+
+
+def test_an_agent_cell_that_never_ends_is_interrupted_and_the_run_goes_on(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    nb = nbformat.read(workdir / "totals.ipynb", as_version=4)
+    nb.cells[-1].source = LIMIT_CELL
+    nbformat.write(nb, workdir / "totals.ipynb")
+    script.script(
+        code("cli_total = sum(cli_rows)\nwhile True:\n    pass", "Sum, then loop."),
+        code("final_answer(cli_total)", "Answer."),
+    )
+    args = ("--model", "openai/scripted", "--approve", "auto", "--cell-timeout", "1")
+
+    ran = cli("run", "totals.ipynb", *args, "-o", "ran.ipynb", env=env, cwd=workdir)
+
+    assert ran.returncode == 0, ran.stderr
+    assert "run completed" in ran.stderr
+    out = nbformat.read(workdir / "ran.ipynb", as_version=4)
+    first = next(c for c in out.cells if c.metadata.get("jupyter_agents", {}).get("step") == 1)
+    assert [o.ename for o in first.outputs if o.output_type == "error"] == ["CellTimeout"]
+    assert out.cells[-1].outputs[0]["text"] == "limit: 1.0\n"
+    assert "time limit (1 s)" in script.requests[1].last_user_text
+    assert metadata_errors(out) == []
+
+
+def test_headless_runs_give_agent_cells_600_s_by_default(tmp_path: Path, env: dict[str, str]):
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.cells = [new_code_cell("%load_ext jupyter_agents"), new_code_cell(LIMIT_CELL)]
+    nbformat.write(nb, tmp_path / "limits.ipynb")
+
+    ran = cli("run", "limits.ipynb", env=env, cwd=tmp_path)
+
+    assert ran.returncode == 0, ran.stderr
+    out = nbformat.read(tmp_path / "limits.ipynb", as_version=4)
+    assert out.cells[-1].outputs[0]["text"] == "limit: 600.0\n"
+
+
 def test_export_strips_transcripts_and_writes_an_html_trace(
     workdir: Path, env: dict[str, str], script: ScriptedLLMServer
 ):

@@ -112,7 +112,7 @@ def test_cell_magic_task_is_the_body_plus_any_first_line_text():
     [
         ("--colour red task", "unknown option '--colour'"),
         ("--max-steps many task", "takes a whole number"),
-        ("--approve sometimes task", "takes 'each' or 'auto'"),
+        ("--approve sometimes task", "takes 'each', 'auto' or 'risky'"),
         ("--model", "needs a value"),
     ],
 )

@@ -312,3 +312,29 @@ def test_human_handoff_to_an_existing_section(
 
     missing = agent_kernel.execute("%agent --approve auto --section Nowhere Do it", timeout=30)
     assert "--section 'Nowhere' needs the notebook" in missing.error_text
+
+
+def test_a_crew_under_risky_asks_only_about_flagged_cells(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script_for(
+        ENGINEER,
+        code("crew_sales = [5, 6]", "Load them."),
+        code("import os\nos.remove('crew_old_sales.csv')", "Remove the old file."),
+        code('handoff("Analyst", "crew_sales is ready")', "Done."),
+    )
+    script.script_for(ANALYST, code("final_answer(sum(crew_sales))", "Add."))
+    run = agent_kernel.start(crew_cell(options="--approve risky --cell-timeout 30"))
+    agent_kernel.click("Reject")  # the only cell that waits: the flagged one
+    agent_kernel.wait_done(run, 90)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "11"
+    statuses = agent_kernel.execute(
+        "print([(s.role, str(s.status)) for s in jupyter_agents.last_run().steps])"
+    ).stdout.strip()
+    assert statuses == (
+        "[('Data engineer', 'auto'), ('Data engineer', 'rejected'), "
+        "('Data engineer', 'auto'), ('Analyst', 'auto')]"
+    )
+    assert "deletes a file" in agent_kernel.html_text()

@@ -1,0 +1,195 @@
+"""The parts behind risk flags at the gate, time limits and output limits, without a kernel:
+the ``risky`` policy, the options and settings, the provenance schema, and the output caps."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from jupyter_agents import prompts
+from jupyter_agents.agent import Agent
+from jupyter_agents.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
+from jupyter_agents.cli import HEADLESS_AGENT_CELL_TIMEOUT, UsageError, _cell_timeout, _parser
+from jupyter_agents.config import SettingsStore
+from jupyter_agents.errors import InvalidOption
+from jupyter_agents.magic_options import parse_magic_line
+from jupyter_agents.output_limits import StreamBudget, cap_bundle, head_of, size_of
+from jupyter_agents.risk import Category, review_cell
+from jupyter_agents.schema import metadata_errors, schema
+
+FLAGGED = tuple(review_cell("import os\nos.remove('old.csv')"))
+
+# -- the risky policy ----------------------------------------------------------------------------
+
+
+def test_risky_asks_only_about_flagged_cells():
+    asked: list[ApprovalRequest] = []
+
+    async def ask(request: ApprovalRequest) -> ApprovalDecision:
+        asked.append(request)
+        return ApprovalDecision.reject("no")
+
+    async def scenario():
+        gate = ApprovalGate("risky", ask)
+        plain = await gate.decide(ApprovalRequest(1, "x = 1"))
+        flagged = await gate.decide(ApprovalRequest(2, "import os", risks=FLAGGED))
+        return plain, flagged
+
+    (plain, plain_by_policy), (flagged, flagged_by_policy) = asyncio.run(scenario())
+    assert FLAGGED and FLAGGED[0].category is Category.DELETE_FILES
+    assert plain.code == "x = 1" and plain_by_policy
+    assert flagged.reason == "no" and not flagged_by_policy
+    assert [request.step for request in asked] == [2]
+
+
+def test_approve_all_under_risky_stops_asking():
+    async def ask(request: ApprovalRequest) -> ApprovalDecision:
+        return ApprovalDecision.approve(request.code, approve_rest=True)
+
+    async def scenario():
+        gate = ApprovalGate("risky", ask)
+        first = await gate.decide(ApprovalRequest(1, "a", risks=FLAGGED))
+        second = await gate.decide(ApprovalRequest(2, "b", risks=FLAGGED))
+        return first[1], second[1], gate.policy
+
+    assert asyncio.run(scenario()) == (False, True, "auto")
+
+
+def test_the_gate_knows_whom_each_policy_asks():
+    async def ask(request: ApprovalRequest) -> ApprovalDecision:
+        raise AssertionError("not asked")
+
+    assert ApprovalGate("each", ask).asks(()) and ApprovalGate("each", ask).asks(FLAGGED)
+    assert not ApprovalGate("auto", None).asks(FLAGGED)
+    assert ApprovalGate("risky", ask).asks(FLAGGED) and not ApprovalGate("risky", ask).asks(())
+    with pytest.raises(ValueError, match="risky"):
+        ApprovalGate("risky", None)
+    with pytest.raises(ValueError):
+        ApprovalGate("sometimes", ask)
+
+
+# -- options and settings ------------------------------------------------------------------------
+
+
+def test_options_for_the_policy_and_the_time_limit():
+    call = parse_magic_line("--approve risky --cell-timeout 2.5 Clean the data")
+    assert call.options == {"approve": "risky", "cell_timeout": 2.5}
+    assert call.task == "Clean the data"
+    assert parse_magic_line("--cell-timeout=0 Go").options == {"cell_timeout": 0.0}
+
+
+@pytest.mark.parametrize(
+    ("line", "fragment"),
+    [
+        ("--approve sometimes Go", "'each', 'auto' or 'risky'"),
+        ("--cell-timeout soon Go", "number of seconds"),
+        ("--cell-timeout -1 Go", "number of seconds"),
+        ("--cell-timeout inf Go", "number of seconds"),
+        ("--cell-timeout nan Go", "number of seconds"),
+    ],
+)
+def test_bad_values_are_refused(line, fragment):
+    with pytest.raises(InvalidOption, match=fragment):
+        parse_magic_line(line)
+
+
+def test_settings_defaults_and_agent_config_values():
+    store = SettingsStore()
+    defaults = store.resolve()
+    assert (defaults.cell_timeout, defaults.max_output_bytes) == (0.0, 1_000_000)
+    store.set_from_strings({"approve": "risky", "cell_timeout": "30", "max_output_bytes": "5000"})
+    resolved = store.resolve()
+    assert (resolved.approve, resolved.cell_timeout, resolved.max_output_bytes) == (
+        "risky",
+        30.0,
+        5000,
+    )
+    assert store.resolve(approve="each").approve == "each"
+    for bad in ({"cell_timeout": "-2"}, {"max_output_bytes": "-1"}, {"approve": "maybe"}):
+        with pytest.raises(InvalidOption):
+            store.set_from_strings(bad)
+
+
+def test_the_python_api_takes_the_new_settings():
+    agent = Agent(approve="risky", cell_timeout=5, max_output_bytes=10_000)
+    assert agent.options["approve"] == "risky"
+    assert (agent.options["cell_timeout"], agent.options["max_output_bytes"]) == (5, 10_000)
+
+
+def test_the_headless_cli_gives_agent_cells_a_time_limit():
+    parser = _parser()
+    assert _cell_timeout(parser.parse_args(["run", "a.ipynb"])) == HEADLESS_AGENT_CELL_TIMEOUT
+    assert HEADLESS_AGENT_CELL_TIMEOUT == 600
+    assert _cell_timeout(parser.parse_args(["run", "a.ipynb", "--cell-timeout", "5"])) == 5
+    assert _cell_timeout(parser.parse_args(["replay", "a.ipynb", "--cell-timeout", "0"])) == 0
+    with pytest.raises(UsageError):
+        _cell_timeout(parser.parse_args(["run", "a.ipynb", "--cell-timeout", "-3"]))
+
+
+def test_the_model_is_told_about_the_time_limit_from_a_template():
+    text = prompts.render("timed_out", seconds="2.5")
+    assert "time limit (2.5 s)" in text and "$" not in text
+
+
+# -- provenance ----------------------------------------------------------------------------------
+
+
+def step_cell(**extra) -> dict:
+    entry = {
+        "run_id": "0123456789ab",
+        "step": 1,
+        "role": "agent",
+        "model": "openai/x",
+        "status": "approved",
+        **extra,
+    }
+    return {"cells": [{"cell_type": "code", "metadata": {"jupyter_agents": entry}}]}
+
+
+def test_the_cell_schema_knows_every_category_and_the_flag_shape():
+    enum = schema("cell")["$defs"]["risk"]["properties"]["category"]["enum"]
+    assert enum == [category.value for category in Category]
+    flags = [flag.as_json() for flag in FLAGGED]
+    assert flags == [{"category": "delete_files", "reason": FLAGGED[0].reason, "line": 2}]
+    assert metadata_errors(step_cell(risks=flags)) == []
+    assert metadata_errors(step_cell(risks=[{**flags[0], "category": "scary"}]))
+    assert metadata_errors(step_cell(risks=[{"category": "shell", "reason": "x"}]))
+
+
+# -- output limits -------------------------------------------------------------------------------
+
+
+def test_a_stream_keeps_its_budget_then_one_note():
+    written: list[str] = []
+    budget = StreamBudget(lambda text: written.append(text) or len(text), "stdout", 10)
+    assert budget.write("12345") == 5
+    assert budget.write("67890") == 5  # exactly full
+    assert budget.write("more") == 4  # over: the note, once
+    assert budget.write("and more") == 8
+    assert written[:2] == ["12345", "67890"]
+    assert len(written) == 3 and written[2].startswith("\n[jupyter-agents: stdout cut here.")
+
+    written.clear()
+    straddling = StreamBudget(lambda text: written.append(text), "stderr", 4)
+    straddling.write("abcdefgh")
+    assert written[0].startswith("abcd\n[jupyter-agents: stderr cut here.")
+
+
+def test_sizes_are_utf8_bytes_and_cuts_never_split_a_character():
+    assert size_of("abc") == 3 and size_of("é") == 2 and size_of("€") == 3
+    assert head_of("ééé", 3) == "é"
+    assert head_of("abc", 2) == "ab"
+
+
+def test_a_bundle_over_the_limit_becomes_its_plain_text_start_and_a_note():
+    small = {"text/plain": "hi", "text/html": "<b>hi</b>"}
+    assert cap_bundle(small, 100) is small
+    big = {"text/plain": "<Figure>", "image/png": "A" * 5000}
+    capped = cap_bundle(big, 1000)
+    assert list(capped) == ["text/plain"]
+    assert capped["text/plain"].startswith("<Figure>\n[jupyter-agents: this output had 5,008 bytes")
+    assert "Left out: image/png (5,000 bytes)" in capped["text/plain"]
+    long_text = {"text/plain": ["x" * 3000, "y" * 3000]}  # nbformat's list form
+    cut = cap_bundle(long_text, 1000)["text/plain"]
+    assert cut.startswith("xxx") and " ...\n[jupyter-agents:" in cut and len(cut) <= 1000
