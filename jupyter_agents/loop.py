@@ -28,6 +28,7 @@ from .recorder import NoRecorder
 from .result import RunStatus
 from .retry import ModelFailure
 from .risk import RiskFlag, review_cell
+from .telemetry import set_attributes, span
 from .view import RunView, StepView
 
 #: Replies in a row without a code block before the run gives up.
@@ -94,65 +95,86 @@ class Decided:
 async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
     """Drive one turn to its end, appending each step to ``steps`` as it is decided."""
     for number in range(1, parts.max_steps + 1):
-        step_view = parts.view.start_step(number, title=_title(parts, number))
-        proposal = await propose(parts, step_view)
-        parts.control.check()
-        cell = await parts.recorder.propose(number, proposal.code, parts.role, proposal.risks)
-
-        waiting_since = time.perf_counter()
-        decided = await decide(parts, number, proposal, cell, step_view)
-        waited = time.perf_counter() - waiting_since
-        parts.control.check()
-        decision, code = decided.decision, decided.code
-        if decision.verdict is Verdict.STOP:
-            return TurnOutcome(RunStatus.STOPPED, extra_usage=proposal.usage)
-
-        step = Step(
-            number=number,
-            reply=proposal.reply,
-            thought=proposal.thought,
-            proposed_code=proposal.code,
-            status=step_status(decision, decided.by_policy, proposal.code, code or ""),
-            reason=decision.reason,
-            usage=proposal.usage,
-            timings=Timings(model_seconds=proposal.model_seconds, waiting_seconds=waited),
-            invalid_replies=proposal.invalid_replies,
-            role=parts.role,
-            risks=list(decided.risks),
-        )
-        steps.append(step)
-        parts.memory.steps.append(step)
-        if code is None:
-            await parts.recorder.rejected(cell, step)
-            step_view.show_outcome(step)
-            parts.view.update_footer()
-            continue
-
-        step.code_run = code
-        output = parts.recorder.capture(cell, fallback=step_view.capture())
-        outcome = await parts.executor.run(code, output=output)
-        step.execution_count = outcome.execution_count
-        step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
-        observation = outcome.observation.render(parts.observation_tokens)
-        if outcome.timed_out_after is not None:  # the model is told, and may try another way
-            step.timed_out_after = outcome.timed_out_after
-            limit = prompts.render("timed_out", seconds=f"{outcome.timed_out_after:g}")
-            observation = f"{limit.strip()}\n\n{observation}"
-        step.observation = parts.redact(observation)
-        step.timings.execution_seconds = outcome.seconds
-        await parts.recorder.ran(cell, step)
-        step_view.show_outcome(step)
-        parts.view.update_footer()
-        parts.control.check()
-        if outcome.interrupted:
-            raise RunInterrupted(f"interrupted while step {number} ran")
-        if outcome.handoff is not None:
-            return TurnOutcome(RunStatus.HANDED_OFF, handoff=outcome.handoff)
-        if outcome.has_answer:
-            return TurnOutcome(RunStatus.COMPLETED, answer=outcome.answer)
-
+        with span(
+            f"step {number}",
+            jupyter_agents__step=number,
+            jupyter_agents__role=parts.role or "agent",
+        ) as step_span:
+            ended = await run_step(parts, steps, number)
+            if steps and steps[-1].number == number:
+                set_attributes(step_span, jupyter_agents__status=str(steps[-1].status))
+        if ended is not None:
+            return ended
     answer, usage = await best_answer(parts)
     return TurnOutcome(RunStatus.MAX_STEPS, answer=answer, extra_usage=usage)
+
+
+async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutcome | None:
+    """One step: propose, decide, run. A TurnOutcome if it ended the turn, else None."""
+    step_view = parts.view.start_step(number, title=_title(parts, number))
+    proposal = await propose(parts, step_view)
+    parts.control.check()
+    cell = await parts.recorder.propose(number, proposal.code, parts.role, proposal.risks)
+
+    waiting_since = time.perf_counter()
+    decided = await decide(parts, number, proposal, cell, step_view)
+    waited = time.perf_counter() - waiting_since
+    parts.control.check()
+    decision, code = decided.decision, decided.code
+    if decision.verdict is Verdict.STOP:
+        return TurnOutcome(RunStatus.STOPPED, extra_usage=proposal.usage)
+
+    step = Step(
+        number=number,
+        reply=proposal.reply,
+        thought=proposal.thought,
+        proposed_code=proposal.code,
+        status=step_status(decision, decided.by_policy, proposal.code, code or ""),
+        reason=decision.reason,
+        usage=proposal.usage,
+        timings=Timings(model_seconds=proposal.model_seconds, waiting_seconds=waited),
+        invalid_replies=proposal.invalid_replies,
+        role=parts.role,
+        risks=list(decided.risks),
+    )
+    steps.append(step)
+    parts.memory.steps.append(step)
+    if code is None:
+        await parts.recorder.rejected(cell, step)
+        step_view.show_outcome(step)
+        parts.view.update_footer()
+        return None
+
+    step.code_run = code
+    output = parts.recorder.capture(cell, fallback=step_view.capture())
+    with span(
+        "execute_tool run_cell",
+        gen_ai__operation__name="execute_tool",
+        gen_ai__tool__name="run_cell",
+        jupyter_agents__step=number,
+    ) as cell_span:
+        outcome = await parts.executor.run(code, output=output)
+        set_attributes(cell_span, jupyter_agents__error=outcome.error_name)
+    step.execution_count = outcome.execution_count
+    step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
+    observation = outcome.observation.render(parts.observation_tokens)
+    if outcome.timed_out_after is not None:  # the model is told, and may try another way
+        step.timed_out_after = outcome.timed_out_after
+        limit = prompts.render("timed_out", seconds=f"{outcome.timed_out_after:g}")
+        observation = f"{limit.strip()}\n\n{observation}"
+    step.observation = parts.redact(observation)
+    step.timings.execution_seconds = outcome.seconds
+    await parts.recorder.ran(cell, step)
+    step_view.show_outcome(step)
+    parts.view.update_footer()
+    parts.control.check()
+    if outcome.interrupted:
+        raise RunInterrupted(f"interrupted while step {number} ran")
+    if outcome.handoff is not None:
+        return TurnOutcome(RunStatus.HANDED_OFF, handoff=outcome.handoff)
+    if outcome.has_answer:
+        return TurnOutcome(RunStatus.COMPLETED, answer=outcome.answer)
+    return None
 
 
 async def propose(parts: LoopParts, step_view: StepView) -> Proposal:

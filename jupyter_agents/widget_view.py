@@ -251,6 +251,9 @@ class StepWidget:
             parts.append(f"raised {step.error}")
         if step.code_run is not None:
             parts.append(f"ran {step.timings.execution_seconds:.2f} s")
+        parts.append(f"model {step.timings.model_seconds:.1f} s")
+        if step.timings.waiting_seconds >= 0.05:
+            parts.append(f"your decision {step.timings.waiting_seconds:.1f} s")
         parts.append(step.usage.describe())
         self.outcome.value = f'<div class="{style}">{html.escape(" · ".join(parts))}</div>'
 
@@ -359,7 +362,12 @@ class WidgetRunView:
         if not run.steps:
             self.footer.value = ""
             return
-        text = f"{len(run.steps)} step(s) · {run.usage.describe()}"
+        times = run.timings
+        text = (
+            f"{len(run.steps)} step(s) · {run.usage.describe()} · model "
+            f"{times.model_seconds:.1f} s, running {times.execution_seconds:.1f} s, "
+            f"your decisions {times.waiting_seconds:.1f} s"
+        )
         self.footer.value = f'<div class="ja-muted">{html.escape(text)}</div>'
 
     def finish(self, run: RunResult) -> None:

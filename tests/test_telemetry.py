@@ -44,9 +44,16 @@ def test_a_run_is_traced_with_gen_ai_spans(agent_kernel: KernelHarness, script: 
     for item in spans:
         by_name.setdefault(item["name"], []).append(item)
     [agent] = by_name["invoke_agent agent"]
+    steps = by_name["step 1"] + by_name["step 2"]
+    assert all(step["parent"] == agent["id"] for step in steps)
+    assert [step["attributes"]["jupyter_agents.status"] for step in steps] == ["auto", "auto"]
     chats = by_name["chat openai/scripted"]
-    assert len(chats) == 2
-    assert all(chat["parent"] == agent["id"] for chat in chats)
+    cells = by_name["execute_tool run_cell"]
+    assert len(chats) == 2 and len(cells) == 2
+    step_ids = [step["id"] for step in steps]
+    assert [chat["parent"] for chat in chats] == step_ids  # each call inside its step
+    assert [cell["parent"] for cell in cells] == step_ids
+    assert cells[0]["attributes"]["gen_ai.tool.name"] == "run_cell"
     assert chats[0]["attributes"]["gen_ai.operation.name"] == "chat"
     assert chats[0]["attributes"]["gen_ai.provider.name"] == "openai"
     assert chats[0]["attributes"]["gen_ai.usage.input_tokens"] > 0
