@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -168,10 +169,28 @@ def _client(
         settings=settings,
         should_run=should_run,
         timeout=timeout,
+        timeout_func=_timeout_for(timeout),
         allow_errors=True,
         kernel_name=args.kernel or nb.metadata.get("kernelspec", {}).get("name", "python3"),
         resources={"metadata": {"path": str(Path(args.notebook).resolve().parent)}},
     )
+
+
+_PROMPT_CELL = re.compile(r"^\s*(?:\w+\s*=\s*)?%%?(?:agent|crew)\b", re.MULTILINE)
+
+
+def _timeout_for(timeout: float) -> Any:
+    """nbclient's per-cell limit: ``timeout`` for ordinary cells, none for an agent cell.
+
+    An ``%agent`` or ``%%crew`` cell runs many steps; each step's cell has its own limit
+    (``--cell-timeout``) and each model call its own (``model_timeout``), so a limit on the
+    whole would only cut long runs short and stop the notebook.
+    """
+
+    def limit(cell: nbformat.NotebookNode) -> float | None:
+        return None if _PROMPT_CELL.search(cell.source) else timeout
+
+    return limit
 
 
 def _cell_timeout(args: argparse.Namespace) -> float:
@@ -252,7 +271,8 @@ def _parser() -> argparse.ArgumentParser:
             "--timeout",
             type=float,
             default=None,
-            help=f"seconds one cell may run (default {HEADLESS_CELL_TIMEOUT})",
+            help=f"seconds one of your cells may run (default {HEADLESS_CELL_TIMEOUT}; agent "
+            "cells are bounded by --cell-timeout per step instead)",
         )
         sub.add_argument(
             "--cell-timeout",

@@ -245,3 +245,13 @@ def test_the_jupyter_subcommand_is_installed():
     result = subprocess.run([jupyter, "agents", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "run" in result.stdout and "replay" in result.stdout and "export" in result.stdout
+
+
+def test_agent_cells_have_no_whole_cell_limit_in_headless_runs():
+    from nbformat.v4 import new_code_cell as cell
+
+    from jupyter_agents.cli import _timeout_for
+
+    limit = _timeout_for(600)
+    assert [limit(cell(s)) for s in ("%agent go", "x = %agent go", "%%crew\ntask: t")] == [None] * 3
+    assert limit(cell("print('%agent')")) == 600 and limit(cell("# %agent\n1")) == 600
