@@ -111,9 +111,7 @@ def first_token_reply(number: int, tokens: int) -> list[str]:
 
 
 def run(ctx: Any) -> Measure:
-    from playwright.sync_api import sync_playwright
-
-    from tests.support.lab import launch_browser, start_lab
+    from tests.support.lab import chromium, running_lab
 
     config = ctx.config
     steps = config.browser_repeats + 1  # step 0 warms up
@@ -124,20 +122,13 @@ def run(ctx: Any) -> Measure:
             *(reply_tokens(n, config.browser_tokens, n == steps - 1) for n in range(steps))
         )
         paced.script(*(first_token_reply(n, config.browser_tokens) for n in range(runs)))
-        lab = start_lab(home, kernel_env(paced.base_url, home))
-        try:
-            with sync_playwright() as playwright:
-                browser = launch_browser(playwright)
-                try:
-                    page = browser.new_page(viewport={"width": 1280, "height": 1100})
-                    offset = _clock_offset(page)
-                    seen = _drive(ctx, page, lab, steps, runs)
-                    browser_version = browser.version
-                finally:
-                    browser.close()
+        with running_lab(home, kernel_env(paced.base_url, home)) as lab:
+            with chromium() as browser:
+                page = browser.new_page(viewport={"width": 1280, "height": 1100})
+                offset = _clock_offset(page)
+                seen = _drive(ctx, page, lab, steps, runs)
+                browser_version = browser.version
             started = json.loads((lab.root / TIMES_FILE).read_text())
-        finally:
-            lab.stop()
         sent = list(paced.sent)
     return _report(seen, started, sent, offset, steps, browser_version, config)
 

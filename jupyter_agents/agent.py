@@ -60,7 +60,7 @@ class Agent:
         if not task or not task.strip():
             raise InvalidOption("the task is empty; say what the agent should do.")
         session = KernelSession.for_shell(current_shell())
-        settings = session.settings.resolve_for_run(**self.options)
+        settings = session.settings.resolve(**self.options)
         return await run_agent(task, settings, self.tools, session, section=section)
 
     def role_entry(self) -> dict[str, Any]:

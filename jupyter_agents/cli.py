@@ -23,7 +23,7 @@ from .export import html_trace, strip_transcripts
 from .headless import AgentNotebookClient, agent_metadata, approved_or_own, is_agent_step
 from .replay_compare import Divergence, first_difference
 
-#: ``--approve auto`` is never implied: a notebook from elsewhere may carry hostile prompts.
+#: Seconds one of the user's cells may run in a headless run (``--timeout``).
 HEADLESS_CELL_TIMEOUT = 600
 #: Seconds one cell an agent proposes may run in a headless run (``--cell-timeout``): nobody
 #: is there to press the stop button, and the model can try something else.

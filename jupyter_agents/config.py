@@ -188,11 +188,6 @@ class SettingsStore:
                 values[name], sources[name] = trait.default(), "default"
         return Settings(values, sources)
 
-    def resolve_for_run(self, **options: Any) -> Settings:
-        """Like :meth:`resolve`, for a run. A missing model is not an error yet: a cell whose
-        recorded run is in the notebook replays it without one (see :func:`require_model`)."""
-        return self.resolve(**options)
-
     def _validated(self, name: str, value: Any) -> Any:
         trait = self.configurable.traits()[name]
         try:
@@ -202,7 +197,11 @@ class SettingsStore:
 
 
 def require_model(settings: Settings) -> None:
-    """A run that will call a model cannot start without one."""
+    """A run that will call a model cannot start without one.
+
+    Checked when a run is about to call a model, not when settings are resolved: a cell whose
+    recorded run is in the notebook replays it without any model configured.
+    """
     if not settings.model:
         raise NoModelConfigured()
 

@@ -359,7 +359,7 @@ class Crew:
 
         spec = self.spec(task)
         session = KernelSession.for_shell(current_shell())
-        settings = session.settings.resolve_for_run(**self.options)
+        settings = session.settings.resolve(**self.options)
         tools = {agent.role: list(agent.tools) for agent in self.agents}
         return await run_crew(spec, settings, session, tools)
 

@@ -75,7 +75,7 @@ class AgentMagics(Magics):
                 "`await jupyter_agents.Agent(...).run(task)`."
             )
         tools = [self._tool(name) for name in call.tools]
-        settings = self.session.settings.resolve_for_run(**call.options)
+        settings = self.session.settings.resolve(**call.options)
         return PendingRun(self._run(call.task, settings, tools, call.section))
 
     async def _run(
@@ -117,7 +117,7 @@ class AgentMagics(Magics):
                 "%%crew must be in a cell run after `%load_ext jupyter_agents` (not in the "
                 "same cell)."
             )
-        settings = self.session.settings.resolve_for_run(**call.options)
+        settings = self.session.settings.resolve(**call.options)
         return PendingRun(self._run_crew(spec, settings, tools))
 
     async def _run_crew(self, spec: Any, settings: Settings, tools: dict[str, list[Any]]) -> Any:

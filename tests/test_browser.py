@@ -22,7 +22,7 @@ import pytest
 
 from jupyter_agents.schema import metadata_errors
 from tests.conftest import kernel_env
-from tests.support.lab import LabServer, launch_browser, start_lab, write_notebook
+from tests.support.lab import LabServer, chromium, running_lab, write_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
 
@@ -41,11 +41,8 @@ SETUP_CELL = "%load_ext jupyter_agents\n%agent_config model=openai/scripted"
 @pytest.fixture(scope="module")
 def lab(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     home = tmp_path_factory.mktemp("lab")
-    server = start_lab(home, kernel_env(llm, home))
-    try:
+    with running_lab(home, kernel_env(llm, home)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -62,11 +59,8 @@ def lab_without_extension(
         check=True,
         capture_output=True,
     )
-    server = start_lab(home, env)
-    try:
+    with running_lab(home, env) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
@@ -74,21 +68,14 @@ def notebook7(
     llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[LabServer]:
     home = tmp_path_factory.mktemp("notebook7")
-    server = start_lab(home, kernel_env(llm, home), app="notebook")
-    try:
+    with running_lab(home, kernel_env(llm, home), app="notebook") as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture

@@ -57,7 +57,7 @@ def test_env_var_is_the_last_resort(monkeypatch):
 def test_no_model_names_every_way_to_set_one(monkeypatch):
     monkeypatch.delenv(MODEL_ENV_VAR, raising=False)
     with pytest.raises(NoModelConfigured) as caught:
-        require_model(SettingsStore().resolve_for_run())
+        require_model(SettingsStore().resolve())
     message = str(caught.value)
     for way in ("--model", "%agent_config model=", "c.JupyterAgents.model", MODEL_ENV_VAR):
         assert way in message

@@ -18,7 +18,7 @@ import nbformat
 import pytest
 
 from tests.conftest import kernel_env
-from tests.support.lab import LabServer, launch_browser, start_lab
+from tests.support.lab import LabServer, chromium, running_lab
 from tests.support.llm_server import ScriptedLLMServer
 
 playwright_api = pytest.importorskip("playwright.sync_api")
@@ -167,21 +167,14 @@ print("PROTOCOL DONE")
 @pytest.fixture(scope="module")
 def lab(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LabServer]:
     home = tmp_path_factory.mktemp("lab-extension")
-    server = start_lab(home, kernel_env(llm, home))
-    try:
+    with running_lab(home, kernel_env(llm, home)) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    with playwright_api.sync_playwright() as playwright:
-        browser = launch_browser(playwright)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser
 
 
 @pytest.fixture
