@@ -17,8 +17,10 @@ paths judged on disk: does the file exist, is it outside the notebook's folder);
 
 from __future__ import annotations
 
+import argparse
 import ast
 import difflib
+import getopt
 import os
 import re
 import shlex
@@ -30,13 +32,15 @@ from typing import Any
 
 from . import risk_rules as rules
 from .risk_python import MISSING, CallFinder, namespace_get, short
-from .risk_rules import DYNAMIC, OUTSIDE, OVERWRITE, SECRETS, SHELL, Category
+from .risk_rules import DYNAMIC, NETWORK, OUTSIDE, OVERWRITE, SECRETS, SHELL, Category
 
 __all__ = ["Category", "RiskFlag", "review_cell"]
 
 _ORDER = {category: index for index, category in enumerate(Category)}
 _MAX_DEPTH = 4  # how deep exec("...") inside %time inside %%capture ... is followed
-_PYTHON_AFTER = set("!=()<>,+*/%^&|.[:")  # after a name, these make a line Python, not automagic
+_PYTHON_AFTER = set("=,")  # after a name, these make a line Python, not automagic (as IPython)
+_LATER_PATHS = "later relative paths point elsewhere"
+_STORE_EFFECT = "writes to IPython's stored variables in ~/.ipython, outside the notebook's folder"
 
 
 @dataclass(frozen=True)
@@ -154,6 +158,19 @@ class _Review:
         if not _within(path, self.base):
             self.add(OUTSIDE, f"{label} {verb} {text!r}, outside the notebook's folder", line)
 
+    def extract(self, folder: str, label: Any, line: int) -> None:
+        """Flag extracting an archive into a folder that has files in it, or that is outside."""
+        path = self._real(folder) if self.base and "{" not in folder and "$" not in folder else ""
+        try:
+            full = bool(path) and os.path.isdir(path) and next(os.scandir(path), None) is not None
+        except OSError:
+            full = False
+        if full:
+            into = "the notebook's folder" if folder == "." else repr(folder)
+            reason = f"{label} extracts an archive into {into}, which has files it can replace"
+            self.add(OVERWRITE, reason, line)
+        self.write(folder, label, line, "extracts into", replaces=False)
+
     def _real(self, text: str) -> str:
         return os.path.realpath(os.path.join(self.base or "", os.path.expanduser(text)))
 
@@ -171,8 +188,13 @@ class _Review:
         label = short(f"%{'%' * (body is not None)}{name} {arg}".strip())
         words = [w for w in _words(arg) if not w.startswith("-")]
         if name in rules.CODE_MAGICS:  # %time stmt, %%timeit setup, then the body
-            if arg.strip() and name != "capture":
-                self.cell(_statement(arg), lambda n: line)
+            if name != "capture":
+                options, statement = _magic_statement(name, arg)
+                for option, value in options:  # %prun -T stats.txt
+                    if option in rules.PRUN_FILE_OPTIONS and name == "prun":
+                        self.write(value, label, line)
+                if statement.strip():  # a line of IPython: !cmd, %magic, automagic or Python
+                    self.cell(statement, lambda n: line)
             if body is not None:
                 self.cell(body, body_line)
         elif body is not None:
@@ -182,11 +204,48 @@ class _Review:
             self.shell(arg, line)
         elif name in rules.COMMAND_LINE_MAGICS:  # %pip install x, %rm -r data
             self.shell(f"{name} {arg}", line, prefix="%")
+        elif name in rules.CHDIR_MAGICS:
+            self.chdir(_chdir_target(name, arg), label, line)
+        elif name in rules.FILE_LINE_MAGICS:
+            self._file_magic(name, arg, label, line)
+        elif name in rules.URL_LINE_MAGICS and any(rules.URL.match(w) for w in words):
+            self.add(NETWORK, f"{label} downloads code from the internet", line)
         elif name in rules.LINE_MAGICS:
             category, effect = rules.LINE_MAGICS[name]
             self.add(category, f"{label} {effect}", line)
         elif name == "env" and "=" not in arg and len(words) <= 1:
             self.add(SECRETS, f"{label} shows environment variables, where API keys live", line)
+
+    def chdir(self, target: str | None, label: Any, line: int) -> None:
+        """Flag a change of the working directory (to ``target``, when it is known)."""
+        to = f" to {target!r}" if target and target != "{?}" else ""
+        self.add(OUTSIDE, f"{label} changes the working directory{to}: {_LATER_PATHS}", line)
+
+    def _file_magic(self, name: str, arg: str, label: str, line: int) -> None:
+        """``%save``, ``%logstart``, ``%notebook`` and ``%store``: the files they write."""
+        options = {w for w in _words(arg) if w.startswith("-")}
+        words = [w for w in _words(arg) if not w.startswith("-")]
+        if name == "save" and words:  # %save [-f] [-a] [-r] name [lines]: .py is added
+            path = words[0]
+            if not path.endswith((".py", ".ipy")):
+                path += ".ipy" if "-r" in options else ".py"
+            # without -f IPython asks before it replaces a file; with -a it appends
+            self.write(path, label, line, replaces="-f" in options and "-a" not in options)
+        elif name == "logstart":  # %logstart [options] [name [mode]]: rotate, backup keep
+            path, mode = (words + ["ipython_log.py", "rotate"][len(words) :])[:2]
+            if mode == "global":  # a single log in your home folder
+                path = os.path.join("~", path)
+            self.write(path, label, line, replaces=mode == "over")
+        elif name == "notebook" and words:
+            self.write(words[-1], label, line)
+        elif name == "store" and words and not options & {"-r"}:
+            target = arg.partition(">")[2].lstrip(">").strip()
+            if target:  # %store x >file.txt, %store x >>file.txt
+                self.write(target, label, line, replaces=">>" not in arg)
+            else:  # %store x, %store -d x: IPython's database in your home folder
+                self.add(OUTSIDE, f"{label} {_STORE_EFFECT}", line)
+        elif name == "store" and options & {"-z", "-d"}:
+            self.add(OUTSIDE, f"{label} {_STORE_EFFECT}", line)
 
     def _cell_magic(
         self,
@@ -259,11 +318,15 @@ def _ipython_to_python(code: str) -> str:
 
 
 def _automagic(source: str, namespace: Mapping[str, Any]) -> str:
-    """A one-line cell such as ``pip install x`` or ``exit`` as the call IPython makes of it."""
-    match = re.fullmatch(r"\s*([A-Za-z_]\w*)(\s+(.*?))?\s*", source)  # a one-line cell
+    """A one-line cell such as ``pip install x`` or ``exit`` as the call IPython makes of it.
+
+    As IPython's prefilter: the first word (``[\\w.*]+``, so ``pip.x`` is no magic) names a
+    magic the namespace does not hide, and the rest does not start with ``=`` or ``,``.
+    """
+    match = re.fullmatch(r"\s*([A-Za-z_][\w.*]*)\s*(.*?)\s*", source)  # a one-line cell
     if not match:
         return source
-    name, rest = match[1], match[3] or ""
+    name, rest = match[1], match[2]
     bound = namespace_get(namespace, name)
     autocall = bound is MISSING or "Autocall" in type(bound).__name__
     if name in {"exit", "quit"} and not rest and autocall:
@@ -298,18 +361,56 @@ def _logical_lines(body: str) -> list[tuple[int, str]]:
     return numbered
 
 
-def _statement(arg: str) -> str:
-    """The statement after a magic's options: ``-n 10 f(x)`` -> ``f(x)``."""
-    parts = arg.split(" ")
-    for start in range(len(parts)):
-        rest = " ".join(parts[start:]).strip()
-        if rest and not rest.startswith("-"):
-            try:
-                ast.parse(rest)
-                return rest
-            except (SyntaxError, ValueError):
-                continue
-    return arg
+def _magic_statement(name: str, arg: str) -> tuple[list[tuple[str, str]], str]:
+    """The options of ``%time``, ``%timeit``, ``%prun`` or ``%debug`` and the code after them.
+
+    Read as IPython reads them (``Magics.parse_options`` is getopt, ``%time`` and ``%debug``
+    use argparse), so ``%timeit -n1 !pip install x`` gives ``!pip install x``. The code is a
+    line of IPython, not yet Python. Options IPython would refuse leave the text as it is.
+    """
+    spec = rules.CODE_MAGIC_OPTIONS.get(name, "")
+    try:
+        tokens = _arg_split(arg)
+        if isinstance(spec, str):  # getopt stops at the first word that is not an option
+            options, _ = getopt.getopt(tokens, spec)
+            rest = arg
+            for option, value in options:  # as IPython: cut each option from the text
+                rest = rest.replace(option, "", 1).replace(value, "", 1)
+            return options, rest.strip()
+        parser = _Parser(add_help=False)
+        for names, takes_value in spec:
+            parser.add_argument(*names, action="store" if takes_value else "store_true")
+        _, extra = parser.parse_known_args(tokens)  # argparse also takes options after code
+        return [], " ".join(extra)
+    except (getopt.GetoptError, ValueError, TypeError):
+        return [], arg.strip()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # IPython raises a UsageError; here: read it all
+        raise ValueError(message)
+
+
+def _arg_split(text: str) -> list[str]:
+    """IPython's ``arg_split``: shell-like words that keep their quotes."""
+    lexer = shlex.shlex(text, posix=False)
+    lexer.whitespace_split, lexer.commenters = True, ""
+    tokens: list[str] = []
+    try:
+        tokens.extend(lexer)
+    except ValueError:  # an open quote: the rest is one word, as IPython's strict=False
+        tokens.append(lexer.token)
+    return tokens
+
+
+def _chdir_target(name: str, arg: str) -> str | None:
+    """Where ``%cd``, ``%pushd`` or ``%popd`` go, when a reader can tell."""
+    if name == "popd":
+        return None
+    words = [w for w in _words(arg) if w != "-q"]
+    if "-b" in words or any(w.startswith("-") for w in words[:1]):
+        return None  # a bookmark, or "-" / "-3": a folder from the history
+    return " ".join(words) or "~"
 
 
 def _words(text: str) -> list[str]:

@@ -17,18 +17,21 @@ from __future__ import annotations
 
 import ast
 import os
+import re
 import shlex
 import tempfile
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
 from . import risk_rules as rules
-from .risk_rules import DELETE, DYNAMIC, NETWORK, SECRETS, SHELL, Category
+from .risk_rules import DELETE, DYNAMIC, NETWORK, PROCESSES, SECRETS, SHELL, Category
 
 UNKNOWN = "{?}"  # a part of a path, command or code that is only known at run time
+_OS_ARGV = re.compile(r"os\.(?:exec|(?P<spawn>spawn)|posix_spawn)(?P<form>[lv]?)p?(?P<e>e?)")
 MISSING = object()
 
 
@@ -55,11 +58,14 @@ class _Ref:
 
 @dataclass(frozen=True)
 class _Text:
-    """A ``str`` or ``Path`` whose unknown parts read ``{?}``; ``temp``: made by tempfile here."""
+    """A ``str`` or ``Path`` whose unknown parts read ``{?}``.
+
+    ``temp``: the folder tempfile made here (``/tmp/{?}``) when the path is in it, else "".
+    """
 
     text: str
     is_path: bool = False
-    temp: bool = False
+    temp: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +85,7 @@ class _Callee:
 
 
 _ENVIRON = _Ref("os.environ")
+_TEMP_OBJECTS = {_Object("tempfile.NamedTemporaryFile"), _Object("tempfile.TemporaryDirectory")}
 _SHELL = _Object("shell")
 _PATH_MAKERS = set(
     "pathlib.Path os.path.join os.fspath str os.path.abspath os.path.expanduser "
@@ -90,7 +97,19 @@ _ITEMS = {
     _Object("psutil.process_iter"): _Object("psutil.Process"),
 }
 #: Checks that review the text they are given (a command, code, a magic) themselves.
-_READS_ITS_TEXT = {"command", "code", "magic"}
+_READS_ITS_TEXT = {"command", "exec", "code", "magic"}
+#: Checks whose string arguments are paths: a credential file among them is flagged.
+_READS_PATHS = {
+    "delete", "write", "create", "link", "open", "osopen", "copy", "move", "extract",
+    "archive", "chdir",
+}  # fmt: skip
+#: os.open flags that write, and those that leave what is in the file.
+_OS_WRITE_FLAGS = os.O_WRONLY | os.O_RDWR | os.O_APPEND | os.O_CREAT | os.O_TRUNC
+_OS_KEEP_FLAGS = os.O_APPEND | os.O_EXCL
+#: The archive formats of shutil.make_archive and the file names they add.
+_ARCHIVE_SUFFIXES = {
+    "zip": ".zip", "tar": ".tar", "gztar": ".tar.gz", "bztar": ".tar.bz2", "xztar": ".tar.xz",
+}  # fmt: skip
 
 
 class CallFinder(ast.NodeVisitor):
@@ -141,17 +160,17 @@ class CallFinder(ast.NodeVisitor):
             owner = self.value(node.value)
             if isinstance(owner, _Ref):
                 return _Ref(rules.normal(f"{owner.name}.{node.attr}"))
-            if owner == _SHELL and node.attr == "kernel":
-                return _Object("kernel")
-            if owner == _Object("tempfile.NamedTemporaryFile") and node.attr == "name":
-                return _Text(UNKNOWN, temp=True)
+            if isinstance(owner, _Object) and (owner.kind, node.attr) in rules.ATTRIBUTES:
+                return _Object(rules.ATTRIBUTES[owner.kind, node.attr])  # get_ipython().kernel
+            if owner in _TEMP_OBJECTS and node.attr == "name":  # NamedTemporaryFile().name
+                return _temp_path()
             return None
         if isinstance(node, ast.Call):
             return self._result(node, self.callee(node.func))
         if isinstance(node, ast.JoinedStr):  # f"{folder}/out.csv"
             parts = [self._fstring_part(part) for part in node.values]
-            text = "".join(p.text if isinstance(p, _Text) else UNKNOWN for p in parts)
-            return _Text(text, temp=bool(parts) and isinstance(parts[0], _Text) and parts[0].temp)
+            texts = [p.text if isinstance(p, _Text) else UNKNOWN for p in parts]
+            return _beyond(parts[0] if parts else None, "".join(texts))
         if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Div, ast.Add)):
             left, right = self.value(node.left), self.value(node.right)
             if isinstance(node.op, ast.Div) and _Text in {type(left), type(right)}:
@@ -159,7 +178,7 @@ class CallFinder(ast.NodeVisitor):
                     return _join([left, right], True)  # Path("data") / name
             elif isinstance(node.op, ast.Add) and isinstance(left, _Text):
                 right_text = right.text if isinstance(right, _Text) else UNKNOWN
-                return _Text(left.text + right_text, left.is_path, left.temp)
+                return _beyond(left, left.text + right_text)  # tmp + "/../x"
         if isinstance(node, ast.NamedExpr):
             return self.value(node.value)
         return None
@@ -184,15 +203,17 @@ class CallFinder(ast.NodeVisitor):
         if name in {"pathlib.Path.home", "pathlib.Path.cwd", "os.getcwd"}:
             return _Text("~" if name.endswith("home") else ".", name != "os.getcwd")
         if name == "tempfile.gettempdir":  # the shared folder itself, not one made for us
-            return _Text(os.path.realpath(tempfile.gettempdir()))
+            return _Text(_shared_temp_folder())
         if name == "tempfile.mkdtemp":
-            return _Text(UNKNOWN, temp=True)
+            return _temp_path(self.value(_keyword(node, "dir")))
         if name in {"__import__", "importlib.import_module"}:
             return _Ref(texts[0]) if texts[:1] not in ([], [None]) else None
         if name == "getattr" and len(args) > 1 and isinstance(args[0], _Ref) and texts[1]:
             return _Ref(rules.normal(f"{args[0].name}.{texts[1]}"))  # getattr(os, "remove")
         if name and name.rpartition(".")[2] == "get_ipython":  # in a kernel: a bound method
             return _SHELL
+        if name in rules.RETURNS:  # tarfile.open(p) is a TarFile
+            return _Object(rules.RETURNS[name])
         if name and (name in rules.CONSTRUCTORS or name.startswith("tempfile.")):
             return _Object(name)
         return None
@@ -263,7 +284,9 @@ class CallFinder(ast.NodeVisitor):
             if item.optional_vars is not None:
                 entered = self.value(item.context_expr)
                 if entered == _Object("tempfile.TemporaryDirectory"):
-                    entered = _Text(UNKNOWN, temp=True)
+                    where = item.context_expr
+                    folder = _keyword(where, "dir") if isinstance(where, ast.Call) else None
+                    entered = _temp_path(self.value(folder))
                 self.bind(item.optional_vars, entered)
         for statement in node.body:
             self.visit(statement)
@@ -346,25 +369,34 @@ class CallFinder(ast.NodeVisitor):
             rule = rules.METHODS.get(node.func.attr)
         label = self._label(node, callee)  # lazily: most calls are never flagged
         line = self.line(node)
+        paths: list[Any] = []  # the arguments used as paths: are they credential files?
         if rule is not None:
             getattr(self, f"_check_{rule.check}")(node, label, rule, callee)
-        elif callee.attr in rules.WRITERS:  # df.to_csv("out.csv"), np.save(...)
-            target = self._path_argument(node)
+        elif callee.attr in rules.WRITERS:  # df.to_csv("out.csv"), np.save(...), json.dump
+            function = callee.name is not None and callee.receiver is None  # not arr.dump(f)
+            target = self._path_argument(node, rules.writer_file_index(name, function))
             if target is not None and not target.temp:
                 self.review.write(target.text, label, line)
+            paths = [target]
         elif rules.READER_NAME.match(callee.attr or ""):  # pd.read_csv("https://...")
             target = self._path_argument(node)
             if target is not None and rules.URL.match(target.text):
                 self.flag(NETWORK, f"{label} downloads data from the internet", node)
-        if not (rule and rule.check in _READS_ITS_TEXT or rules.only_looks(name)):
-            values = [self.value(part) for part in [*node.args, *(k.value for k in node.keywords)]]
-            for found in [callee.receiver, *values]:  # open(expanduser("~/.netrc"))
-                if isinstance(found, _Text):
-                    self.review.credentials(found.text, label, line)
+            paths = [target]
+        on_path = isinstance(callee.receiver, _Text)  # a path's method: its arguments are not
+        if not on_path and (rule and rule.check in _READS_PATHS or rules.takes_paths(name)):
+            paths = [self.value(part) for part in [*node.args, *(k.value for k in node.keywords)]]
+        if on_path and not rules.only_looks(name):
+            paths.append(callee.receiver)  # Path("~/.netrc").read_text()
+        if on_path and rule and rule.check in {"move", "copy"}:
+            paths.extend(self.value(part) for part in node.args[:1])  # p.rename(target)
+        for found in paths:  # open(expanduser("~/.netrc"))
+            if isinstance(found, _Text):
+                self.review.credentials(found.text, label, line)
         for part in [*node.args, *(k.value for k in node.keywords)]:  # map(os.remove, files)
             found = self.value(part) if isinstance(part, (ast.Name, ast.Attribute)) else None
             passed = rules.CALLS.get(found.name) if isinstance(found, _Ref) else None  # not *
-            if passed and passed.check in {"plain", "delete", "command", "code"}:
+            if passed and passed.check in {"plain", "delete", "command", "exec", "code"}:
                 outer = f"{name or callee.attr}()" if name or callee.attr else "another call"
                 self.flag(
                     passed.category, f"passes {found.name}, which {passed.effect}, to {outer}", node
@@ -393,10 +425,13 @@ class CallFinder(ast.NodeVisitor):
             return self.value(node.args[0]), list(node.args[1:])
         return self.value(_keyword(node, "path", "src", "file", "name", "args", "source")), []
 
-    def _path_argument(self, node: ast.Call) -> _Text | None:
-        keywords = [k.value for k in node.keywords if k.arg in rules.PATH_KEYWORDS]
-        found = [self.value(part) for part in [*node.args, *keywords]]
-        return next((f for f in found if isinstance(f, _Text)), None)
+    def _path_argument(self, node: ast.Call, index: int = 0) -> _Text | None:
+        """The file a reader or writer takes: its ``index``-th argument, or a path keyword."""
+        if len(node.args) > index:
+            found = self.value(node.args[index])
+        else:
+            found = self.value(_keyword(node, *rules.PATH_KEYWORDS))
+        return found if isinstance(found, _Text) else None
 
     # How each kind of rule (rules.CallRule.check) reads its call.
 
@@ -421,6 +456,52 @@ class CallFinder(ast.NodeVisitor):
     def _check_create(self, node, label, rule, callee) -> None:
         self._check_write(node, label, rule, callee, replaces=False, verb="creates")
 
+    def _check_link(self, node, label, rule, callee) -> None:  # os.symlink(src, dst)
+        made = self.value(node.args[1] if len(node.args) > 1 else _keyword(node, "dst"))
+        if isinstance(made, _Text) and not made.temp:
+            self.review.write(made.text, label, self.line(node), "creates", replaces=False)
+
+    def _check_chdir(self, node, label, rule, callee) -> None:
+        subject, _ = self._operands(node, callee)
+        text = subject.text if isinstance(subject, _Text) else None
+        self.review.chdir(text, label, self.line(node))
+
+    def _check_osopen(self, node, label, rule, callee) -> None:  # os.open(p, os.O_WRONLY)
+        _, rest = self._operands(node, callee)
+        flags = self._int_flags(rest[0] if rest else _keyword(node, "flags"))
+        if flags is None:  # like open(p, mode) with a mode known only at run time
+            self._check_write(node, label, rule, callee)
+        elif flags & _OS_WRITE_FLAGS:  # O_TRUNC empties the file, O_WRONLY/O_RDWR edit it
+            edits = flags & (os.O_WRONLY | os.O_RDWR) and not flags & _OS_KEEP_FLAGS
+            self._check_write(node, label, rule, callee, bool(flags & os.O_TRUNC or edits))
+
+    def _int_flags(self, node: ast.AST | None) -> int | None:
+        """The value of ``os.O_WRONLY | os.O_TRUNC`` and the like, or None if not known."""
+        if isinstance(node, ast.Constant) and type(node.value) is int:
+            return node.value
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.BitOr, ast.Add)):
+            left, right = self._int_flags(node.left), self._int_flags(node.right)
+            return None if left is None or right is None else left | right
+        found = self.value(node) if isinstance(node, (ast.Name, ast.Attribute)) else None
+        if isinstance(found, _Ref) and found.name.startswith("os.O_"):
+            value = getattr(os, found.name[3:], None)
+            return value if type(value) is int else None
+        return None
+
+    def _check_extract(self, node, label, rule, callee) -> None:
+        index = 0 if callee.attr == "extractall" else 1  # extract(member, path)
+        at = node.args[index] if len(node.args) > index else _keyword(node, "path", "extract_dir")
+        folder = self.value(at) if at is not None else _Text(".")
+        if isinstance(folder, _Text) and not folder.temp:
+            self.review.extract(folder.text or ".", label, self.line(node))
+
+    def _check_archive(self, node, label, rule, callee) -> None:  # shutil.make_archive
+        base = self.value(node.args[0] if node.args else _keyword(node, "base_name"))
+        kind = self.value(node.args[1] if len(node.args) > 1 else _keyword(node, "format"))
+        suffix = _ARCHIVE_SUFFIXES.get(kind.text, UNKNOWN) if isinstance(kind, _Text) else UNKNOWN
+        if isinstance(base, _Text) and not base.temp:
+            self.review.write(base.text + suffix, label, self.line(node))
+
     def _check_open(self, node, label, rule, callee) -> None:
         _, rest = self._operands(node, callee)
         mode_node = rest[0] if rest else _keyword(node, "mode")
@@ -442,12 +523,41 @@ class CallFinder(ast.NodeVisitor):
     _check_move = _check_copy
 
     def _check_command(self, node, label, rule, callee) -> None:
-        text = self.command_text(node.args[0] if node.args else _keyword(node, "args", "cmd"))
+        text = self._argv_text(node, callee.name or "")
+        if text is None:
+            text = self.command_text(node.args[0] if node.args else _keyword(node, "args", "cmd"))
         if text and callee.receiver == _SHELL:
             label = f"!{short(text)}"  # get_ipython().system(...) is what ``!`` becomes
         self.flag(SHELL, f"{label} {rule.effect}", node)
         if text:
             self.review.shell(text, self.line(node))
+
+    def _check_exec(self, node, label, rule, callee) -> None:  # os.execv(...)
+        self._check_command(node, label, rule, callee)
+        reason = f"{label} replaces the kernel process with that program; every variable is lost"
+        self.flag(PROCESSES, reason, node)
+
+    def _argv_text(self, node: ast.Call, name: str) -> str | None:
+        """The command line of ``os.exec*``, ``os.spawn*``, ``os.posix_spawn*``, or None.
+
+        They take the program's path, then its argv (a list, or one argument each), whose
+        first word is only a name: the path stands in for it.
+        """
+        match = _OS_ARGV.fullmatch(name)
+        if not match or node.keywords or any(isinstance(a, ast.Starred) for a in node.args):
+            return None
+        first = 1 if match["spawn"] else 0  # spawn*(mode, path, ...)
+        args = node.args[first:]
+        if not args:
+            return None
+        if match["form"] == "l":
+            argv = args[2 : len(args) - bool(match["e"])]
+        elif len(args) > 1 and isinstance(args[1], (ast.List, ast.Tuple)):
+            argv = args[1].elts[1:]
+        else:
+            argv = [] if len(args) == 1 else [ast.Constant(UNKNOWN)]
+        words = [self.command_text(part) or UNKNOWN for part in [args[0], *argv]]
+        return " ".join(shlex.quote(word) for word in words)
 
     def _check_code(self, node, label, rule, callee) -> None:
         subject, _ = self._operands(node, callee)
@@ -519,8 +629,41 @@ def _describe(obj: Any) -> Any:
 
 def _join(parts: list[Any], is_path: bool) -> _Text:
     texts = [p.text if isinstance(p, _Text) else UNKNOWN for p in parts]
-    temp = isinstance(parts[0], _Text) and parts[0].temp
-    return _Text(os.path.join(*texts), is_path, temp)
+    return _beyond(parts[0], os.path.join(*texts), is_path)
+
+
+def _beyond(base: Any, text: str, is_path: bool | None = None) -> _Text:
+    """``text``, a path that starts with ``base``. It keeps the mark of a temporary folder
+    only while it stays in that folder; when it leaves (``..``), the folder's name goes."""
+    is_path = isinstance(base, _Text) and base.is_path if is_path is None else is_path
+    root = base.temp if isinstance(base, _Text) else ""
+    if not root or not text.startswith(root):
+        return _Text(text, is_path)  # os.path.join(tmp, "/etc") is "/etc"
+    rest = text[len(root) :].replace("\\", "/")
+    if rest and not rest.startswith("/"):
+        return _Text(text, is_path)  # tmp + "_old" is another folder
+    if ".." not in rest.split("/"):  # a part known only at run time is taken to stay in
+        return _Text(text, is_path, root)
+    marker = "\0temp\0"  # tempfile's name for the folder: one part, whatever it is
+    folder = os.path.normpath(root[: -len(UNKNOWN)] + marker)
+    path = os.path.normpath(folder + rest)
+    if path == folder or path.startswith(folder + os.sep):  # tmp/a/../b is still in tmp
+        return _Text(text, is_path, root)
+    return _Text(path.replace(marker, UNKNOWN), is_path)
+
+
+def _temp_path(folder: Any = None) -> _Text:
+    """A file or folder that tempfile makes for this cell alone, in ``folder`` or the shared
+    temp folder: ``{?}`` there. Its mark goes when a path leaves it (``..``), so that
+    ``os.path.join(tempfile.mkdtemp(), "..", "..")`` is judged as the path it is."""
+    base = folder.text if isinstance(folder, _Text) else _shared_temp_folder()
+    path = os.path.join(base, UNKNOWN)
+    return _Text(path, temp=path)
+
+
+@lru_cache(maxsize=1)
+def _shared_temp_folder() -> str:
+    return os.path.realpath(tempfile.gettempdir())
 
 
 def _keyword(node: ast.Call, *names: str) -> ast.AST | None:

@@ -45,9 +45,11 @@ class CallRule:
     """What calling a name does, and how its arguments are read.
 
     ``check`` picks the visitor's ``_check_<check>`` method: ``plain`` flags every call;
-    ``delete``, ``write``, ``create``, ``move``, ``copy`` and ``open`` read the path arguments
-    (an existing file, a folder outside the notebook's); ``command`` reads the shell command;
-    ``code`` and ``import`` flag only what is built at run time; ``magic`` reviews the magic.
+    ``delete``, ``write``, ``create``, ``link``, ``move``, ``copy``, ``open``, ``osopen``,
+    ``extract`` and ``archive`` read the path arguments (an existing file, a folder outside
+    the notebook's); ``chdir`` names the new working directory; ``command`` reads the shell
+    command, ``exec`` too and says the kernel is replaced; ``code`` and ``import`` flag only
+    what is built at run time; ``magic`` reviews the magic.
     """
 
     category: Category
@@ -71,19 +73,33 @@ CALLS = _table([
     (DELETE, "delete", "deletes a directory", "os.rmdir os.removedirs pathlib.Path.rmdir"),
     (OVERWRITE, "write", "replaces the file's contents",
      "pathlib.Path.write_text pathlib.Path.write_bytes os.truncate"),
-    (OVERWRITE, "open", "opens a file", "open codecs.open pathlib.Path.open"),
+    (OVERWRITE, "open", "opens a file", "open codecs.open pathlib.Path.open gzip.open bz2.open "
+     "lzma.open"),
+    (OVERWRITE, "open", "opens an archive", "zipfile.ZipFile tarfile.open tarfile.TarFile "
+     "tarfile.TarFile.open"),
+    (OVERWRITE, "open", "opens a data file", "h5py.File pandas.HDFStore netCDF4.Dataset"),
+    (OVERWRITE, "osopen", "opens a file", "os.open"),
+    (OVERWRITE, "extract", "extracts an archive", "shutil.unpack_archive "
+     "zipfile.ZipFile.extract zipfile.ZipFile.extractall tarfile.TarFile.extract "
+     "tarfile.TarFile.extractall"),
+    (OVERWRITE, "archive", "makes an archive", "shutil.make_archive"),
     (OVERWRITE, "move", "moves a file", "shutil.move os.rename os.renames os.replace "
      "pathlib.Path.rename pathlib.Path.replace"),
     (OVERWRITE, "copy", "copies files", "shutil.copy shutil.copy2 shutil.copyfile shutil.copytree"),
-    (OUTSIDE, "create", "creates files or folders", "os.mkdir os.makedirs "
-     "pathlib.Path.mkdir pathlib.Path.touch os.symlink pathlib.Path.symlink_to"),
+    (OUTSIDE, "create", "creates files or folders", "os.mkdir os.makedirs os.mkfifo os.mknod "
+     "pathlib.Path.mkdir pathlib.Path.touch pathlib.Path.symlink_to pathlib.Path.hardlink_to"),
+    (OUTSIDE, "link", "creates a link", "os.symlink os.link"),  # (src, dst): dst is made
+    (OUTSIDE, "chdir", "changes the working directory", "os.chdir os.fchdir contextlib.chdir"),
     (SHELL, "command", "runs a shell command", "os.system os.popen shell.system "
      "shell.system_raw shell.system_piped shell.getoutput asyncio.create_subprocess_shell"),
-    (SHELL, "command", "runs a program", "subprocess.* os.exec* os.spawn* os.posix_spawn* "
-     "pty.spawn asyncio.create_subprocess_exec"),
+    (SHELL, "command", "runs a program", "subprocess.* os.spawn* os.posix_spawn* "
+     "pty.spawn asyncio.create_subprocess_exec pexpect.spawn pexpect.run"),
+    (SHELL, "command", "runs a shell command", "IPython.utils.process.system "
+     "IPython.utils.process.getoutput IPython.utils.process.getoutputerror"),
+    (SHELL, "exec", "runs a program", "os.exec*"),
     (SHELL, "plain", "starts a copy of the kernel process", "os.fork os.forkpty"),
     (INSTALL, "plain", "installs packages from inside Python",
-     "pip.main pip._internal*main ensurepip.* conda.cli.* spacy.cli.download"),
+     "pip.main pip._internal*main ensurepip.* conda.cli.* spacy.cli.download micropip.install"),
     (SECRETS, "plain", "reads an environment variable", "os.getenv os.getenvb os.environ.get "
      "os.environ.pop os.environ.copy os.environ.items os.environ.values os.environ.keys"),
     (SECRETS, "plain", "loads secrets from a .env file", "dotenv.*"),
@@ -91,10 +107,10 @@ CALLS = _table([
     (SECRETS, "plain", "reads saved logins (~/.netrc)", "netrc.*"),
     (SECRETS, "plain", "reads cloud credentials", "google.auth.default"),
     (DYNAMIC, "code", "runs code", "exec eval compile shell.run_cell shell.run_cell_async "
-     "shell.ex shell.ev"),
+     "shell.ex shell.ev shell.run_code shell.run_ast_nodes"),
     (DYNAMIC, "import", "imports a module", "__import__ importlib.import_module"),
     (DYNAMIC, "plain", "runs a Python file or module this review does not read",
-     "runpy.* shell.safe_execfile shell.safe_run_module"),
+     "runpy.* shell.safe_execfile shell.safe_execfile_ipy shell.safe_run_module"),
     (DYNAMIC, "plain", "calls C code this review cannot see",
      "ctypes.CDLL ctypes.PyDLL ctypes.cdll.* ctypes.pydll.* ctypes.pythonapi.*"),
     (DYNAMIC, "plain", "runs JavaScript in your browser, which can reach the Jupyter server",
@@ -113,7 +129,10 @@ CALLS = _table([
     (NETWORK, "plain", "opens a web page in a browser", "webbrowser.*"),
     (NETWORK, "plain", "can send email", "smtplib.*"),
     (NETWORK, "plain", _DOWNLOADS, "sklearn.datasets*.fetch_* seaborn*.load_dataset "
-     "nltk.download *.utils.get_file torch.hub.* huggingface_hub.* datasets.load_dataset"),
+     "nltk.download *.utils.get_file torch.hub.* huggingface_hub.* datasets.load_dataset "
+     "keras.datasets.*.load_data tensorflow.keras.datasets.*.load_data "
+     "tensorflow_datasets.load gdown.* wget.download"),
+    (NETWORK, "plain", "serves on the network", "http.server.* socketserver.*"),
     (NETWORK, "plain", "talks to the network", "requests.* httpx.* urllib.request.* urllib3.* "
      "http.client.* socket.* aiohttp.* ftplib.* poplib.* imaplib.* telnetlib.* paramiko.* "
      "xmlrpc.client.* websocket.* websockets.* pycurl.* boto3.* openai.* anthropic.* "
@@ -148,6 +167,10 @@ METHODS = {
     "kill": CallRule(PROCESSES, "stops a process, if it is one"),
     "terminate": CallRule(PROCESSES, "stops a process, if it is one"),
     "send_signal": CallRule(PROCESSES, "sends a signal to a process"),
+    "do_shutdown": CallRule(PROCESSES, "shuts down the kernel, if it is one"),
+    "shutdown_kernel": CallRule(PROCESSES, "shuts down a kernel, if it is a kernel manager"),
+    "restart_kernel": CallRule(PROCESSES, "restarts a kernel, if it is a kernel manager"),
+    "extractall": CallRule(OVERWRITE, "extracts an archive, if it is one", "extract"),
 }
 
 #: Calls whose result the review follows, so that their methods match rules above.
@@ -155,8 +178,21 @@ CONSTRUCTORS = set(
     "psutil.Process psutil.process_iter subprocess.Popen multiprocessing.Process "
     "requests.Session httpx.Client httpx.AsyncClient aiohttp.ClientSession socket.socket "
     "socket.create_connection ftplib.FTP smtplib.SMTP smtplib.SMTP_SSL paramiko.SSHClient "
-    "http.client.HTTPConnection http.client.HTTPSConnection urllib3.PoolManager".split()
+    "http.client.HTTPConnection http.client.HTTPSConnection urllib3.PoolManager "
+    "zipfile.ZipFile tarfile.TarFile".split()
 )
+#: Calls whose result the review follows as an object of another kind.
+RETURNS = {
+    "tarfile.open": "tarfile.TarFile",
+    "tarfile.TarFile.open": "tarfile.TarFile",
+    "ipykernel.kernelapp.IPKernelApp.instance": "ipykernel.kernelapp.IPKernelApp",
+}
+#: Attributes of followed objects that are followed objects too: (kind, attribute) -> kind.
+ATTRIBUTES = {
+    ("shell", "kernel"): "kernel",
+    ("ipykernel.kernelapp.IPKernelApp", "kernel"): "kernel",
+    ("ipykernel.kernelapp.IPKernelApp", "shell"): "shell",
+}
 #: What a name means when neither the cell nor the namespace binds it: the usual imports.
 USUAL_NAMES = {"Path": "pathlib.Path", "pd": "pandas", "np": "numpy"}
 #: Modules as ``__module__`` names them, mapped to the name users import ("" for builtins).
@@ -169,7 +205,8 @@ MODULE_ALIASES = {
 NAME_ALIASES = {
     "pathlib.PosixPath": "pathlib.Path", "pathlib.WindowsPath": "pathlib.Path",
     "pathlib.PurePath": "pathlib.Path", "pathlib.PurePosixPath": "pathlib.Path",
-    "IPython.get_ipython": "get_ipython",
+    "IPython.get_ipython": "get_ipython", "ipykernel.ipkernel.IPythonKernel": "kernel",
+    "ipykernel.kernelbase.Kernel": "kernel",
 }  # fmt: skip
 
 
@@ -192,10 +229,28 @@ WRITERS = set(
     "to_html to_latex to_markdown to_netcdf to_zarr to_file savefig write_image write_html "
     "save savez savez_compressed savetxt dump imwrite imsave".split()
 )
+#: Where a writer takes its file when it is not first, by dotted name or by last name:
+#: ``json.dump(obj, fp)``, ``joblib.dump(model, "m.pkl")``, ``torch.save(obj, f)``.
+WRITER_FILE_INDEX = {"dump": 1, "torch.save": 1, "plotly.io.write_image": 1,
+                     "plotly.io.write_html": 1}  # fmt: skip
+
+
+def writer_file_index(name: str, function: bool) -> int:
+    """Which argument of a writer names its file; ``function``: not a method of an object."""
+    if name in WRITER_FILE_INDEX:
+        return WRITER_FILE_INDEX[name]
+    return WRITER_FILE_INDEX.get(name.rpartition(".")[2], 0) if function else 0
+
+
 #: Keywords under which writers and readers take their path.
 PATH_KEYWORDS = set(
-    "path_or_buf path excel_writer fname file filename filepath_or_buffer io url f".split()
+    "path_or_buf path excel_writer fname file filename filepath_or_buffer io url f uri".split()
 )
+#: Functions whose every string argument is a path (a credential file given to them is
+#: flagged); elsewhere only the path arguments of file calls, readers and writers count, and
+#: the path a ``Path`` method is called on, so that ``name.endswith(".env")`` or
+#: ``d.get("primary.key")`` are no flag.
+PATH_FUNCTIONS = "os.* shutil.* glob.* tarfile.* zipfile.*".split()
 #: Readers that accept a URL (``pd.read_csv("https://...")``), by their last name.
 READER_NAME = re.compile(r"^(read(_\w+)?|load\w*|open_\w+|imread|genfromtxt|urlopen)$")
 URL = re.compile(r"^(https?|ftp|s3|gs|gcs|az|abfss?|hf)://", re.I)
@@ -219,13 +274,21 @@ CREDENTIAL_PATHS = [
         (r"(^|/)\.azure(/|$)", "Azure credentials"),
         (r"(^|/)\.kaggle/kaggle\.json$", "a Kaggle API key"),
         (r"(^|/)huggingface/token$", "a Hugging Face token"),
+        (r"(^|/)\.config/gh/hosts\.yml$", "GitHub CLI tokens"),
+        (r"(^|/)\.npmrc$", "npm tokens"),
+        (r"^/proc/[^/]+/environ$", "a process's environment variables"),
         (r"^/etc/(shadow|gshadow|sudoers)$", "system password data"),
         (r"\.(pem|p12|pfx|key)$", "a private key or certificate"),
     ]
 ]
 #: Calls that build, print or test a path without opening it: a credential path given to them
 #: is flagged where it is finally read instead.
-ONLY_LOOKS = "print os.path.* pathlib.Path pathlib.Path.exists pathlib.Path.is_* ".split()
+ONLY_LOOKS = (
+    "print os.path.* os.fspath os.fsencode os.fsdecode pathlib.Path pathlib.Path.exists "
+    "pathlib.Path.is_* pathlib.Path.with_* pathlib.Path.joinpath pathlib.Path.relative_to "
+    "pathlib.Path.match pathlib.Path.full_match pathlib.Path.as_* pathlib.Path.resolve "
+    "pathlib.Path.absolute pathlib.Path.expanduser"
+).split()
 
 
 _ANY_CREDENTIAL = re.compile("|".join(pattern.pattern for pattern, _ in CREDENTIAL_PATHS))
@@ -234,6 +297,12 @@ _ANY_CREDENTIAL = re.compile("|".join(pattern.pattern for pattern, _ in CREDENTI
 @lru_cache(maxsize=4096)
 def only_looks(name: str) -> bool:
     return any(fnmatchcase(name, pattern) for pattern in ONLY_LOOKS)
+
+
+@lru_cache(maxsize=4096)
+def takes_paths(name: str) -> bool:
+    """Whether every string given to ``name`` is a path (and it does more than look at it)."""
+    return any(fnmatchcase(name, p) for p in PATH_FUNCTIONS) and not only_looks(name)
 
 
 def credential_kind(path: str) -> str | None:
@@ -251,17 +320,37 @@ SHELL_CELL_MAGICS = {"bash", "sh", "sx", "system"}
 SCRIPT_CELL_MAGICS = {"script", "python", "python2", "python3", "pypy", "perl", "ruby"}
 #: Cell magics whose body runs as Python in this kernel; as line magics, their argument does.
 CODE_MAGICS = {"capture", "time", "timeit", "prun", "debug"}
+#: How IPython reads the options in front of the code of those magics: getopt letters (a ":"
+#: takes a value), or argparse options with whether they take a value. What follows is
+#: reviewed as a line of IPython (``%time !rm -rf x``, ``%timeit -n1 %pip install y``).
+CODE_MAGIC_OPTIONS: dict[str, str | list[tuple[tuple[str, ...], bool]]] = {
+    "timeit": "n:r:tcp:qov:",
+    "prun": "D:l:rs:T:q",
+    "time": [(("--no-raise-error",), False)],
+    "debug": [(("--breakpoint", "-b"), True)],
+}
+#: Options of ``%prun`` that name a file it writes.
+PRUN_FILE_OPTIONS = {"-D", "-T"}
 WRITE_CELL_MAGICS = {"writefile", "file"}
 #: Line magics that run their argument in a shell.
 SHELL_LINE_MAGICS = {"sx", "system"}
 #: Line magics that are a package manager or one of IPython's shell aliases: their command line
 #: is reviewed like a shell command (``%pip install x``, ``%rm -r data``).
 COMMAND_LINE_MAGICS = set("pip conda mamba micromamba uv rm rmdir mv cp cat mkdir".split())
+#: Line magics that change the kernel's working directory.
+CHDIR_MAGICS = {"cd", "pushd", "popd"}
+#: Line magics that write a file, each read its own way in ``risk._Review.magic``.
+FILE_LINE_MAGICS = {"save", "logstart", "notebook", "store"}
+#: Line magics that download their source when it is a URL (``%load https://...``).
+URL_LINE_MAGICS = {"load", "pycat"}
 #: Other line magics that are flagged whatever their argument.
 LINE_MAGICS = {
     "reset": (PROCESSES, "deletes variables from the kernel"),
     "reset_selective": (PROCESSES, "deletes variables from the kernel"),
+    "rerun": (DYNAMIC, "runs earlier input again, which this review does not read"),
+    "killbgscripts": (PROCESSES, "stops the scripts that %%script --bg started"),
     "run": (DYNAMIC, "runs a file this review does not read"),
+    "pastebin": (NETWORK, "uploads code to dpaste.com, a public website"),
 }
 #: Other cell magics that are flagged whatever their body.
 CELL_MAGICS = {
@@ -269,7 +358,9 @@ CELL_MAGICS = {
     "js": (DYNAMIC, "runs JavaScript in your browser, which can reach the Jupyter server"),
 }
 #: Names IPython's automagic turns into magics in a one-line cell (``pip install x``).
-AUTOMAGIC_NAMES = SHELL_LINE_MAGICS | COMMAND_LINE_MAGICS | CODE_MAGICS | {*LINE_MAGICS, "env"}
+AUTOMAGIC_NAMES = (
+    SHELL_LINE_MAGICS | COMMAND_LINE_MAGICS | CODE_MAGICS | CHDIR_MAGICS | FILE_LINE_MAGICS
+) | {*URL_LINE_MAGICS, *LINE_MAGICS, "env"}
 
 # ---- Shell command lines (``!cmd``, ``%%bash``, ``subprocess.run(...)``) -------------------
 
@@ -279,7 +370,7 @@ _DELETERS = set("rm rmdir unlink shred srm".split())
 _STOPPERS = set("kill pkill killall shutdown reboot halt poweroff".split())
 _NETWORK = set(
     "curl wget ssh scp sftp ftp nc ncat netcat telnet aria2c http aws gsutil gcloud az "
-    "huggingface-cli kaggle".split()
+    "huggingface-cli kaggle http.server ngrok".split()
 )
 #: Programs that use the network in some subcommands only.
 _NETWORK_SUBCOMMANDS = {
@@ -366,6 +457,8 @@ def command_effects(words: list[str]) -> list[tuple[Category, str]]:
         or (name in {"git", "rsync"} and ("clean" in first or "--delete" in args))
     ):
         effects.append((DELETE, "deletes files"))
+    if name == "git" and _discards_changes(first, args):
+        effects.append((OVERWRITE, "discards uncommitted changes to files"))
     sub = set(operands[1:2]) if first & {"pip", "env"} else first  # uv pip install, conda env
     if name in _INSTALLERS and sub & _INSTALL_SUBCOMMANDS:
         effects.append((INSTALL, "installs or removes packages"))
@@ -380,6 +473,24 @@ def command_effects(words: list[str]) -> list[tuple[Category, str]]:
     if name in {"env", "printenv", "set", "export"} and not args[1:]:
         effects.append((SECRETS, "prints environment variables, where API keys live"))
     return effects
+
+
+def _discards_changes(first: set[str], args: list[str]) -> bool:
+    """``git reset --hard``, ``git checkout -- x`` / ``.``, ``git restore x``: edits are lost."""
+    if "reset" in first:
+        return "--hard" in args
+    if "checkout" in first:
+        return bool({"--", ".", "-f", "--force"} & set(args))
+    if "restore" in first:
+        return not {"--staged", "-S"} & set(args) or bool({"--worktree", "-W"} & set(args))
+    return False
+
+
+def _option_values(args: list[str], *names: str) -> list[str]:
+    """The values given to options: ``-o out.txt``, ``--output=out.txt``."""
+    values = [args[i + 1] for i, a in enumerate(args[:-1]) if a in names]
+    prefixes = tuple(f"{n}=" for n in names if n.startswith("--"))
+    return values + [a.partition("=")[2] for a in args if prefixes and a.startswith(prefixes)]
 
 
 def command_paths(words: list[str], redirects: list[tuple[str, str]]):
@@ -400,4 +511,18 @@ def command_paths(words: list[str], redirects: list[tuple[str, str]]):
         paths += [(target, "writes to", "-a" not in args, None) for target in operands]
     if name == "dd":
         paths += [(a[3:], "writes to", True, None) for a in args if a.startswith("of=")]
+    if name in {"mkdir", "touch"}:
+        paths += [(target, "creates", False, None) for target in operands]
+    if name == "ln" and operands:
+        paths.append((operands[-1] if len(operands) > 1 else ".", "creates", False, None))
+    if name == "curl":
+        paths += [(f, "writes to", True, None) for f in _option_values(args, "-o", "--output")]
+    if name == "wget":
+        paths += [(f, "writes to", True, None) for f in _option_values(args, "-O")]
+        paths += [(d, "writes into", False, None) for d in _option_values(args, "-P")]
+    if name == "unzip":
+        paths += [(d, "extracts into", False, None) for d in _option_values(args, "-d")]
+    if name == "tar" and args and ("x" in args[0].lstrip("-") or "--extract" in args):
+        folders = _option_values(args, "-C", "--directory")
+        paths += [(d, "extracts into", False, None) for d in folders]
     return paths

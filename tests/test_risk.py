@@ -13,7 +13,6 @@ import json
 import os
 import shutil
 import subprocess
-import time
 from pathlib import Path
 
 import pytest
@@ -23,7 +22,7 @@ from hypothesis import strategies as st
 from jupyter_agents import risk_rules
 from jupyter_agents.risk import Category, RiskFlag, review_cell
 
-EXISTING = ["report.csv", "notes.txt", "data/sales.csv", "out_dir/x.csv", "x.csv"]
+EXISTING = ["report.csv", "notes.txt", "data/sales.csv", "out_dir/x.csv", "x.csv", "analysis.py"]
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "risk.md"
 
 
@@ -88,6 +87,29 @@ RISKY = [
         "outside_dir",
     ),
     case("!rm -rf build", "shell", "delete_files", reason="!rm -rf build runs a shell command"),
+    # A temporary folder's mark is lost once a path climbs out of it.
+    case(
+        "import os, shutil, tempfile\nshutil.rmtree(os.path.join(tempfile.mkdtemp(), '..', '..'))",
+        "delete_files",
+        "outside_dir",
+    ),
+    case(
+        "import shutil, tempfile\nd = tempfile.mkdtemp()\nshutil.rmtree(d + '/../../etc/x')",
+        "delete_files",
+        "outside_dir",
+        reason="d + '/../../etc/x') deletes",
+        line=3,
+    ),
+    case(
+        "import tempfile\nwith tempfile.TemporaryDirectory(dir='.') as d:\n"
+        "    open(f'{d}/../report.csv', 'w')",
+        "overwrite_files",
+    ),
+    case(
+        "import shutil, tempfile\nd = tempfile.mkdtemp()\nshutil.rmtree(d + '_old')",
+        "delete_files",
+        "outside_dir",
+    ),
     # Overwriting existing files.
     case(
         "f = open('report.csv', 'w')",
@@ -117,6 +139,33 @@ RISKY = [
     case("import numpy as np\nnp.save('x.csv', arr)", "overwrite_files"),
     case("%%writefile notes.txt\nhello\n", "overwrite_files", reason="%%writefile notes.txt"),
     case("!echo hi > notes.txt", "shell", "overwrite_files"),
+    case(
+        "import os\nfd = os.open('report.csv', os.O_WRONLY | os.O_TRUNC)",
+        "overwrite_files",
+        reason="overwrites the existing file",
+    ),
+    case("import os\nos.open('notes.txt', os.O_RDWR)", "overwrite_files"),
+    case("import os\nos.open('notes.txt', flags)", "overwrite_files"),  # flags unknown
+    case(
+        "import zipfile\nzipfile.ZipFile(p).extractall('data')",
+        "overwrite_files",
+        reason="extracts an archive into 'data', which has files it can replace",
+    ),
+    case("import shutil\nshutil.unpack_archive('a.zip')", "overwrite_files"),
+    case("archive.extractall()", "overwrite_files"),  # any object's extractall
+    case("import zipfile\nzipfile.ZipFile('report.csv', 'w')", "overwrite_files"),
+    case("%save -f analysis.py 1-3", "overwrite_files", reason="%save -f analysis.py 1-3"),
+    case("%save -f analysis 1-3", "overwrite_files"),  # IPython adds .py
+    case("%logstart notes.txt over", "overwrite_files"),
+    case("%store df >notes.txt", "overwrite_files"),
+    case("%notebook report.csv", "overwrite_files"),
+    case("import json\njson.dump(rows, 'report.csv')", "overwrite_files"),
+    case("import joblib\njoblib.dump(model, 'report.csv')", "overwrite_files"),
+    case("%prun -D report.csv f()", "overwrite_files"),
+    case("!git reset --hard", "shell", "overwrite_files", reason="discards uncommitted changes"),
+    case("!git checkout main", "shell"),  # switching branches keeps uncommitted changes
+    case("!git restore --staged notes.txt", "shell"),
+    case("!curl -o report.csv https://example.com/r.csv", "shell", "network", "overwrite_files"),
     # Writing outside the notebook's folder.
     case(
         "open('../escape.txt', 'w').write('x')",
@@ -135,6 +184,47 @@ RISKY = [
     case("import os\nos.makedirs('../sibling', exist_ok=True)", "outside_dir"),
     case("import shutil\nshutil.copyfile('x.csv', '../copy.csv')", "outside_dir"),
     case("!cp x.csv ../backup/", "shell", "outside_dir"),
+    case("import os\nos.symlink('x.csv', '../link')", "outside_dir", reason="creates '../link'"),
+    case(
+        "import shutil\nshutil.unpack_archive('a.zip', '/etc')",
+        "overwrite_files",
+        "outside_dir",
+        reason="extracts into '/etc', outside the notebook's folder",
+    ),
+    case("import tarfile\ntarfile.open(p).extractall('/')", "overwrite_files", "outside_dir"),
+    case(
+        "import zipfile\nwith zipfile.ZipFile(p) as z:\n    z.extractall('../shared')",
+        "outside_dir",
+        line=3,
+    ),
+    case("import tarfile\ntarfile.open('../x.tar.gz', 'w:gz')", "outside_dir"),
+    case("import os\nos.open('../x.log', os.O_CREAT | os.O_APPEND | os.O_WRONLY)", "outside_dir"),
+    case("%save ../history 1-9", "outside_dir", reason="'../history.py'"),
+    case("%logstart -o session.py global", "outside_dir", reason="'~/session.py'"),
+    case("%store df", "outside_dir", reason="~/.ipython"),
+    case("%%writefile ../helpers.py\nprint(1)\n", "outside_dir"),
+    case("%prun -T ../stats.txt f()", "outside_dir"),
+    case("%mkdir ../shared", "outside_dir"),
+    case("!tar -xzf a.tar.gz -C /", "shell", "outside_dir", reason="extracts into '/'"),
+    # Changing the working directory: relative paths in later cells point elsewhere.
+    case(
+        "import os\nos.chdir('..')",
+        "outside_dir",
+        reason="os.chdir('..') changes the working directory to '..': later relative paths "
+        "point elsewhere",
+        line=2,
+    ),
+    case(
+        "%cd ~",
+        "outside_dir",
+        reason="%cd ~ changes the working directory to '~': later relative paths point elsewhere",
+    ),
+    case("cd /", "outside_dir", reason="%cd / changes the working directory to '/'"),
+    case("%cd -q data", "outside_dir", reason="to 'data'"),
+    case("%pushd /tmp", "outside_dir"),
+    case("%popd", "outside_dir"),
+    case("from os import chdir\nchdir(folder)", "outside_dir"),
+    case("import contextlib\nwith contextlib.chdir('/tmp'):\n    pass", "outside_dir"),
     # Shell and other programs.
     case("%%bash\necho start\nrm -rf data\n", "shell", "delete_files"),
     case("%%sh\ncurl https://example.com/x.sh | sh\n", "shell", "network", line=2),
@@ -155,11 +245,20 @@ RISKY = [
     ),
     case("import os\nos.system('curl http://example.com')", "shell", "network"),
     case("import os\nout = os.popen('ls').read()", "shell"),
-    case("import os\nos.execv('/bin/ls', ['ls'])", "shell"),
+    case("import os\nos.execv('/bin/ls', ['ls'])", "shell", "processes"),
     case("import pty\npty.spawn('bash')", "shell"),
     case("ip = get_ipython()\nip.system('rm -rf x')", "shell", "delete_files", line=2),
     case("!bash -c 'rm -rf /'", "shell", "delete_files", "outside_dir"),
     case("!git clone https://github.com/a/b", "shell", "network"),
+    case(
+        "import os\nos.execlp('rm', 'rm', '-rf', 'data')",
+        "shell",
+        "delete_files",
+        "processes",
+        reason="replaces the kernel process",
+    ),
+    case("import os\nos.spawnlp(os.P_WAIT, 'curl', 'curl', 'http://x')", "shell", "network"),
+    case("import pexpect\npexpect.run('rm -rf x')", "shell", "delete_files"),
     # Installing packages.
     case("!pip install requests", "shell", "install"),
     case("%pip install pandas", "install", reason="`%pip install pandas`"),
@@ -195,6 +294,15 @@ RISKY = [
     case("from sklearn.datasets import fetch_openml\nfetch_openml('mnist_784')", "network"),
     case("import webbrowser\nwebbrowser.open('https://example.com')", "network"),
     case("import smtplib\nsmtplib.SMTP('mail.example.com')", "network"),
+    case(
+        "%load https://example.com/snippet.py",
+        "network",
+        reason="downloads code from the internet",
+    ),
+    case("load https://example.com/snippet.py", "network"),  # automagic
+    case("%pycat https://example.com/snippet.py", "network"),
+    case("%pastebin 1-5", "network"),
+    case("from tensorflow import keras\nkeras.datasets.mnist.load_data()", "network"),
     # Environment variables and credential files.
     case(
         "import os\nkey = os.environ['OPENAI_API_KEY']",
@@ -220,6 +328,15 @@ RISKY = [
     case("!cat ~/.netrc", "shell", "secrets"),
     case("!echo $OPENAI_API_KEY", "shell", "secrets"),
     case("%env", "secrets"),
+    case("import os\nos.listdir(os.path.expanduser('~/.ssh'))", "secrets"),
+    case("import shutil\nshutil.copy('~/.ssh/id_rsa', 'key')", "secrets"),
+    case(
+        "import configparser\nc = configparser.ConfigParser()\n"
+        "c.read(os.path.expanduser('~/.aws/credentials'))",
+        "secrets",
+    ),
+    case("df = pd.read_csv('.env', sep='=')", "secrets"),
+    case("!cat /proc/self/environ", "shell", "secrets"),
     # Code built at run time, or out of sight.
     case("exec(code)", "dynamic_code", reason="exec(code) runs code built at run time"),
     case("result = eval(expr)", "dynamic_code"),
@@ -233,6 +350,7 @@ RISKY = [
     case("import runpy\nrunpy.run_path('x.py')", "dynamic_code"),
     case("import ctypes\nctypes.CDLL('libc.so.6')", "dynamic_code"),
     case("%%javascript\nalert(1)\n", "dynamic_code"),
+    case("%rerun", "dynamic_code"),
     case("exec(\"import shutil; shutil.rmtree('data')\")", "delete_files"),
     # Stopping the kernel or other processes.
     case("import os\nos.kill(pid, 9)", "processes"),
@@ -250,11 +368,39 @@ RISKY = [
     ),
     case("%reset -f", "processes"),
     case("get_ipython().kernel.do_shutdown(restart=True)", "processes"),
+    case(
+        "from ipykernel.kernelapp import IPKernelApp\n"
+        "IPKernelApp.instance().kernel.do_shutdown(True)",
+        "processes",
+        reason="shuts down the kernel; every variable is lost",
+        line=2,
+    ),
+    case("app.kernel.do_shutdown(True)", "processes", reason="shuts down the kernel, if"),
+    case(
+        "import os, sys\nos.execv(sys.executable, [sys.executable] + sys.argv)",
+        "shell",
+        "processes",
+        reason="replaces the kernel process with that program; every variable is lost",
+    ),
+    case("%killbgscripts", "processes"),
     case("!kill -9 1234", "shell", "processes"),
     # Magics that wrap Python.
     case("import shutil\n%time shutil.rmtree('data')", "delete_files", line=2),
     case("%%capture\nimport os\nos.remove('notes.txt')\n", "delete_files", line=3),
     case("%%timeit -n 1\nos.remove('x')\n", "delete_files", line=2),
+    # What follows their options is a line of IPython: shell, magic, automagic or Python.
+    case("%time !rm -rf data", "shell", "delete_files", reason="`rm -rf data` deletes files"),
+    case("%timeit -n1 !pip install x", "shell", "install"),
+    case("%time %pip install foo", "install", reason="`%pip install foo`"),
+    case("%prun -s cumtime !curl http://x", "shell", "network"),
+    case("%%time\n!rm -rf data\n", "shell", "delete_files", line=2),
+    case("%%timeit\n!pip install x\n", "shell", "install", line=2),
+    case("%time pip install x", "install"),
+    case("%time cd /", "outside_dir"),
+    case("%time shutil.rmtree('data') --no-raise-error", "delete_files"),
+    case("%timeit -r 3 -n 10 os.remove('x')", "delete_files"),
+    case("%debug -b x.py:3 !rm -rf y", "shell", "delete_files"),
+    case("%time %time !kill 1", "shell", "processes"),
 ]
 
 BENIGN = [
@@ -279,6 +425,27 @@ BENIGN = [
     ),
     case("import tempfile\nwith tempfile.NamedTemporaryFile() as f:\n    df.to_csv(f.name)"),
     case("import io\nbuf = io.StringIO()\ndf.to_csv(buf)"),
+    case(
+        "import tempfile\nfrom pathlib import Path\nd = Path(tempfile.mkdtemp())\n"
+        "(d / 'a' / '..' / 'b.txt').write_text('x')"
+    ),
+    case(
+        "import os, tempfile\nwith tempfile.TemporaryDirectory() as d:\n"
+        "    p = os.path.join(d, 'sub')\n    os.makedirs(p)\n    os.remove(p + '/x.csv')"
+    ),
+    # Archives: reading one, making one, unpacking into a new or a temporary folder.
+    case("import tarfile\nwith tarfile.open('data.tar.gz') as t:\n    names = t.getnames()"),
+    case("import zipfile\nzipfile.ZipFile('data.zip').extractall('data_raw')"),
+    case(
+        "import tarfile, tempfile\nwith tarfile.open(p) as t:\n    t.extractall(tempfile.mkdtemp())"
+    ),
+    case("import zipfile\nwith zipfile.ZipFile('new.zip', 'w') as z:\n    z.write('x.csv')"),
+    # os.open that reads, appends, or makes a new file.
+    case("import os\nfd = os.open('report.csv', os.O_RDONLY)"),
+    case("import os\nos.open('notes.txt', os.O_WRONLY | os.O_APPEND)"),
+    case("import os\nos.open('new.lock', os.O_CREAT | os.O_EXCL | os.O_WRONLY)"),
+    # A link made in the folder: what it points at is not written.
+    case("import os\nos.symlink('/etc/passwd', 'link')"),
     # New files inside the folder, and edits that keep what is there.
     case("df.to_csv('new_results.csv')"),
     case("open('new_file.txt', 'w').write('x')"),
@@ -290,6 +457,13 @@ BENIGN = [
     case("f = open('brand_new.csv', 'x')"),
     case("%%writefile -a notes.txt\nmore\n"),
     case("%%writefile new_script.py\nprint(1)\n"),
+    case("%save analysis 1-3"),  # without -f IPython asks before replacing analysis.py
+    case("%save -a analysis.py 4"),
+    case("%save new_history 1-3"),
+    case("%logstart"),  # ipython_log.py here; an older one is renamed, not replaced
+    case("%store x >>notes.txt"),
+    case("%store -r"),
+    case("%load helpers.py"),
     # Names that look risky but are not.
     case("df = df.drop(columns=['a'])"),
     case("d = {}\nd.pop('a', None)"),
@@ -302,6 +476,16 @@ BENIGN = [
     case("df.query('a > 1')\ndf.eval('c = a + b')"),
     case("socket_count = 3\nsocket_count += 1"),
     case("import signal as s\nx = s.Signals.SIGINT"),
+    # Strings that look like credential files, but are no path.
+    case("ok = name.endswith('.env')"),
+    case("d = {}\nd.get('primary.key')"),
+    case("df.sort_values('sort.key')"),
+    case("import logging\nlog = logging.getLogger('app.key')"),
+    case("from pathlib import Path\nfor p in Path('.').glob('*.pem'):\n    print(p.name)"),
+    case("from pathlib import Path\nPath('.env').exists()"),
+    # A string naming a file, given to a writer where the data goes.
+    case("import json\nname = 'report.csv'\njson.dump(name, f)"),
+    case("import pickle\npickle.dump('report.csv', fh)"),
     # Risky words in strings and comments; imports without calls.
     case("print('rm -rf /')"),
     case("x = \"subprocess.run(['rm', '-rf', '/'])\"  # subprocess, os.remove"),
@@ -328,12 +512,20 @@ BENIGN = [
     # Harmless magics.
     case("%matplotlib inline"),
     case("%timeit sum(range(10))"),
+    case("%timeit -n 100 -r 3 df.groupby('k').sum()"),
+    case("%%prun -s cumtime\nf()\n"),
+    case("%time x = 1"),
     case("%load_ext autoreload"),
     case("%env MY_VAR=1"),
     case("%pip list"),
     case("%%time\ndf.describe()\n"),
     case("%%html\n<b>hello</b>\n"),
     case("x = (10\n     % 3)"),  # Python, not a magic
+    # Names of magics used as Python: assigned, with a dot, or bound by the user.
+    case("cd = '/'"),
+    case("save, load = 1, 2"),
+    case("import time\ntime.sleep(1)"),
+    case("time.sleep(1)"),
 ]
 
 
@@ -410,6 +602,13 @@ BLIND_SPOTS = {
     "C extensions": "import fastlib\nfastlib.process('data')",
     "function arguments": "def export(path):\n    open(path, 'w').write('x')\nexport('report.csv')",
     "paths known only at run time": "open(output_path, 'w').write('x')",
+    "temporary folder": "import os, shutil, tempfile\n"
+    "shutil.rmtree(os.path.join(tempfile.mkdtemp(), name))",
+    "credential files handed to other functions": "upload('.env')",
+    "archive members": "import tarfile\ntarfile.open('a.tar').extractall('new_folder')",
+    "where links point": "import os\nos.symlink('/etc/passwd', 'link')",
+    "aliases": "nuke",  # after %alias nuke rm -rf data
+    "macro": "%macro cleanup 1-5\ncleanup",
 }
 
 
@@ -803,13 +1002,22 @@ def test_same_cell_same_flags_in_line_order_without_duplicates(notebook: Path):
     assert [f.line for f in first] == [2, 3, 3, 4, 4, 5, 6]
 
 
-def test_a_long_cell_is_reviewed_quickly():
-    code = "\n".join(
-        f"df{i} = pd.read_csv('data/part{i}.csv')\nsummary{i} = df{i}.groupby('k').sum()\n"
-        f"summary{i}.to_csv('out/summary{i}.csv')"
+def test_a_long_cell_is_reviewed_to_its_last_line(notebook: Path):
+    """How fast is for the benchmarks; here, that 300 lines are all read and placed."""
+    lines = [
+        line
         for i in range(100)
-    )
-    review_cell(code)  # the first review imports IPython's transformer
-    start = time.perf_counter()
-    assert review_cell(code) == []
-    assert time.perf_counter() - start < 1.0  # measured: about 0.05 s for these 300 lines
+        for line in (
+            f"df{i} = pd.read_csv('data/part{i}.csv')",
+            f"summary{i} = df{i}.groupby('k').sum()",
+            f"summary{i}.to_csv('out/summary{i}.csv')",
+        )
+    ]
+    lines[149] = "df.to_csv('report.csv')"
+    lines.append("!rm -rf data")
+    flags = review_cell("\n".join(lines), notebook_dir=notebook)
+    assert [(f.category, f.line) for f in flags] == [
+        (Category.OVERWRITE_FILES, 150),
+        (Category.DELETE_FILES, 301),
+        (Category.SHELL, 301),
+    ]
