@@ -209,16 +209,29 @@ def _execute(client: AgentNotebookClient, path: str) -> bool:
     except Exception as error:  # nbclient: timeouts, a dead kernel; keep what ran
         print(f"execution of {path} stopped: {type(error).__name__}: {error}", file=sys.stderr)
         return True
-    errors = [
-        index
+    errors = {
+        index: error
         for index, cell in enumerate(client.nb.cells)
         if cell.cell_type == "code"
-        and any(output.get("output_type") == "error" for output in cell.get("outputs", []))
-    ]
+        for error in [_first_error(cell)]
+        if error is not None
+    }
     if errors:
         print(f"cells with errors: {', '.join(map(str, errors))}", file=sys.stderr)
     # An agent step's error is part of its run (the model saw it); any other cell's is not.
-    return any(not is_agent_step(client.nb.cells[index]) for index in errors)
+    failed = {i: e for i, e in errors.items() if not is_agent_step(client.nb.cells[i])}
+    for index, error in failed.items():
+        print(f"  cell {index}: {error}", file=sys.stderr)
+    return bool(failed)
+
+
+def _first_error(cell: nbformat.NotebookNode) -> str | None:
+    """``ename: evalue`` (first line) of the cell's first error output, if it has one."""
+    for output in cell.get("outputs", []):
+        if output.get("output_type") == "error":
+            value = str(output.get("evalue", "")).strip().splitlines()
+            return f"{output.get('ename', 'Error')}: {value[0] if value else ''}".rstrip(": ")
+    return None
 
 
 def _read(path: str) -> nbformat.NotebookNode:

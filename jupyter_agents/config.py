@@ -196,14 +196,22 @@ class SettingsStore:
             raise InvalidOption(f"{name}={value!r} is not valid: {_first_line(error)}") from None
 
 
-def require_model(settings: Settings) -> None:
+def require_model(settings: Settings, crew: dict[str, Any] | None = None) -> None:
     """A run that will call a model cannot start without one.
 
     Checked when a run is about to call a model, not when settings are resolved: a cell whose
-    recorded run is in the notebook replays it without any model configured.
+    recorded run is in the notebook replays it without any model configured. A crew (its
+    recorded spec) needs no crew-wide model when every role, and a hierarchical crew's manager,
+    names its own.
     """
-    if not settings.model:
-        raise NoModelConfigured()
+    if settings.model:
+        return
+    if crew is not None:
+        roles_have_models = all(role.get("model") for role in crew.get("roles", []))
+        manager_has_model = crew.get("process") != "hierarchical" or crew.get("manager_model")
+        if roles_have_models and manager_has_model:
+            return
+    raise NoModelConfigured()
 
 
 def _settable(name: str) -> str:

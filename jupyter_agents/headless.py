@@ -20,7 +20,7 @@ from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
 from .notebook_frontend import NotebookFrontend
-from .protocol import METADATA_KEY
+from .protocol import HEADLESS_CLIENT, METADATA_KEY
 
 #: Statuses of agent cells a replay executes: what a person (or their auto policy) approved.
 APPROVED = ("approved", "edited", "auto")
@@ -39,7 +39,7 @@ class AgentNotebookClient(NotebookClient):
         **kwargs: Any,
     ) -> None:
         super().__init__(nb, **kwargs)
-        self.frontend = NotebookFrontend(nb, client="jupyter-agents-cli")
+        self.frontend = NotebookFrontend(nb, client=HEADLESS_CLIENT)
         #: Settings forced in the kernel for every run (``command_line``, above %agent_config).
         self.forced_settings = dict(settings or {})
         self.should_run = should_run or (lambda cell: True)

@@ -1,9 +1,9 @@
 """The run as ordinary cell outputs, for frontends without widgets (nbclient, consoles).
 
-Used only with ``--approve auto``: nothing here can ask a human. What it writes lands in the
-``%agent`` cell's outputs, so a headless run leaves a readable record: each step's thought as
-text, its code highlighted, then the cell's own outputs. Model text is never rendered as
-HTML or Markdown: it is untrusted.
+Used with ``--approve auto`` and to replay recorded runs: nothing here can ask a human. What
+it writes lands in the ``%agent`` cell's outputs, so a headless run leaves a readable record:
+each step's thought as text, its code highlighted, then the cell's own outputs. Model text is
+never rendered as HTML or Markdown: it is untrusted.
 """
 
 from __future__ import annotations
@@ -19,10 +19,14 @@ from .risk import RiskFlag
 
 
 class PlainStepView:
-    def __init__(self, title: str, show_code: bool = True) -> None:
+    def __init__(
+        self, title: str, show_code: bool = True, redact: Callable[[str], str] = lambda t: t
+    ) -> None:
         self.title = title
         #: False when the notebook holds each step as its own cell: no need to repeat it.
         self.show_code = show_code
+        #: What is printed here is saved with the notebook, so model text is redacted first.
+        self.redact = redact
 
     def stream(self, text: str) -> None:
         """Not shown: a headless run has no live screen, only the final record."""
@@ -35,7 +39,7 @@ class PlainStepView:
 
         print(f"── {self.title} ──")
         if thought:
-            print(thought)
+            print(self.redact(thought))
         self.show_risks(risks)
         if self.show_code:
             display(Code(code, language="python"))
@@ -47,7 +51,7 @@ class PlainStepView:
 
     def show_text(self, text: str) -> None:
         print(f"── {self.title} ──")
-        print(text)
+        print(self.redact(text))
 
     def show_note(self, text: str, style: str = "") -> None:
         """Transient states ("thinking...") are not worth keeping in a headless record."""
@@ -64,8 +68,12 @@ class PlainStepView:
 
 
 class PlainRunView:
-    def __init__(self, run: RunResult) -> None:
+    #: Nothing here can ask a human: a run that needs approval refuses to start.
+    can_ask = False
+
+    def __init__(self, run: RunResult, redact: Callable[[str], str] = lambda t: t) -> None:
         self.run = run
+        self.redact = redact
         self.notebook_mode = False
 
     def display(self) -> None:
@@ -81,15 +89,17 @@ class PlainRunView:
         print(f"\n## {title} ({role})")
 
     def show_handoff(self, text: str) -> None:
-        print(text)
+        print(self.redact(text))
 
     def start_step(self, number: int, title: str | None = None) -> PlainStepView:
         return PlainStepView(
-            title or f"Step {number} of {self.run.max_steps}", show_code=not self.notebook_mode
+            title or f"Step {number} of {self.run.max_steps}",
+            show_code=not self.notebook_mode,
+            redact=self.redact,
         )
 
     async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
-        raise RuntimeError("the plain view cannot ask for approval")  # open_view prevents this
+        raise RuntimeError("the plain view cannot ask for approval")  # the run refuses to start
 
     def answer(self, decision: ApprovalDecision) -> None:
         """Nothing is ever pending here."""

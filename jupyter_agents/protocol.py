@@ -33,6 +33,8 @@ OUTPUT_MESSAGES = (
     "clear_output",
 )
 METADATA_KEY = "jupyter_agents"
+#: The ``client`` the headless runner (``jupyter agents run``) names in its ``hello``.
+HEADLESS_CLIENT = "jupyter-agents-cli"
 
 #: Seconds the kernel waits for ``hello`` and for each reply.
 HELLO_TIMEOUT = 1.0

@@ -32,6 +32,8 @@ class NoRecorder:
     """No notebook to write to: proposals and outputs live in the widget only."""
 
     active = False
+    #: The frontend's name from the protocol handshake ("" without one).
+    client = ""
 
     async def context_cells(self) -> list[dict[str, Any]] | None:
         return None
@@ -96,6 +98,7 @@ class NotebookRecorder(NoRecorder):
         on_lost: Callable[[str], None] | None = None,
     ) -> None:
         self.bridge = bridge
+        self.client = bridge.client
         self.run = run
         self.anchor = anchor_cell_id
         self.parent_msg_id = parent_msg_id

@@ -37,7 +37,7 @@ from .run_record import decode_answer, run_record
 from .session import KernelSession
 from .telemetry import set_attributes, span
 from .transcript import Transcript
-from .view import open_view
+from .view import approval_unavailable, open_view
 
 
 @dataclass
@@ -167,6 +167,7 @@ async def run_context(
                     settings.approve != "auto",
                     settings.frontend_timeout,
                     crew=crew_spec is not None,
+                    redact=context.redact,
                 )
                 context.view.on_stop(context.control.request_stop)
                 context.recorder = await connect_notebook(context)
@@ -317,14 +318,23 @@ async def _replay_or_start(context: RunContext) -> None:
             "Add --rerun to ask the model again."
         )
         return
-    if not settings.offline:
-        require_model(settings)
-    else:
+    if settings.offline:
         raise NotRecorded(
             "this cell has no recorded run in the notebook (or its task changed), and offline "
             "mode never calls a model: run it with a model first (jupyter agents run)."
         )
-    await context.recorder.start(replacing=previous if settings.rerun else None)
+    require_model(settings, context.crew_spec)
+    if settings.approve != "auto" and not context.view.can_ask:
+        raise approval_unavailable(settings.frontend_timeout, context.recorder.client)
+    if previous is not None and not settings.rerun:
+        changed = "task" if previous.record.get("task") != context.redact(run.task) else "crew"
+        context.view.notice(
+            f"The {changed} changed since this cell's {previous.describe()}: the new run "
+            f"replaces its {len(previous.cell_ids)} cell(s) below."
+        )
+    # A new run of a prompt cell replaces its previous run's cells, as re-running a cell
+    # replaces its outputs: left in place they would be orphans that Run All still executes.
+    await context.recorder.start(replacing=previous)
 
 
 def _record(context: RunContext) -> dict[str, Any]:

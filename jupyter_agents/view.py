@@ -17,6 +17,7 @@ from .approval import ApprovalDecision, ApprovalRequest
 from .control import wait_for_future
 from .errors import ApprovalUnavailable
 from .memory import Step
+from .protocol import HEADLESS_CLIENT
 from .result import RunResult
 from .risk import RiskFlag
 
@@ -33,6 +34,9 @@ class StepView(Protocol):
 
 
 class RunView(Protocol):
+    #: False for a view with no way to ask a human (plain outputs).
+    can_ask: bool
+
     def display(self) -> None: ...
     def on_stop(self, callback: Callable[[], None]) -> None: ...
     def start_section(self, title: str, role: str) -> None: ...
@@ -76,27 +80,43 @@ async def widget_frontend_answers(timeout: float) -> bool:
 
 
 async def open_view(
-    run: RunResult, needs_approval: bool, frontend_timeout: float, crew: bool = False
+    run: RunResult,
+    needs_approval: bool,
+    frontend_timeout: float,
+    crew: bool = False,
+    redact: Callable[[str], str] = lambda text: text,
 ) -> RunView:
-    """Pick and display the view for ``run``.
+    """Pick and display the view for ``run``: the widget if the frontend renders widgets.
 
     ``needs_approval`` is true for every policy but ``auto``: under ``risky`` any cell may
-    turn out to need a human, so the run needs a frontend that can ask one from the start.
+    turn out to need a human. Without widgets the run gets the plain view, which cannot ask;
+    the run refuses to start (:func:`approval_unavailable`) only once it knows it would call
+    a model, since replaying a recorded run asks nobody.
     """
+    view: RunView
     if await widget_frontend_answers(frontend_timeout):
         from .widget_view import WidgetRunView
 
-        view: RunView = WidgetRunView(run, approval=needs_approval, crew=crew)
-    elif needs_approval:
-        raise ApprovalUnavailable(
-            "approval needs a frontend that shows widgets (JupyterLab, Notebook 7, VS Code), and "
-            f"none answered within {frontend_timeout:g} s. To run without approval, use "
-            "`--approve auto`; if your frontend is just slow to load widgets, raise "
-            "`%agent_config frontend_timeout=10`."
-        )
+        view = WidgetRunView(run, approval=needs_approval, crew=crew)
     else:
         from .plain_view import PlainRunView
 
-        view = PlainRunView(run)
+        view = PlainRunView(run, redact=redact)
     view.display()
     return view
+
+
+def approval_unavailable(frontend_timeout: float, client: str) -> ApprovalUnavailable:
+    """The error for a run that needs approval where nobody can give it, with the fix."""
+    if client == HEADLESS_CLIENT:
+        return ApprovalUnavailable(
+            "approval needs a person, and `jupyter agents run` has nobody to ask: add "
+            "--approve auto to run what the model writes unreviewed, or open the notebook in "
+            "JupyterLab to review each cell."
+        )
+    return ApprovalUnavailable(
+        "approval needs a frontend that shows widgets (JupyterLab, Notebook 7, VS Code), and "
+        f"none answered within {frontend_timeout:g} s. To run without approval, use "
+        "`--approve auto`; if your frontend is just slow to load widgets, raise "
+        "`%agent_config frontend_timeout=10`."
+    )

@@ -270,6 +270,9 @@ def risks_html(risks: Sequence[RiskFlag]) -> str:
 class WidgetRunView:
     """The whole run in one ipywidgets box, displayed under the ``%agent`` cell."""
 
+    #: The frontend renders widgets, so a person can be asked.
+    can_ask = True
+
     def __init__(self, run: RunResult, approval: bool, crew: bool = False) -> None:
         self.run = run
         self.controls = ControlBar(approval, crew)

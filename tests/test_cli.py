@@ -143,6 +143,31 @@ def test_replay_skips_agent_cells_not_recorded_as_approved(
     assert replay.returncode == 0, replay.stdout
 
 
+def test_run_without_auto_replays_recorded_cells_and_refuses_new_ones(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    # A fresh agent cell needs a person to approve its cells: run says how to go on.
+    fresh = cli("run", "totals.ipynb", "--model", "openai/scripted", env=env, cwd=workdir)
+    assert fresh.returncode == 1
+    assert "`jupyter agents run` has nobody to ask: add --approve auto" in fresh.stderr
+    assert script.requests == []
+
+    script_run(script)
+    args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
+    assert cli("run", "totals.ipynb", *args, env=env, cwd=workdir).returncode == 0
+    requests = len(script.requests)
+
+    # Running the recorded notebook again (default policy, no model) replays it.
+    again = cli("run", "ran.ipynb", "-o", "again.ipynb", env=env, cwd=workdir)
+
+    assert again.returncode == 0, again.stderr
+    assert len(script.requests) == requests
+    nb = nbformat.read(workdir / "again.ipynb", as_version=4)
+    prompt = next(c for c in nb.cells if c.id == "prompt")
+    assert "not calling a model" in json.dumps(prompt.outputs)
+    assert nb.cells[-1].outputs[0]["text"] == "after: 12\n"
+
+
 def test_rerun_needs_an_explicit_auto_policy(workdir: Path, env: dict[str, str]):
     result = cli("run", "totals.ipynb", "--rerun", env=env, cwd=workdir)
     assert result.returncode == 2

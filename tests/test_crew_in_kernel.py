@@ -225,6 +225,60 @@ def test_a_section_title_already_in_the_notebook_runs_nothing(
     assert [cell.source for cell in notebook.notebook.cells] == before
 
 
+def test_an_edited_crew_spec_replaces_the_old_sections(
+    agent_kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script_for(ENGINEER, code('crew_sales = [5]\nhandoff("Analyst", "one sale")'))
+    script.script_for(ANALYST, code("final_answer(sum(crew_sales))"))
+    first = agent_kernel.execute(crew_cell(), timeout=90, cell_id=CREW_CELL)
+    assert first.result == "5", first.error_text
+
+    script.reset()
+    script.script_for(ENGINEER, code('crew_sales = [6, 7]\nhandoff("Analyst", "two sales")'))
+    script.script_for(ANALYST, code("final_answer(max(crew_sales))"))
+    edited = crew_cell().replace("Add up crew_sales", "Find the largest of crew_sales")
+    second = agent_kernel.execute(edited, timeout=90, cell_id=CREW_CELL)
+
+    assert second.status == "ok", second.error_text
+    assert second.result == "7"
+    assert layout(notebook) == [
+        "user: Quarterly sales review.",
+        "user: %%crew ...",
+        "heading: ## Data preparation [Data engineer]",
+        "Data engineer: crew_sales = [6, 7]",
+        "heading: ## Analysis [Analyst]",
+        "Analyst: final_answer(max(crew_sales))",
+        "user: print('after the crew')",
+    ]
+    assert "The crew changed" in agent_kernel.html_text()
+    runs = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert len(runs) == 1 and runs[0]["crew"]["roles"][1]["goal"].startswith("Find the largest")
+    assert metadata_errors(notebook.notebook) == []
+
+
+def test_a_crew_whose_roles_all_name_models_needs_no_crew_model(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script_for(ENGINEER, code('crew_sales = [2]\nhandoff("Analyst", "ok")'))
+    script.script_for(ANALYST, code("final_answer(sum(crew_sales))"))
+    spec = (
+        crew_cell()
+        .replace(
+            "    section: Data preparation", "    section: Data preparation\n    model: openai/eng"
+        )
+        .replace("    section: Analysis", "    section: Analysis\n    model: openai/ana")
+    )
+    agent_kernel.execute("%agent_config model=")
+    try:
+        run = agent_kernel.execute(spec, timeout=90)
+    finally:
+        agent_kernel.execute("%agent_config model=openai/scripted")
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "2"
+    assert {r.body["model"] for r in script.requests} == {"eng", "ana"}
+
+
 def test_approve_all_covers_one_role_and_approve_crew_the_rest(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):

@@ -128,12 +128,21 @@ def test_rerun_replaces_exactly_that_runs_cells(
 def test_a_changed_task_is_a_new_run(
     kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
 ):
-    script.script(code("final_answer(1)"))
+    script.script(code("ct_first = 1"), code("final_answer(ct_first)"))
     run_prompt(kernel)
     script.script(code("final_answer(2)"))
     changed = run_prompt(kernel, "%agent --approve auto Add up the sales twice")
     assert changed.result == "2"
-    assert len(script.requests) == 2
+    assert len(script.requests) == 3
+    # The new run replaced the old run's cells (no orphans for Run All), and said so.
+    assert agent_cells(notebook) == ["final_answer(2)"]
+    assert "print('mine')" in [cell.source for cell in notebook.notebook.cells]
+    assert "The task changed" in kernel.html_text() and "replaces its 2 cell(s)" in (
+        kernel.html_text()
+    )
+    runs = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert [run["task"] for run in runs] == ["Add up the sales twice"]
+    assert metadata_errors(notebook.notebook) == []
 
 
 def test_offline_mode_refuses_a_cell_without_a_recorded_run(
