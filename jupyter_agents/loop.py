@@ -76,7 +76,8 @@ class Proposal:
     code: str
     usage: Usage
     model_seconds: float
-    invalid_replies: list[str] = field(default_factory=list)
+    #: Replies that could not run, each with the correction the model got (see ``Step``).
+    invalid_replies: list[tuple[str, str]] = field(default_factory=list)
     risks: tuple[RiskFlag, ...] = ()
 
 
@@ -178,30 +179,42 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
 
 
 async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
-    """Ask the model for the next cell; a reply without code gets a correction and a retry."""
-    invalid: list[str] = []
+    """Ask the model for the next cell.
+
+    A reply that cannot run gets a correction and a retry (bounded): one without a code
+    block, and one the model's output token limit cut off, whose code may be a fragment
+    (``rmtree("build")`` without the line that was to follow) and so never runs.
+    """
+    invalid: list[tuple[str, str]] = []
     usage = Usage()
     seconds = 0.0
     for _ in range(MAX_REPLIES_WITHOUT_CODE):
         corrections: list[dict[str, str]] = []
-        for text in invalid:
+        for text, correction in invalid:
             corrections.append({"role": "assistant", "content": text})
-            corrections.append({"role": "user", "content": prompts.render("no_code").strip()})
+            corrections.append({"role": "user", "content": correction})
         reply = await ask_model(parts, step_view, corrections)
         usage = usage + reply.usage
         seconds += reply.seconds
+        if reply.truncated:
+            invalid.append((reply.text, prompts.render("cut_off").strip()))
+            step_view.restart_stream(
+                "The reply was cut off at the model's output limit; nothing ran. Asking again."
+            )
+            continue
         parsed = parse_reply(reply.text)
         if parsed.code is not None:
             risks = tuple(parts.review(parsed.code))
             step_view.show_proposal(parsed.thought, parsed.code, risks)
             step_view.show_note(_decision_note(parts.gate, risks))
             return Proposal(reply.text, parsed.thought, parsed.code, usage, seconds, invalid, risks)
-        invalid.append(reply.text)
+        invalid.append((reply.text, prompts.render("no_code").strip()))
         step_view.restart_stream("The reply had no code block; asking the model again.")
-    last = " ".join(invalid[-1].split())[:200] if invalid else ""
+    last = " ".join(invalid[-1][0].split())[:200] if invalid else ""
     raise ReplyFormatError(
-        f"the model replied {MAX_REPLIES_WITHOUT_CODE} times without a Python code block "
-        f"(last reply: {last!r}). Try again, or use a model that follows instructions better."
+        f"the model gave {MAX_REPLIES_WITHOUT_CODE} replies in a row that could not run (no "
+        f"Python code block, or cut off at its output limit; last reply: {last!r}). Try again, "
+        "ask for smaller steps, or use a model that follows instructions better."
     )
 
 

@@ -84,8 +84,9 @@ class Step:
     error: str | None = None
     usage: Usage = field(default_factory=Usage)
     timings: Timings = field(default_factory=Timings)
-    #: Replies without a code block that came before this one, each answered with a correction.
-    invalid_replies: list[str] = field(default_factory=list)
+    #: Replies that could not run (no code block, or cut off), each with the correction the
+    #: model got for it, in order; they came before this step's reply.
+    invalid_replies: list[tuple[str, str]] = field(default_factory=list)
     #: In a crew: the role whose step this is.
     role: str | None = None
     #: The risk review's flags for the code that ran (or, if nothing ran, the proposal).
@@ -98,9 +99,9 @@ class Step:
         self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS
     ) -> list[dict[str, str]]:
         messages: list[dict[str, str]] = []
-        for invalid in self.invalid_replies:
+        for invalid, correction in self.invalid_replies:
             messages.append({"role": "assistant", "content": invalid})
-            messages.append({"role": "user", "content": prompts.render("no_code").strip()})
+            messages.append({"role": "user", "content": correction})
         messages.append({"role": "assistant", "content": self.reply})
         messages.append({"role": "user", "content": self.feedback(recent, old_chars)})
         return messages

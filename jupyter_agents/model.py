@@ -39,6 +39,9 @@ class ModelReply:
     usage: Usage
     seconds: float
     attempts: int
+    #: The model stopped at its output token limit (``finish_reason == "length"``): the reply
+    #: is incomplete, and code in it must not run.
+    truncated: bool = False
 
 
 class ModelClient:
@@ -100,7 +103,7 @@ class ModelClient:
         while True:
             attempt += 1
             try:
-                text, reported = await self._attempt(litellm, messages, on_text)
+                text, reported, finish_reason = await self._attempt(litellm, messages, on_text)
             except asyncio.CancelledError:
                 raise
             except Exception as error:
@@ -116,12 +119,14 @@ class ModelClient:
             usage = self._usage(litellm, reported, messages, text)
             if self.on_reply is not None:
                 self.on_reply(messages, text)
-            return ModelReply(text, usage, time.perf_counter() - started, attempt)
+            seconds = time.perf_counter() - started
+            return ModelReply(text, usage, seconds, attempt, truncated=finish_reason == "length")
 
     async def _attempt(
         self, litellm: Any, messages: list[dict[str, str]], on_text: TextCallback | None
-    ) -> tuple[str, Any]:
-        """One request. Returns the reply text and the usage the provider reported (if any)."""
+    ) -> tuple[str, Any, str | None]:
+        """One request: the reply text, the usage the provider reported (if any), and why the
+        model stopped (``finish_reason``)."""
         arguments: dict[str, Any] = {
             "model": self.model,
             "messages": messages,
@@ -133,16 +138,17 @@ class ModelClient:
         }
         if not self.stream:
             response = await litellm.acompletion(**arguments)
-            text = response.choices[0].message.content or ""
+            choice = response.choices[0]
+            text = choice.message.content or ""
             if on_text is not None and text:
                 on_text(text)
-            return text, getattr(response, "usage", None)
+            return text, getattr(response, "usage", None), choice.finish_reason
         stream = await litellm.acompletion(
             **arguments, stream=True, stream_options={"include_usage": True}
         )
         parts: list[str] = []
         usage = None
-        finished = False
+        finish_reason: str | None = None
         async for chunk in stream:
             usage = getattr(chunk, "usage", None) or usage
             for choice in chunk.choices or ():
@@ -151,10 +157,10 @@ class ModelClient:
                     parts.append(delta)
                     if on_text is not None:
                         on_text(delta)
-                finished = finished or bool(choice.finish_reason)
-        if not finished:
+                finish_reason = finish_reason or choice.finish_reason
+        if not finish_reason:
             raise StreamBroken("the reply stream ended before the model finished")
-        return "".join(parts), usage
+        return "".join(parts), usage, finish_reason
 
     def _usage(
         self, litellm: Any, reported: Any, messages: list[dict[str, str]], text: str

@@ -142,6 +142,23 @@ def test_a_cut_stream_is_never_executed(agent_kernel: KernelHarness, script: Scr
     assert agent_kernel.execute("print('cut_marker' in globals())").stdout.strip() == "False"
 
 
+def test_a_reply_cut_at_the_output_limit_is_never_executed(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    # The stream ends normally, but the model says it stopped at its token limit: the code is
+    # a fragment (the line meant to follow the first is lost), so it must not run, even auto.
+    cut = "Clean up.\n```python\ncut_len_marker = 'fragment'\n"
+    script.script(Fault(then=cut, finish_reason="length"), code("final_answer('short')"))
+    run = agent_kernel.execute("%agent --approve auto Anything", timeout=60)
+
+    assert run.status == "ok", run.error_text
+    assert run.result == "'short'"
+    assert agent_kernel.execute("print('cut_len_marker' in globals())").stdout.strip() == "False"
+    retry = script.requests[1].messages
+    assert retry[-2] == {"role": "assistant", "content": cut}
+    assert "cut off at the output token limit" in retry[-1]["content"]
+
+
 def test_no_model_error_names_every_way_to_set_one(llm: ScriptedLLMServer, tmp_path: Path):
     kernel = start_kernel(llm, tmp_path)
     try:

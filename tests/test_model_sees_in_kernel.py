@@ -222,7 +222,7 @@ def test_three_replies_without_code_end_the_run_clearly(
     assert run.status == "error"
     assert (
         "ReplyFormatError" in run.error_text
-        and "3 times without a Python code block" in run.error_text
+        and "3 replies in a row that could not run" in run.error_text
     )
     assert "The answer is probably 4." in run.error_text
 

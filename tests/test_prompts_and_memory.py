@@ -95,7 +95,15 @@ def test_feedback_for_each_decision():
     )
     assert "edited your cell" in edited.feedback() and "x = 2" in edited.feedback()
     assert "In [9]" in edited.feedback()
-    retried = Step(4, "r", "t", "x", StepStatus.AUTO, code_run="x", invalid_replies=["prose only"])
+    retried = Step(
+        4,
+        "r",
+        "t",
+        "x",
+        StepStatus.AUTO,
+        code_run="x",
+        invalid_replies=[("prose only", "Your reply had no Python code block")],
+    )
     roles = [message["role"] for message in retried.to_messages()]
     assert roles == ["assistant", "user", "assistant", "user"]
 

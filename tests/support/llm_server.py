@@ -62,7 +62,8 @@ class Fault:
     apply the other fields). ``cut_after``: streamed, send the first N
     characters of ``then`` and drop the connection without ``[DONE]``
     (non-streamed: drop it after N bytes of the JSON body).
-    ``garbage``: HTTP 200 whose body is neither JSON nor SSE.
+    ``garbage``: HTTP 200 whose body is neither JSON nor SSE. ``finish_reason``: why the
+    model says it stopped (``"length"``: cut at its output token limit).
     """
 
     status: int | None = None
@@ -72,6 +73,7 @@ class Fault:
     then: str = ""
     cut_after: int | None = None
     garbage: bool = False
+    finish_reason: str = "stop"
 
 
 Reply = Union[str, Fault]  # noqa: UP007 (a runtime alias, kept readable on 3.10)
@@ -207,11 +209,11 @@ class _Handler(BaseHTTPRequestHandler):
         elif stream:
             self._stream(number, body, fault)
         elif fault.cut_after is not None:  # announce the full length, send less
-            data = json.dumps(_completion(number, body, fault.then)).encode()
+            data = json.dumps(_completion(number, body, fault)).encode()
             self._send(200, "application/json", data[: fault.cut_after], length=len(data))
             self._drop()
         else:
-            data = json.dumps(_completion(number, body, fault.then)).encode()
+            data = json.dumps(_completion(number, body, fault)).encode()
             self._send(200, "application/json", data)
 
     def _stream(self, number: int, body: dict, fault: Fault) -> None:
@@ -243,7 +245,7 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.cut_after is not None:
             self._drop()  # no [DONE], no terminating zero-length chunk
             return
-        event(choice({}, "stop"))
+        event(choice({}, fault.finish_reason))
         if (body.get("stream_options") or {}).get("include_usage"):
             event({**base, "choices": [], "usage": _usage(body, fault.then)})
         event("[DONE]")
@@ -269,18 +271,18 @@ def _usage(body: dict, content: str) -> dict[str, int]:
     }
 
 
-def _completion(number: int, body: dict, content: str) -> dict:
+def _completion(number: int, body: dict, fault: Fault) -> dict:
     return {
         **_base(number, body, "chat.completion"),
         "choices": [
             {
                 "index": 0,
-                "finish_reason": "stop",
+                "finish_reason": fault.finish_reason,
                 "logprobs": None,
-                "message": {"role": "assistant", "content": content},
+                "message": {"role": "assistant", "content": fault.then},
             }
         ],
-        "usage": _usage(body, content),
+        "usage": _usage(body, fault.then),
     }
 
 
