@@ -25,10 +25,11 @@ from contextlib import (
     contextmanager,
     nullcontext,
 )
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .final_answer import NO_ANSWER, AnswerSlot, Handoff, TurnEnded, current_slot
+from .namespace_rollback import NamespaceSnapshot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
 from .output_limits import limit_outputs
 from .time_limit import CellTimeLimit
@@ -51,6 +52,9 @@ class ExecutionOutcome:
     seconds: float = 0.0
     #: The time limit (seconds) that interrupted the cell; None if it ran to its end.
     timed_out_after: float | None = None
+    #: Names whose bindings were put back because the cell was cut short (see
+    #: :mod:`.namespace_rollback`).
+    rolled_back: list[str] = field(default_factory=list)
 
     @property
     def has_answer(self) -> bool:
@@ -111,6 +115,7 @@ class KernelExecutor:
         result = None
         interrupted = False
         limit = CellTimeLimit(self.cell_timeout, runs_async)
+        snapshot = NamespaceSnapshot(shell.user_ns)
         try:
             async with AsyncExitStack() as stack:
                 if isinstance(output, AbstractAsyncContextManager):
@@ -159,6 +164,8 @@ class KernelExecutor:
             interrupted = False
             if error is None or isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):
                 error_name = "CellTimeout"
+        # A cell cut short did not complete: the namespace goes back to before it.
+        rolled_back = snapshot.restore() if interrupted or limit.fired else []
         observation = Observation(
             stdout=stdout.text(),
             stderr=stderr.text(),
@@ -176,6 +183,7 @@ class KernelExecutor:
             interrupted=interrupted,
             seconds=seconds,
             timed_out_after=limit.seconds if limit.fired else None,
+            rolled_back=rolled_back,
         )
 
     def _format_result(self, result: Any) -> str | None:

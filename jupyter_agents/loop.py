@@ -159,9 +159,14 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
     step.execution_count = outcome.execution_count
     step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
     observation = outcome.observation.render(parts.observation_tokens)
+    step.rolled_back = outcome.rolled_back
     if outcome.timed_out_after is not None:  # the model is told, and may try another way
         step.timed_out_after = outcome.timed_out_after
-        limit = prompts.render("timed_out", seconds=f"{outcome.timed_out_after:g}")
+        limit = prompts.render(
+            "timed_out",
+            seconds=f"{outcome.timed_out_after:g}",
+            undone=undone_note(outcome.rolled_back),
+        )
         observation = f"{limit.strip()}\n\n{observation}"
     step.observation = parts.redact(observation)
     step.timings.execution_seconds = outcome.seconds
@@ -273,6 +278,17 @@ async def decide(
             return Decided(decision, by_policy, code, risks)
         step_view.show_note("The cell was changed and has risk flags: waiting for your decision.")
         request = ApprovalRequest(number, code, proposal.thought, risks)
+
+
+def undone_note(names: list[str]) -> str:
+    """One sentence on the assignments an interrupted cell had made and that were undone."""
+    if not names:
+        return "It had assigned no names, so the namespace is as it was."
+    shown = ", ".join(names[:10]) + (f" and {len(names) - 10} more" if len(names) > 10 else "")
+    return (
+        f"Its assignments were undone ({shown}): the namespace is as it was before the cell, "
+        "except for changes made inside existing objects and files written."
+    )
 
 
 def _decision_note(gate: ApprovalGate, risks: tuple[RiskFlag, ...]) -> str:

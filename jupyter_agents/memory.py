@@ -94,6 +94,8 @@ class Step:
     risks: list[RiskFlag] = field(default_factory=list)
     #: The time limit (seconds) that stopped this step's cell, if one did.
     timed_out_after: float | None = None
+    #: Names whose assignments were undone because the cell was cut short.
+    rolled_back: list[str] = field(default_factory=list)
 
     def to_messages(
         self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS

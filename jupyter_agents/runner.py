@@ -377,10 +377,15 @@ def _interrupt_message(run: RunResult) -> str:
     completed = [s for s in run.steps if s.code_run is not None and s.error != "KeyboardInterrupt"]
     cut_short = bool(run.steps) and run.steps[-1].error == "KeyboardInterrupt"
     step = len(run.steps) if cut_short else len(run.steps) + 1
-    return (
+    message = (
         f"agent run interrupted at step {step}; {len(completed)} earlier cell(s) completed "
         "and their results are kept."
     )
+    if cut_short and run.steps[-1].rolled_back:
+        names = run.steps[-1].rolled_back
+        shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
+        message += f" The interrupted cell's assignments were undone: {shown}."
+    return message
 
 
 async def _settled(task: asyncio.Future[Any]) -> None:

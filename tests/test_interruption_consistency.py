@@ -18,7 +18,7 @@ from nbformat.v4 import new_code_cell
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from jupyter_agents.schema import metadata_errors
 from tests.support.kernel import KernelHarness, attached_notebook
-from tests.support.llm_server import Fault, ScriptedLLMServer
+from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
 
 pytestmark = pytest.mark.kernel
@@ -54,28 +54,37 @@ def test_an_interrupt_in_any_phase_leaves_things_consistent(
     name = f"ic_{phase}"
     first = code(f"{name}_done = 'step 1'")
     second = {
-        "streaming": Fault(delay=30, then=code(f"{name}_late = 1")),
+        "streaming": code(f"{name}_late = 1", "Streaming this reply slowly, piece by piece."),
         "approval": code(f"{name}_late = 1"),
+        # Cut short after it rebound one name and bound another: both are undone.
         "executing": code(
-            f"import time\nprint('started', flush=True)\ntime.sleep(60)\n{name}_late = 1"
+            f"{name}_done = 'clobbered'\n{name}_late = 1\nimport time\n"
+            "print('started', flush=True)\ntime.sleep(60)"
         ),
     }[phase]
     script.script(first, second)
     run = agent_kernel.start("%agent Two steps", cell_id=PROMPT)
-    agent_kernel.click("Approve")
-    if phase == "streaming":
-        agent_kernel.wait_for(lambda: len(script.requests) == 2, 30, "the second model call")
-    elif phase == "approval":
-        wait_for_second_proposal(agent_kernel, notebook)
-    else:
-        wait_for_second_proposal(agent_kernel, notebook)
+    try:
+        if phase == "streaming":
+            script.chunk_delay = 0.5  # the second reply streams for several seconds
         agent_kernel.click("Approve")
-        agent_kernel.wait_for(
-            lambda: "started" in str(step_cells(notebook)[1].outputs), 30, "step 2"
-        )
+        if phase == "streaming":
+            agent_kernel.wait_for(
+                lambda: "Streaming this" in agent_kernel.html_text(), 30, "the reply streaming"
+            )
+        elif phase == "approval":
+            wait_for_second_proposal(agent_kernel, notebook)
+        else:
+            wait_for_second_proposal(agent_kernel, notebook)
+            agent_kernel.click("Approve")
+            agent_kernel.wait_for(
+                lambda: "started" in str(step_cells(notebook)[1].outputs), 30, "step 2"
+            )
 
-    agent_kernel.interrupt()
-    agent_kernel.wait_done(run, 30)
+        agent_kernel.interrupt()
+        agent_kernel.wait_done(run, 30)
+    finally:
+        script.chunk_delay = 0.0
 
     assert run.status == "error" and "RunInterrupted" in run.error_text
     assert "pending" not in statuses(notebook)
@@ -85,3 +94,5 @@ def test_an_interrupt_in_any_phase_leaves_things_consistent(
     assert metadata_errors(notebook.notebook) == []
     check = agent_kernel.execute(f"print({name}_done, '{name}_late' in globals())", timeout=30)
     assert check.stdout.strip() == "step 1 False"
+    if phase == "executing":
+        assert f"assignments were undone: {name}_done, {name}_late, time" in run.error_text

@@ -31,15 +31,16 @@ def test_an_endless_loop_is_interrupted_and_the_run_goes_on(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):
     script.script(
-        code("loop_kept = 'assigned before the loop'\nwhile True:\n    pass", "Loop."),
-        code("final_answer(loop_kept)", "Something else."),
+        code("loop_undone = 'assigned before the loop'\nwhile True:\n    pass", "Loop."),
+        code("final_answer('loop_undone' in globals())", "Something else."),
     )
     run = agent_kernel.execute("%agent --approve auto --cell-timeout 1 Spin", timeout=60)
 
     assert run.status == "ok", run.error_text
-    assert run.result == "'assigned before the loop'"
+    assert run.result == "False"  # the cell did not complete, so its assignment was undone
     told = script.requests[1].last_user_text
     assert TOLD in told and "CellTimeout" in told and "while True" in told
+    assert "Its assignments were undone (loop_undone)" in told
     assert "time_limit.py" not in told  # the model sees the cell's frames, not ours
     assert last_steps(agent_kernel) == "[('auto', 'CellTimeout', 1.0), ('auto', None, None)]"
     assert printed(agent_kernel, "jupyter_agents.last_run().status") == "completed"
@@ -54,7 +55,10 @@ def test_an_endless_await_loop_is_interrupted_and_awaiting_still_works(
     try:
         script.script(
             code("import asyncio\nwhile True:\n    await asyncio.sleep(0.05)", "Wait."),
-            code("await asyncio.sleep(0.01)\nfinal_answer('awaited again')", "Go on."),
+            code(
+                "import asyncio\nawait asyncio.sleep(0.01)\nfinal_answer('awaited again')",
+                "Go on.",
+            ),
         )
         run = agent_kernel.execute("%agent --approve auto Wait forever", timeout=60)
     finally:
