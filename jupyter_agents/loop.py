@@ -147,6 +147,7 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
         return None
 
     step.code_run = code
+    await parts.recorder.executing(cell, step)
     output = parts.recorder.capture(cell, fallback=step_view.capture())
     with span(
         "execute_tool run_cell",

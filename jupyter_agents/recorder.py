@@ -34,6 +34,7 @@ class NoRecorder:
     active = False
     #: The frontend's name from the protocol handshake ("" without one).
     client = ""
+    progress: Callable[[], dict[str, Any]] | None = None
 
     async def context_cells(self) -> list[dict[str, Any]] | None:
         return None
@@ -72,6 +73,9 @@ class NoRecorder:
 
     def capture(self, cell_id: str | None, fallback: AbstractContextManager[Any]) -> OutputTarget:
         return fallback
+
+    async def executing(self, cell_id: str | None, step: Step) -> None:
+        pass
 
     async def ran(self, cell_id: str | None, step: Step) -> None:
         pass
@@ -119,6 +123,10 @@ class NotebookRecorder(NoRecorder):
         self._started = False
         self._on_decision = on_decision
         self._on_lost = on_lost
+        #: The run's record so far (status ``running``), written after each step: if the
+        #: kernel dies mid-run, the notebook still holds it, and the extension marks it
+        #: interrupted.
+        self.progress: Callable[[], dict[str, Any]] | None = None
         bridge.on_decision(self._decision)
 
     async def previous_run(self) -> RecordedRun | None:
@@ -141,6 +149,10 @@ class NotebookRecorder(NoRecorder):
     async def record(self, record: dict[str, Any]) -> None:
         if self._started:  # a run that never started (no model, say) leaves no record
             await self._call(self.bridge.record_run(record, self._replaces))
+
+    async def _record_progress(self) -> None:
+        if self.progress is not None:
+            await self.record(self.progress())
 
     def use_model(self, role: str, model: str) -> None:
         self.models[role] = model
@@ -253,6 +265,17 @@ class NotebookRecorder(NoRecorder):
             except BridgeError:
                 pass  # the cell went away while it ran; its outputs went with it
 
+    async def executing(self, cell_id: str | None, step: Step) -> None:
+        """The cell was approved and is about to run: it is no longer a pending proposal.
+
+        Set before it runs, so that a kernel restart while it runs (which makes the extension
+        remove pending cells) keeps the cell whose code did run, with what it printed.
+        """
+        self._pending = None
+        if cell_id is not None:
+            provenance = self._provenance_of(step)
+            await self._call(self.bridge.update_cell(cell_id, metadata={METADATA_KEY: provenance}))
+
     async def ran(self, cell_id: str | None, step: Step) -> None:
         self._pending = None
         if cell_id is None:
@@ -265,6 +288,7 @@ class NotebookRecorder(NoRecorder):
             )
         )
         self._advance(cell_id)
+        await self._record_progress()
 
     async def rejected(self, cell_id: str | None, step: Step) -> None:
         self._pending = None
@@ -281,6 +305,7 @@ class NotebookRecorder(NoRecorder):
             )
             if kept:
                 self._advance(kept)
+        await self._record_progress()
 
     async def finish(self, run: RunResult) -> None:
         """Remove a proposal nobody decided on, and close the protocol."""

@@ -335,9 +335,13 @@ async def _replay_or_start(context: RunContext) -> None:
     # A new run of a prompt cell replaces its previous run's cells, as re-running a cell
     # replaces its outputs: left in place they would be orphans that Run All still executes.
     await context.recorder.start(replacing=previous)
+    # The record so far (status "running"), rewritten after each step and at the end.
+    context.recorder.progress = lambda: _record(context, transcript=False)
+    await context.recorder.record(_record(context, transcript=False))
 
 
-def _record(context: RunContext) -> dict[str, Any]:
+def _record(context: RunContext, transcript: bool = True) -> dict[str, Any]:
+    """The run's record; without ``transcript`` for the records written while it runs."""
     recorder = context.recorder
     return run_record(
         context.run,
@@ -345,7 +349,7 @@ def _record(context: RunContext) -> dict[str, Any]:
         redact=context.redact,
         models=getattr(recorder, "models", {}),
         crew=context.crew_spec,
-        transcript=context.transcript.as_json() if context.transcript else None,
+        transcript=context.transcript.as_json() if transcript and context.transcript else None,
     )
 
 

@@ -286,16 +286,40 @@ def test_reject_removes_the_cell_and_tells_the_model(
     expect(cells(page)).to_have_count(3)  # setup, %agent, the one cell that ran
 
 
-def test_a_kernel_restart_leaves_no_pending_cell(page, lab: LabServer, script: ScriptedLLMServer):
-    script.script(code("restart_x = 1", "First."), code("final_answer(restart_x)", "Then."))
-    open_notebook(page, lab, "restart.ipynb", [SETUP_CELL, "%agent Wait for me"])
+RUNS_IN_PAGE = (
+    "() => (window.jupyterapp.shell.currentWidget.context.model.getMetadata('jupyter_agents')"
+    " || {}).runs || []"
+)
+
+
+@pytest.mark.parametrize("phase", ["approval", "executing"])
+def test_a_kernel_restart_leaves_no_pending_cell_and_records_the_run_interrupted(
+    phase: str, page, lab: LabServer, script: ScriptedLLMServer
+):
+    first = {
+        "approval": "restart_x = 1",
+        "executing": "print('started', flush=True)\nimport time\ntime.sleep(120)",
+    }[phase]
+    script.script(code(first, "First."), code("final_answer(1)", "Then."))
+    open_notebook(page, lab, f"restart-{phase}.ipynb", [SETUP_CELL, "%agent Wait for me"])
     run_all(page)
     expect(pending_cell(page)).to_have_count(1, timeout=60_000)
+    if phase == "executing":
+        widget_button(page, "Approve").click()
+        expect(cell_output(page, 2)).to_contain_text("started", timeout=30_000)
 
     page.evaluate("() => window.jupyterapp.shell.currentWidget.sessionContext.restartKernel()")
 
     expect(pending_cell(page)).to_have_count(0, timeout=30_000)
-    expect(cells(page)).to_have_count(2)  # the setup cell and the %agent cell, nothing else
+    if phase == "approval":
+        expect(cells(page)).to_have_count(2)  # the setup cell and the %agent cell, nothing else
+    else:  # the cell that ran stays, with what it printed
+        expect(cells(page)).to_have_count(3)
+        expect(cells(page).nth(2)).to_have_class(re.compile("jp-agents-approved"))
+        expect(cell_output(page, 2)).to_contain_text("started")
+    page.wait_for_function(f"() => ({RUNS_IN_PAGE})().some(r => r.status === 'interrupted')")
+    [record] = page.evaluate(RUNS_IN_PAGE)
+    assert record["status"] == "interrupted" and "kernel restarted" in record["error"]
 
 
 def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):

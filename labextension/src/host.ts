@@ -19,7 +19,7 @@ import type {
   INotebookCell,
   INotebookHost
 } from './protocol';
-import { withRun } from './protocol';
+import { withRun, withRunInterrupted } from './protocol';
 import { METADATA_KEY } from './status';
 
 export class NotebookModelHost implements INotebookHost {
@@ -88,6 +88,14 @@ export class NotebookModelHost implements INotebookHost {
 
   recordRun(run: JSONObject, replaces: string | null): void {
     this.model.setMetadata(METADATA_KEY, withRun(this.notebookMetadata(), run, replaces));
+  }
+
+  /** Mark run `runId` interrupted if its record still says running (the kernel is gone). */
+  markInterrupted(runId: string, reason: string): void {
+    const updated = withRunInterrupted(this.notebookMetadata(), runId, reason);
+    if (updated !== null) {
+      this.model.setMetadata(METADATA_KEY, updated);
+    }
   }
 
   captureOutputs(cellId: string, msgId: string): void {

@@ -356,3 +356,25 @@ export function withRun(current: JSONObject, run: JSONObject, replaces: string |
   );
   return { ...current, runs: [...kept, run] };
 }
+
+/**
+ * The notebook's `jupyter_agents` metadata with run `runId` marked `interrupted`, if its record
+ * still says `running`: the kernel restarted or died mid-run, so it could not write the end of
+ * the run itself. Null when there is nothing to change.
+ */
+export function withRunInterrupted(
+  current: JSONObject,
+  runId: string,
+  reason: string
+): JSONObject | null {
+  const runs = (Array.isArray(current.runs) ? current.runs : []) as JSONObject[];
+  let changed = false;
+  const updated = runs.map(run => {
+    if (run.run_id !== runId || run.status !== 'running') {
+      return run;
+    }
+    changed = true;
+    return { ...run, status: 'interrupted', error: reason };
+  });
+  return changed ? { ...current, runs: updated } : null;
+}

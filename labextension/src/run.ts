@@ -85,7 +85,8 @@ export class AgentRun {
 
   /**
    * Drop the run's state: stop capturing, forget the cells. Safe to call twice. With
-   * `kernelGone`, first remove the run's proposals still pending: no half-done cell stays.
+   * `kernelGone`, first do what the kernel no longer can: remove the run's proposals still
+   * pending (no half-done cell stays) and record the run as interrupted.
    */
   end(kernelGone = false): void {
     if (this._ended) {
@@ -93,6 +94,10 @@ export class AgentRun {
     }
     if (kernelGone && !this.model.isDisposed) {
       this.removePending();
+      this._host.markInterrupted(
+        this.handshake.run_id,
+        'the kernel restarted or died during the run; cells that had run before are kept'
+      );
     }
     this._ended = true;
     this._capture.stopAll();

@@ -15,7 +15,8 @@ import {
   INotebookCell,
   INotebookHost,
   TARGET_NAME,
-  withRun
+  withRun,
+  withRunInterrupted
 } from '../protocol';
 
 const CLIENT = { name: 'jupyterlab', version: '4.6.6' };
@@ -466,5 +467,23 @@ describe('decision events', () => {
       cell_id: 'cell-1',
       verdict: 'stop'
     });
+  });
+});
+
+describe('withRunInterrupted', () => {
+  const running = { run_id: 'r1', status: 'running', steps: 2 };
+  const other = { run_id: 'r0', status: 'completed' };
+
+  it('marks a run still recorded as running interrupted, keeping its other fields', () => {
+    const updated = withRunInterrupted({ runs: [other, running] }, 'r1', 'kernel restarted');
+    expect(updated).toEqual({
+      runs: [other, { run_id: 'r1', status: 'interrupted', steps: 2, error: 'kernel restarted' }]
+    });
+  });
+
+  it('leaves a run the kernel already ended, another run, or no runs alone', () => {
+    expect(withRunInterrupted({ runs: [other] }, 'r0', 'x')).toBeNull();
+    expect(withRunInterrupted({ runs: [running] }, 'r2', 'x')).toBeNull();
+    expect(withRunInterrupted({}, 'r1', 'x')).toBeNull();
   });
 });
