@@ -100,8 +100,12 @@ class NotebookRecorder(NoRecorder):
         role: str = "agent",
         on_decision: Callable[[ApprovalDecision], None] | None = None,
         on_lost: Callable[[str], None] | None = None,
+        redact: Callable[[str], str] = lambda text: text,
     ) -> None:
         self.bridge = bridge
+        #: Applied to what the notebook keeps besides code that ran: the model's original of
+        #: an edited cell, rejection reasons and kept rejected proposals.
+        self.redact = redact
         self.client = bridge.client
         self.run = run
         self.anchor = anchor_cell_id
@@ -296,7 +300,7 @@ class NotebookRecorder(NoRecorder):
             return
         await self._call(self.bridge.delete_cell(cell_id))
         if self.keep_rejected and self.active:
-            record = _rejection_record(step)
+            record = self.redact(_rejection_record(step))
             metadata = {METADATA_KEY: self._provenance_of(step), "jupyter": {"source_hidden": True}}
             kept = await self._call(
                 self.bridge.insert_cell(
@@ -329,9 +333,9 @@ class NotebookRecorder(NoRecorder):
     def _provenance_of(self, step: Step) -> dict[str, Any]:
         record = self._provenance(step.number, str(step.status), step.role)
         if step.status is StepStatus.EDITED:
-            record["proposed_source"] = step.proposed_code
+            record["proposed_source"] = self.redact(step.proposed_code)
         if step.status is StepStatus.REJECTED and step.reason:
-            record["reason"] = step.reason
+            record["reason"] = self.redact(step.reason)
         if step.risks:
             record["risks"] = [flag.as_json() for flag in step.risks]
         return record

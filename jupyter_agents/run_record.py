@@ -61,24 +61,43 @@ def run_record(
     if run.error:
         record["error"] = redact(run.error)
     if crew is not None:
-        record["crew"] = crew
+        record["crew"] = _redacted(crew, redact)
     if transcript is not None:
         record["transcript"] = transcript
     return record
 
 
 def encode_answer(answer: Any, redact: Callable[[str], str]) -> dict[str, Any] | None:
-    """``{"json": value}`` when the answer survives JSON unchanged, else ``{"repr": text}``."""
+    """``{"json": value}`` when the answer survives JSON unchanged, else ``{"repr": text}``.
+
+    A NumPy scalar (``final_answer(df["x"].sum())``) is stored as the number it holds. This
+    runs while the run ends, so it never raises: an object whose ``repr`` fails is described.
+    """
     if answer is None:
         return None
+    value = _plain_scalar(answer)
     try:
-        text = json.dumps(answer)
-        if json.loads(text) == answer and len(text) <= MAX_ANSWER_CHARS:
+        text = json.dumps(value)
+        if json.loads(text) == value and len(text) <= MAX_ANSWER_CHARS:
             redacted = redact(text)
-            return {"json": json.loads(redacted) if redacted != text else answer}
-    except (TypeError, ValueError):
+            return {"json": json.loads(redacted) if redacted != text else value}
+    except Exception:  # not JSON, or an __eq__ that does not return a truth value
         pass
-    return {"repr": redact(repr(answer))[:MAX_ANSWER_CHARS]}
+    try:
+        shown = repr(answer)
+    except Exception as error:
+        shown = f"<{type(answer).__name__} object: repr failed with {type(error).__name__}>"
+    return {"repr": redact(shown)[:MAX_ANSWER_CHARS]}
+
+
+def _plain_scalar(value: Any) -> Any:
+    """A NumPy scalar as the Python number (or bool, str) it holds; anything else unchanged."""
+    if type(value).__module__ == "numpy" and getattr(value, "shape", None) == ():
+        try:
+            return value.item()
+        except Exception:
+            return value
+    return value
 
 
 def decode_answer(encoded: dict[str, Any] | None) -> Any:
@@ -106,3 +125,14 @@ def _step_metrics(step: Any) -> dict[str, Any]:
 def _iso(timestamp: float) -> str:
     moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
     return moment.isoformat(timespec="seconds")
+
+
+def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
+    """``value`` (JSON types) with every string in it redacted."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [_redacted(item, redact) for item in value]
+    if isinstance(value, dict):
+        return {key: _redacted(item, redact) for key, item in value.items()}
+    return value

@@ -296,6 +296,7 @@ async def connect_notebook(context: RunContext) -> NoRecorder:
         keep_rejected=context.settings.keep_rejected,
         on_decision=view.answer,
         on_lost=lost,
+        redact=context.redact,
     )
     view.use_notebook(True)
     return recorder

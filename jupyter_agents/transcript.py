@@ -3,10 +3,12 @@ proposed.
 
 Every call resends the whole conversation, so storing calls verbatim would grow with the
 square of the number of steps. Instead each distinct message is stored once, in ``messages``,
-and a call lists the indices of the messages it sent, then the reply. When the transcript
-passes its size budget, the oldest messages' text is cut to a short head (the reference
-stays, so the structure of every call is still readable). Everything is redacted before it
-is stored: nothing secret is ever written, even for a moment.
+and a call lists the indices of the messages it sent, then the reply. The transcript stays
+within its size budget: past it, the oldest messages' text and then the oldest replies are
+cut to a short head (``cut`` / ``reply_cut`` say how much was left out; the references stay,
+so the structure of every call is still readable), then the newest ones; if that is still
+too much, the oldest calls are dropped (``dropped_calls`` counts them). Everything is
+redacted before it is stored: nothing secret is ever written, even for a moment.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ class Transcript:
     messages: list[dict[str, str]] = field(default_factory=list)
     calls: list[dict[str, Any]] = field(default_factory=list)
     _index: dict[tuple[str, str], int] = field(default_factory=dict)
+    #: The oldest calls dropped whole because even shortened they did not fit.
+    dropped_calls: int = 0
 
     def record(
         self, model: str, sent: list[dict[str, str]], reply: str, *, step: int, role: str | None
@@ -43,7 +47,10 @@ class Transcript:
         self._fit()
 
     def as_json(self) -> dict[str, Any]:
-        return {"messages": list(self.messages), "calls": list(self.calls)}
+        stored: dict[str, Any] = {"messages": list(self.messages), "calls": list(self.calls)}
+        if self.dropped_calls:
+            stored["dropped_calls"] = self.dropped_calls
+        return stored
 
     def _ref(self, role: str, content: str) -> int:
         key = (role, content)
@@ -56,14 +63,31 @@ class Transcript:
         return len(json.dumps(self.as_json()))
 
     def _fit(self) -> None:
-        """Cut the oldest messages' text until the transcript fits its budget."""
+        """Shorten, oldest first, until the transcript fits its budget (see the module doc)."""
         size = self._size()
-        for message in self.messages[:-1]:  # the newest message stays whole
+        texts = [(message, "content", "cut") for message in self.messages[:-1]]
+        texts += [(call, "reply", "reply_cut") for call in self.calls[:-1]]
+        texts += [(message, "content", "cut") for message in self.messages[-1:]]
+        texts += [(call, "reply", "reply_cut") for call in self.calls[-1:]]
+        for entry, text_key, cut_key in texts:
             if size <= self.max_chars:
                 return
-            text = message["content"]
-            if len(text) <= KEPT_WHEN_CUT or message.get("cut"):
-                continue
-            message["content"] = text[:KEPT_WHEN_CUT]
-            message["cut"] = len(text) - KEPT_WHEN_CUT  # characters left out
-            size -= len(text) - KEPT_WHEN_CUT
+            size -= _cut(entry, text_key, cut_key, KEPT_WHEN_CUT)
+        while size > self.max_chars and len(self.calls) > 1:
+            self.calls.pop(0)
+            self.dropped_calls += 1
+            size = self._size()
+        for entry, text_key, cut_key in texts:  # last resort: only the structure is left
+            if size <= self.max_chars:
+                return
+            size -= _cut(entry, text_key, cut_key, 0)
+
+
+def _cut(entry: dict[str, Any], text_key: str, cut_key: str, keep: int) -> int:
+    """Cut ``entry[text_key]`` to its first ``keep`` characters; how many that saved."""
+    text = entry[text_key]
+    if len(text) <= keep:
+        return 0
+    entry[text_key] = text[:keep]
+    entry[cut_key] = entry.get(cut_key, 0) + len(text) - keep  # characters left out
+    return len(text) - keep

@@ -10,6 +10,7 @@ toolbar. The cell writes every reply to a JSON file the test reads at the end.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +21,7 @@ import pytest
 from tests.conftest import kernel_env
 from tests.support.lab import LabServer, chromium, running_lab
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.replies import code
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -28,6 +30,7 @@ pytestmark = pytest.mark.browser
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 RESULTS = "protocol-results.json"
+SETUP_CELL = "%load_ext jupyter_agents\n%agent_config model=openai/scripted"
 
 # The kernel side of one run, by hand. `get_parent()` is the execute request of this cell:
 # its metadata carries the cell id (the anchor), its header the msg_id outputs are sent under.
@@ -433,3 +436,211 @@ def test_saved_notebook_shows_status(page, lab: LabServer):
     )
     expect(cells(page).nth(5)).to_contain_class("jp-agents-approved")
     expect(cells(page).nth(5)).not_to_contain_class("jp-agents-pending")
+
+
+def run_all(page) -> None:
+    # Not awaited: the command's promise resolves only when every cell has finished.
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+
+
+def set_theme(page, theme: str) -> None:
+    light = "false" if "Dark" in theme else "true"
+    page.evaluate(
+        f"() => window.jupyterapp.commands.execute('apputils:change-theme', {{theme: '{theme}'}})"
+    )
+    page.wait_for_function(
+        f"() => document.body.dataset.jpThemeLight === '{light}'", timeout=30_000
+    )
+    page.wait_for_timeout(500)
+
+
+def approve_from_toolbar(cell) -> None:
+    cell.locator(".jp-InputPrompt").click()  # the cell toolbar belongs to the active cell
+    approve = toolbar_button(cell, "jupyter-agents:approve-cell")
+    expect(approve).to_be_visible(timeout=10_000)
+    approve.click()
+
+
+def test_risk_flags_show_on_the_pending_cell(page, lab: LabServer, script: ScriptedLLMServer):
+    """Who approves from the cell's own toolbar sees what the risk review flagged, on the cell."""
+    build = lab.root / "build"
+    build.mkdir(exist_ok=True)
+    (build / "stale.o").write_text("old")
+    script.script(
+        code('import shutil\nshutil.rmtree("build")', "Remove the stale build folder."),
+        code("flag_free = 6 * 7", "Compute the value."),
+        code("final_answer(flag_free)", "Done."),
+    )
+    open_notebook(
+        page,
+        lab,
+        "risky.ipynb",
+        [nbformat.v4.new_code_cell(SETUP_CELL), nbformat.v4.new_code_cell("%agent Clean up")],
+    )
+    run_all(page)
+
+    reason = "line 2: shutil.rmtree('build') deletes a whole directory tree"
+    risky = cells(page).nth(2)
+    expect(risky).to_contain_class("jp-agents-pending", timeout=60_000)
+    expect(risky.locator(".jp-agents-badge")).to_have_text("agent · step 1 · pending")
+    marker = risky.locator(".jp-agents-badge-row .jp-agents-risk-count")
+    expect(marker).to_be_visible()
+    expect(marker).to_contain_text("1 flag")
+    expect(marker).to_have_attribute("title", re.compile("flagged 1 flag in this proposal"))
+    flags = risky.locator(".jp-agents-risks .jp-agents-risk")
+    expect(flags).to_have_count(1)
+    expect(flags).to_have_text(reason)
+    expect(flags).to_be_visible()  # on the cell, without hovering anything
+    expect(flags).to_have_attribute("data-category", "delete_files")
+    # Between the badge and the code: it never covers the editor.
+    flags_box = risky.locator(".jp-agents-risks").bounding_box()
+    editor_box = risky.locator(".jp-InputArea-editor").bounding_box()
+    badge_box = risky.locator(".jp-agents-badge-row").bounding_box()
+    assert badge_box and flags_box and editor_box
+    assert badge_box["y"] + badge_box["height"] <= flags_box["y"] + 1
+    assert flags_box["y"] + flags_box["height"] <= editor_box["y"] + 1
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    risky.screenshot(path=str(ARTIFACTS / "labextension-risk-flags-light.png"))
+    set_theme(page, "JupyterLab Dark")
+    risky.screenshot(path=str(ARTIFACTS / "labextension-risk-flags-dark.png"))
+    set_theme(page, "JupyterLab Light")
+
+    approve_from_toolbar(risky)
+
+    # It ran, and keeps showing the flags of the code that ran.
+    expect(risky).to_contain_class("jp-agents-approved", timeout=30_000)
+    expect(risky.locator(".jp-agents-risks .jp-agents-risk")).to_have_text(reason)
+    expect(risky.locator(".jp-agents-risk-count")).to_contain_text("1 flag")
+    expect(risky.locator(".jp-agents-risk-count")).to_have_attribute(
+        "title", re.compile("flagged 1 flag in this cell")
+    )
+    assert not build.exists()
+
+    # A cell the review did not flag shows nothing extra, pending or run.
+    benign = cells(page).nth(3)
+    expect(benign).to_contain_class("jp-agents-pending", timeout=30_000)
+    expect(benign).to_contain_text("flag_free = 6 * 7")
+    expect(benign.locator(".jp-agents-badge")).to_have_text("agent · step 2 · pending")
+    expect(benign.locator(".jp-agents-risk-count")).to_have_count(0)
+    expect(benign.locator(".jp-agents-risks")).to_have_count(0)
+    approve_from_toolbar(benign)
+    expect(benign).to_contain_class("jp-agents-approved", timeout=30_000)
+    expect(benign.locator(".jp-agents-risks")).to_have_count(0)
+
+    last = cells(page).nth(4)
+    expect(last).to_contain_class("jp-agents-pending", timeout=30_000)
+    approve_from_toolbar(last)
+    expect(cells(page).nth(1).locator(".jp-Cell-outputArea")).to_contain_text(
+        "Done. Final answer: 42", timeout=30_000
+    )
+    flagged = page.evaluate(
+        "() => window.jupyterapp.shell.currentWidget.content.model.sharedModel.cells"
+        ".map(cell => (cell.getMetadata().jupyter_agents || {}).risks || null)"
+    )
+    assert flagged == [
+        None,
+        None,
+        [
+            {
+                "category": "delete_files",
+                "reason": "shutil.rmtree('build') deletes a whole directory tree",
+                "line": 2,
+            }
+        ],
+        None,
+        None,
+    ]
+
+
+def test_saved_risk_flags_are_text_and_follow_the_metadata(page, lab: LabServer):
+    """Flags from a saved notebook: markup in a reason stays text; many flags fold; edits show."""
+    hostile = {
+        "category": "overwrite_files",
+        "reason": "open('<img src=x onerror=\"window.pwned=1\">', 'w') overwrites the file",
+        "line": 1,
+    }
+    reversed_name = {
+        "category": "delete_files",
+        "reason": "os.remove('\u202etxt.exe') deletes a file",
+        "line": 2,
+    }
+    many = [
+        {"category": "shell", "reason": f"!step{n} runs a shell command", "line": n}
+        for n in range(1, 10)
+    ]
+
+    def agent_cell(source: str, status: str, step: int, risks: list | None):
+        provenance = {"run_id": "r", "step": step, "status": status}
+        if risks is not None:
+            provenance["risks"] = risks
+        return nbformat.v4.new_code_cell(source, metadata={"jupyter_agents": provenance})
+
+    open_notebook(
+        page,
+        lab,
+        "saved-risks.ipynb",
+        [
+            nbformat.v4.new_code_cell(
+                "%agent Tidy up", metadata={"jupyter_agents": {"run_id": "r", "prompt": True}}
+            ),
+            agent_cell(
+                "open(name, 'w')\nos.remove(other)", "approved", 1, [hostile, reversed_name]
+            ),
+            agent_cell("\n".join(f"!step{n}" for n in range(1, 10)), "pending", 2, many),
+            agent_cell("x = 1", "approved", 3, []),
+            nbformat.v4.new_code_cell("mine = True", metadata={"jupyter_agents": {"risks": "x"}}),
+        ],
+        kernel=False,
+    )
+    first = cells(page).nth(1)
+    expect(first).to_contain_class("jp-agents-approved", timeout=30_000)
+    expect(first.locator(".jp-agents-risk-count")).to_contain_text("2 flags")
+    reasons = first.locator(".jp-agents-risk")
+    expect(reasons).to_have_count(2)
+    expect(reasons.nth(0)).to_have_text("line 1: " + hostile["reason"])
+    expect(first.locator(".jp-agents-risks img")).to_have_count(0)
+    # A direction override in a reason is shown, not obeyed.
+    expect(reasons.nth(1)).to_have_text("line 2: os.remove('\\u202etxt.exe') deletes a file")
+    assert page.evaluate("() => window.pwned") is None
+
+    # Nine flags: five listed, four folded under "4 more", all of them counted.
+    crowded = cells(page).nth(2)
+    expect(crowded.locator(".jp-agents-risk-count")).to_contain_text("9 flags")
+    expect(crowded.locator(".jp-agents-risk:visible")).to_have_count(5)
+    more = crowded.locator(".jp-agents-risks-more > summary")
+    expect(more).to_have_text("4 more")
+    more.click()
+    expect(crowded.locator(".jp-agents-risk:visible")).to_have_count(9)
+    expect(crowded.locator(".jp-agents-risk").last).to_have_text(
+        "line 9: !step9 runs a shell command"
+    )
+
+    for index in (0, 3, 4):  # the %agent cell, an empty list, a cell of the user's own
+        expect(cells(page).nth(index).locator(".jp-agents-risk-count")).to_have_count(0)
+        expect(cells(page).nth(index).locator(".jp-agents-risks")).to_have_count(0)
+
+    # The flags follow the metadata: the kernel rewrites them when an edited cell runs.
+    page.evaluate(
+        """() => {
+            const cell = window.jupyterapp.shell.currentWidget.content.widgets[1];
+            const provenance = cell.model.getMetadata('jupyter_agents');
+            cell.model.setMetadata('jupyter_agents', {...provenance, risks: [
+                {category: 'network', reason: "requests.get(url) talks to the network", line: 4}
+            ]});
+        }"""
+    )
+    expect(first.locator(".jp-agents-risk")).to_have_text(
+        "line 4: requests.get(url) talks to the network"
+    )
+    expect(first.locator(".jp-agents-risk-count")).to_contain_text("1 flag")
+    page.evaluate(
+        """() => {
+            const cell = window.jupyterapp.shell.currentWidget.content.widgets[1];
+            const {risks, ...provenance} = cell.model.getMetadata('jupyter_agents');
+            cell.model.setMetadata('jupyter_agents', provenance);
+        }"""
+    )
+    expect(first.locator(".jp-agents-risks")).to_have_count(0)
+    expect(first.locator(".jp-agents-risk-count")).to_have_count(0)
+    expect(first.locator(".jp-agents-badge")).to_have_text("agent · step 1 · approved")

@@ -14,12 +14,15 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.result import RunResult, RunStatus
+from jupyter_agents.run_record import run_record
 from jupyter_agents.schema import metadata_errors
 from jupyter_agents.transcript import Transcript
 from tests.conftest import start_kernel
 from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
+from tests.test_approval_in_kernel import REASON
 
 pytestmark = pytest.mark.kernel
 
@@ -174,6 +177,44 @@ def test_secrets_never_reach_the_saved_notebook(
     assert "[redacted]" in saved  # the transcript kept the messages, with the secrets cut
 
 
+def test_secrets_in_rejections_and_edited_proposals_stay_out_of_the_notebook(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer, tmp_path
+):
+    kernel.execute("%agent_config keep_rejected=True")
+    try:
+        script.script(
+            code(f"client = connect(key={FAKE_KEY!r})", "Connect."),
+            code(f"token = {FAKE_KEY!r}\nsecret_done = 1", "Again."),
+            code("final_answer(secret_done)", "Done."),
+        )
+        run = kernel.start("%agent Connect to the warehouse", cell_id=PROMPT)
+        reason = kernel.widget("TextModel", disabled=False, placeholder=REASON)
+        kernel.set_state(reason, value=f"never paste {FAKE_KEY} into code")
+        kernel.click("Reject")
+
+        def second_proposal():
+            return next((c for c in notebook.notebook.cells if "token =" in c.source), None)
+
+        kernel.wait_for(second_proposal, 30, "the second proposal")
+        second_proposal().source = "secret_done = 1  # key removed by the reviewer"
+        kernel.click("Approve")
+        kernel.click("Approve")
+        kernel.wait_done(run, 60)
+    finally:
+        kernel.execute("%agent_config keep_rejected=False")
+
+    assert run.status == "ok", run.error_text
+    statuses = [c.metadata["jupyter_agents"].get("status") for c in notebook.notebook.cells[1:-1]]
+    assert statuses == ["rejected", "edited", "approved"]
+    path = tmp_path / "saved.ipynb"
+    nbformat.write(notebook.notebook, path)
+    saved = path.read_text()
+    assert FAKE_KEY not in saved
+    assert "[redacted]" in notebook.notebook.cells[1].source  # the kept rejection
+    edited = notebook.notebook.cells[2].metadata["jupyter_agents"]
+    assert "[redacted]" in edited["proposed_source"]
+
+
 def test_the_transcript_stores_each_message_once_and_stays_within_budget():
     transcript = Transcript(
         redact=lambda text: text.replace("SECRET", "[redacted]"), max_chars=5000
@@ -189,3 +230,23 @@ def test_the_transcript_stores_each_message_once_and_stays_within_budget():
     assert len(json.dumps(stored)) <= 5000
     assert stored["messages"][1]["cut"] > 0  # the oldest long message was cut first
     assert "SECRET" not in json.dumps(stored)
+
+
+def test_long_replies_and_many_calls_stay_within_the_transcript_budget():
+    transcript = Transcript(redact=lambda text: text, max_chars=5000)
+    history = [{"role": "system", "content": "system"}]
+    for step in range(1, 40):
+        reply = f"reply {step} " + "z" * 1500
+        transcript.record("m", history, reply, step=step, role=None)
+        history = [*history, {"role": "assistant", "content": reply}]
+        history.append({"role": "user", "content": f"observation {step} " + "y" * 800})
+        assert len(json.dumps(transcript.as_json())) <= 5000, step
+    stored = transcript.as_json()
+    assert stored["calls"][0]["reply_cut"] > 0 or stored["dropped_calls"] > 0
+    assert stored["dropped_calls"] > 0 and stored["calls"][-1]["step"] == 39
+    run = RunResult(task="t", model="m", approve="auto", max_steps=40)
+    run.status = RunStatus.COMPLETED
+    nb = nbformat.v4.new_notebook()
+    record = run_record(run, prompt_cell="p", redact=str, transcript=stored)
+    nb.metadata["jupyter_agents"] = {"runs": [record]}
+    assert metadata_errors(nb) == []  # reply_cut and dropped_calls are in the schema
