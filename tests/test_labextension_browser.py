@@ -5,6 +5,9 @@ the `comm` package and sends requests as `%agent` would, awaiting replies and de
 (ipykernel >= 7.4 delivers comm messages while the cell awaits). Meanwhile the test acts as
 the user in Chromium: it edits the pending cell and clicks Approve and Reject on the cell's
 toolbar. The cell writes every reply to a JSON file the test reads at the end.
+
+The risk-flag tests run `%agent` with a scripted model instead (or open a saved notebook), for
+what the extension shows on the agent's cells: the risk review's flags.
 """
 
 from __future__ import annotations
@@ -454,10 +457,12 @@ def set_theme(page, theme: str) -> None:
     page.wait_for_timeout(500)
 
 
-def approve_from_toolbar(cell) -> None:
+def approve_from_toolbar(cell, screenshot: str | None = None) -> None:
     cell.locator(".jp-InputPrompt").click()  # the cell toolbar belongs to the active cell
     approve = toolbar_button(cell, "jupyter-agents:approve-cell")
     expect(approve).to_be_visible(timeout=10_000)
+    if screenshot:
+        cell.screenshot(path=str(ARTIFACTS / screenshot))
     approve.click()
 
 
@@ -506,7 +511,7 @@ def test_risk_flags_show_on_the_pending_cell(page, lab: LabServer, script: Scrip
     risky.screenshot(path=str(ARTIFACTS / "labextension-risk-flags-dark.png"))
     set_theme(page, "JupyterLab Light")
 
-    approve_from_toolbar(risky)
+    approve_from_toolbar(risky, screenshot="labextension-risk-flags-toolbar.png")
 
     # It ran, and keeps showing the flags of the code that ran.
     expect(risky).to_contain_class("jp-agents-approved", timeout=30_000)
@@ -610,6 +615,8 @@ def test_saved_risk_flags_are_text_and_follow_the_metadata(page, lab: LabServer)
     expect(crowded.locator(".jp-agents-risk:visible")).to_have_count(5)
     more = crowded.locator(".jp-agents-risks-more > summary")
     expect(more).to_have_text("4 more")
+    ARTIFACTS.mkdir(exist_ok=True)
+    crowded.screenshot(path=str(ARTIFACTS / "labextension-risk-flags-folded.png"))
     more.click()
     expect(crowded.locator(".jp-agents-risk:visible")).to_have_count(9)
     expect(crowded.locator(".jp-agents-risk").last).to_have_text(

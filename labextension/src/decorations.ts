@@ -2,12 +2,19 @@
  * Shows each agent cell's status on the cell: a `jp-agents-*` class on the cell node and a
  * small badge row above its input ("agent · step 2 · pending"), both kept in step with the
  * cell's `metadata.jupyter_agents`, also for notebooks saved by an earlier run.
+ *
+ * When the risk review flagged the cell (`metadata.jupyter_agents.risks`), the badge row also
+ * gets a warning marker with the number of flags, and the flags are listed one per line
+ * between the badge row and the input: the user who approves from the cell's own toolbar
+ * sees them there, without the widget under the `%agent` cell.
  */
 import type { Cell } from '@jupyterlab/cells';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
-import { cellLook, ICellLook, LOOK_CLASSES, METADATA_KEY } from './status';
+import { isObject } from './protocol';
+import { flagCount, flagsCaption, flagText, IRiskFlag, listedCount, riskFlags } from './risks';
+import { cellLook, ICellLook, knownStatus, LOOK_CLASSES, METADATA_KEY } from './status';
 
 /** Keep the cells of this notebook view decorated, as cells come, change and go. */
 export function decorateNotebook(panel: NotebookPanel): void {
@@ -32,26 +39,50 @@ function decorateCell(cell: Cell): void {
   }
   decorated.add(cell);
   const badge = new CellBadge();
-  const update = (): void => show(cell, badge, cellLook(cell.model.getMetadata(METADATA_KEY)));
+  const risks = new CellRisks();
+  const update = (): void => {
+    const provenance = cell.model.getMetadata(METADATA_KEY);
+    show(cell, badge, risks, cellLook(provenance), provenance);
+  };
   cell.model.metadataChanged.connect(update, cell); // disconnected when the cell is disposed
   update();
 }
 
-function show(cell: Cell, badge: CellBadge, look: ICellLook | null): void {
+function show(
+  cell: Cell,
+  badge: CellBadge,
+  risks: CellRisks,
+  look: ICellLook | null,
+  provenance: unknown
+): void {
   for (const className of LOOK_CLASSES) {
     cell.removeClass(className);
   }
   if (look?.className) {
     cell.addClass(look.className);
   }
+  const layout = cell.layout as PanelLayout;
+  // Flags belong to a step's cell, which always has a badge (never the %agent cell).
+  const flags = look?.badge ? riskFlags(provenance) : [];
+  const status = isObject(provenance) ? knownStatus(provenance.status) : null;
   if (look?.badge) {
     badge.text = look.badge;
+    badge.setFlags(flags.length, status);
     if (!badge.parent) {
       // First in the cell, above the input, so it never covers the editor.
-      (cell.layout as PanelLayout).insertWidget(0, badge);
+      layout.insertWidget(0, badge);
     }
   } else if (badge.parent) {
     badge.parent = null;
+  }
+  if (flags.length > 0) {
+    risks.setFlags(flags, status);
+    if (!risks.parent) {
+      // Right below the badge row, still above the input (and the cell toolbar in it).
+      layout.insertWidget(layout.widgets.indexOf(badge) + 1, risks);
+    }
+  } else if (risks.parent) {
+    risks.parent = null;
   }
 }
 
@@ -62,6 +93,12 @@ class CellBadge extends Widget {
     this.addClass('jp-agents-badge-row');
     this._label.className = 'jp-agents-badge';
     this.node.appendChild(this._label);
+    this._marker.className = 'jp-agents-risk-count';
+    const icon = document.createElement('span');
+    icon.className = 'jp-agents-risk-icon';
+    icon.textContent = '\u26a0\ufe0e'; // ⚠, as text rather than an emoji
+    icon.setAttribute('aria-hidden', 'true');
+    this._marker.append(icon, this._markerText);
   }
 
   set text(value: string) {
@@ -69,5 +106,74 @@ class CellBadge extends Widget {
     this._label.title = `Agent cell: ${value}`;
   }
 
+  /** Show "⚠ N flags" after the badge, or nothing when the review flagged nothing. */
+  setFlags(count: number, status: string | null): void {
+    if (count === 0) {
+      this._marker.remove();
+      return;
+    }
+    this._markerText.textContent = flagCount(count);
+    this._marker.title = flagsCaption(count, status);
+    if (!this._marker.parentNode) {
+      this.node.appendChild(this._marker);
+    }
+  }
+
   private readonly _label = document.createElement('span');
+  private readonly _marker = document.createElement('span');
+  private readonly _markerText = document.createElement('span');
+}
+
+/**
+ * The flags, one line each ("line 2: shutil.rmtree('build') deletes a whole directory
+ * tree"), above the input. Beyond a handful, the rest fold into a "N more" disclosure.
+ * Every piece of text goes in with `textContent`: a reason may quote code, never markup.
+ */
+class CellRisks extends Widget {
+  constructor() {
+    super();
+    this.addClass('jp-agents-risks');
+  }
+
+  setFlags(flags: IRiskFlag[], status: string | null): void {
+    const key = JSON.stringify([flags, status]);
+    if (key === this._shown) {
+      return;
+    }
+    this._shown = key;
+    this.node.replaceChildren();
+    this.node.title = flagsCaption(flags.length, status);
+    const listed = listedCount(flags.length);
+    this.node.appendChild(riskList(flags.slice(0, listed)));
+    if (listed < flags.length) {
+      const more = document.createElement('details');
+      more.className = 'jp-agents-risks-more';
+      const summary = document.createElement('summary');
+      summary.textContent = `${flags.length - listed} more`;
+      more.append(summary, riskList(flags.slice(listed)));
+      this.node.appendChild(more);
+    }
+  }
+
+  private _shown = '';
+}
+
+function riskList(flags: IRiskFlag[]): HTMLUListElement {
+  const list = document.createElement('ul');
+  list.className = 'jp-agents-risk-list';
+  list.setAttribute('aria-label', 'Risk review flags');
+  for (const flag of flags) {
+    const item = document.createElement('li');
+    item.className = 'jp-agents-risk';
+    if (flag.category) {
+      item.dataset.category = flag.category;
+    }
+    item.textContent = flagText(flag);
+    const whole = flagText(flag, Infinity);
+    if (whole !== item.textContent) {
+      item.title = whole; // cut on the cell, whole in the tooltip
+    }
+    list.appendChild(item);
+  }
+  return list;
 }
