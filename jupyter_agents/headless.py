@@ -150,7 +150,7 @@ class AgentNotebookClient(NotebookClient):
         meta = (data.get("metadata") or {}).get(METADATA_KEY, {})
         if op == "insert_cell" and "section" in meta:
             self._say(f"    section {meta['section']!r} ({meta.get('role', '')})")
-        elif op == "update_cell" and meta.get("status") not in (None, "pending"):
+        elif op == "update_cell" and "execution_count" in data:  # the step's cell has run
             who = f"{meta['role']} " if meta.get("role") not in (None, "agent") else ""
             self._say(f"    {who}step {meta.get('step')}: {meta['status']}")
         elif op == "record_run":
@@ -159,6 +159,10 @@ class AgentNotebookClient(NotebookClient):
             tokens = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
             cost = usage.get("cost")
             price = "cost n/a" if cost is None else f"${cost:.4f}"
+            if run.get("status") == "running":  # rewritten after each step while it runs
+                if run.get("steps"):
+                    self._say(f"      {tokens:,} tokens so far, {price}")
+                return
             self._say(
                 f"    run {run.get('status')}: {run.get('steps', 0)} step(s), {tokens:,} tokens, "
                 f"{price}, {run.get('seconds', {}).get('total', 0):.1f} s"

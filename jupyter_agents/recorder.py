@@ -284,11 +284,14 @@ class NotebookRecorder(NoRecorder):
         self._pending = None
         if cell_id is None:
             return
+        metadata: dict[str, Any] = {METADATA_KEY: self._provenance_of(step)}
+        if step.error and step.error != "KeyboardInterrupt" and step.timed_out_after is None:
+            # The model saw the error and went on; Run All must go on past it too (JupyterLab
+            # and nbclient stop at an error unless the cell carries this tag).
+            metadata["tags"] = ["raises-exception"]
         await self._call(
             self.bridge.update_cell(
-                cell_id,
-                execution_count=step.execution_count,
-                metadata={METADATA_KEY: self._provenance_of(step)},
+                cell_id, execution_count=step.execution_count, metadata=metadata
             )
         )
         self._advance(cell_id)

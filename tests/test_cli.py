@@ -79,6 +79,7 @@ def test_run_then_replay_reproduces_without_a_model(
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr
     assert "[4/4]" in ran.stderr and "step 2: auto" in ran.stderr and "run completed" in ran.stderr
+    assert "tokens so far" in ran.stderr and "run running" not in ran.stderr
     nb = nbformat.read(workdir / "ran.ipynb", as_version=4)
     nbformat.validate(nb)
     assert metadata_errors(nb) == []
@@ -212,7 +213,7 @@ def test_an_agent_cell_that_never_ends_is_interrupted_and_the_run_goes_on(
     nbformat.write(nb, workdir / "totals.ipynb")
     script.script(
         code("cli_total = sum(cli_rows)\nwhile True:\n    pass", "Sum, then loop."),
-        code("final_answer(cli_total)", "Answer."),
+        code("cli_total = sum(cli_rows)\nfinal_answer(cli_total)", "Sum again, and answer."),
     )
     args = ("--model", "openai/scripted", "--approve", "auto", "--cell-timeout", "1")
 

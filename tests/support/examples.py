@@ -43,9 +43,13 @@ LOAD = "import pandas as pd\n\nsales = pd.read_csv('data/sales.csv')\nsales.head
 def quickstart(server: ScriptedLLMServer) -> nbformat.NotebookNode:
     server.script(
         code(
+            "sales['Date'] = pd.to_datetime(sales['Date'], format='%d/%m/%Y')",
+            "The dates are day-first strings; I'll parse the Date column.",
+        ),
+        code(
             "sales['date'] = pd.to_datetime(sales['date'], format='%d/%m/%Y')\n"
             "print(sales['date'].min().date(), 'to', sales['date'].max().date())",
-            "The dates are day-first strings; I'll parse them and check the range.",
+            "The column is lower-case `date`; parsing that one and checking the range.",
         ),
         code(
             "monthly = sales.set_index('date')['revenue'].resample('MS').sum().round(2)\n"
