@@ -113,6 +113,9 @@ class CrewTurns:
         self.notes: dict[str, list[str]] = {role.role: [] for role in spec.roles}
         self.cells_above: list[Any] | None = None
         self.crew_approved = False
+        #: Roles whose later cells the user approved with "Approve all": it holds for every
+        #: turn of that role, also when the work comes back to it.
+        self.roles_approved: set[str] = set()
         self.handoffs = 0
 
     async def run(self) -> None:
@@ -201,7 +204,8 @@ class CrewTurns:
                 redact=context.redact,
             ),
         )
-        gate = context.gate("auto" if self.crew_approved else None)
+        approved_before = self.crew_approved or role.role in self.roles_approved
+        gate = context.gate("auto" if approved_before else None)
         parts = context.parts(
             memory,
             gate,
@@ -213,6 +217,8 @@ class CrewTurns:
         first = len(self.crew.steps)
         outcome = await run_turn(parts, self.crew.steps)
         self.crew_approved = self.crew_approved or gate.crew_approved
+        if gate.policy == "auto" and not approved_before:  # "Approve all" for this role
+            self.roles_approved.add(role.role)
         self.crew.extra_usage = self.crew.extra_usage + outcome.extra_usage
         steps = self.crew.steps[first:]
         note = outcome.handoff.note if outcome.handoff else _as_note(outcome.answer)

@@ -64,6 +64,10 @@ class NotRecorded(JupyterAgentsError):
     """Offline (``jupyter agents replay``): a prompt cell has no recorded run to replay."""
 
 
+class UnknownHandoffTarget(JupyterAgentsError):
+    """A cell hands off to a role the crew does not have; the cell does not run at all."""
+
+
 class ContextOverflow(ModelCallFailed):
     """The model refused the prompt as longer than its context window."""
 

@@ -28,7 +28,15 @@ from contextlib import (
 from dataclasses import dataclass, field
 from typing import Any
 
-from .final_answer import NO_ANSWER, AnswerSlot, Handoff, TurnEnded, current_slot
+from .errors import UnknownHandoffTarget
+from .final_answer import (
+    NO_ANSWER,
+    AnswerSlot,
+    Handoff,
+    TurnEnded,
+    current_slot,
+    unknown_handoff_target,
+)
 from .namespace_rollback import NamespaceSnapshot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
 from .output_limits import limit_outputs
@@ -108,6 +116,13 @@ class KernelExecutor:
             transformed = shell.transform_cell(code)
         except Exception:
             transformed, preprocessing_error = code, sys.exc_info()
+        problem = unknown_handoff_target(transformed, self.roles) if self.roles else None
+        if problem is not None and preprocessing_error is None:
+            # IPython then shows the error as the cell's output and runs none of it.
+            try:
+                raise UnknownHandoffTarget(problem)
+            except UnknownHandoffTarget:
+                preprocessing_error = sys.exc_info()
         runs_async = shell.should_run_async(
             code, transformed_cell=transformed, preprocessing_exc_tuple=preprocessing_error
         )

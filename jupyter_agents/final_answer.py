@@ -11,6 +11,7 @@ cells still run.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -108,3 +109,30 @@ def _match_role(name: Any, roles: Sequence[str]) -> str | None:
     """The role ``name`` means, ignoring case and surrounding spaces."""
     wanted = str(name).strip().casefold()
     return next((role for role in roles if role.casefold() == wanted), None)
+
+
+def unknown_handoff_target(code: str, roles: Sequence[str]) -> str | None:
+    """The one-line problem if ``code`` hands off (by a literal name) to a role not in ``roles``.
+
+    Checked before a crew's cell runs, so that a misspelt role stops the cell before any of
+    it runs, rather than after its first lines did. A name only known at run time is left to
+    :func:`handoff`'s own check.
+    """
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+            continue
+        if node.func.id != "handoff":
+            continue
+        target = node.args[0] if node.args else None
+        target = next((kw.value for kw in node.keywords if kw.arg == "to"), target)
+        if isinstance(target, ast.Constant) and isinstance(target.value, str):
+            if _match_role(target.value, roles) is None:
+                return (
+                    f"handoff: there is no role named {target.value!r}; the roles are "
+                    f"{', '.join(repr(role) for role in roles)}. Nothing in this cell ran."
+                )
+    return None

@@ -134,16 +134,17 @@ def test_an_unknown_role_in_handoff_is_explained_to_the_model(
 ):
     script.script_for(
         ENGINEER,
-        code('crew_sales = [5]\nhandoff("Analyts", "ready")'),
-        code('handoff("Analyst", "ready")'),
+        code('crew_typo = "ran"\nhandoff("Analyts", "ready")'),
+        code('crew_sales = [5]\nhandoff("Analyst", "ready")'),
     )
-    script.script_for(ANALYST, code("final_answer(sum(crew_sales))"))
+    script.script_for(ANALYST, code("final_answer((sum(crew_sales), 'crew_typo' in globals()))"))
     run = agent_kernel.execute(crew_cell(), timeout=90)
 
-    assert run.result == "5"
+    assert run.result == "(5, False)"  # the misspelt cell's first line did not run either
     engineer = [r for r in script.requests if ENGINEER in r.system_text]
     told = engineer[1].last_user_text
     assert "there is no role named 'Analyts'; the roles are 'Data engineer', 'Analyst'" in told
+    assert "Nothing in this cell ran." in told
 
 
 def test_the_handoff_bound_stops_ping_pong(agent_kernel: KernelHarness, script: ScriptedLLMServer):
@@ -303,6 +304,36 @@ def test_approve_all_covers_one_role_and_approve_crew_the_rest(
     assert statuses.strip() == (
         "[('Data engineer', 'approved'), ('Data engineer', 'auto'), ('Data engineer', 'auto'), "
         "('Analyst', 'approved'), ('Analyst', 'auto')]"
+    )
+
+
+def test_approve_all_holds_when_the_work_comes_back_to_the_role(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script_for(
+        ENGINEER,
+        code("crew_sales = [1]"),
+        code('handoff("Analyst", "one sale")'),
+        code('crew_sales.append(2)\nhandoff("Analyst", "two sales now")'),
+    )
+    script.script_for(
+        ANALYST,
+        code('handoff("Data engineer", "need the second sale")'),
+        code("final_answer(sum(crew_sales))"),
+    )
+    run = agent_kernel.start(crew_cell(options="--approve each"))
+    agent_kernel.click("Approve all")  # the engineer, in every turn
+    agent_kernel.click("Approve")  # the analyst sends the work back
+    agent_kernel.click("Approve")  # the analyst's answer: the engineer was not asked again
+    agent_kernel.wait_done(run, 60)
+
+    assert run.result == "3", run.error_text
+    statuses = agent_kernel.execute(
+        "print([(s.role, str(s.status)) for s in jupyter_agents.last_run().steps])"
+    ).stdout
+    assert statuses.strip() == (
+        "[('Data engineer', 'approved'), ('Data engineer', 'auto'), ('Analyst', 'approved'), "
+        "('Data engineer', 'auto'), ('Analyst', 'approved')]"
     )
 
 
