@@ -17,7 +17,7 @@ from typing import Any
 from .errors import ContextOverflow, ModelCallFailed
 from .memory import Usage
 from .retry import CONTEXT_OVERFLOW, ModelFailure, RetryPolicy, StreamBroken, classify
-from .telemetry import provider_of, set_attributes, span
+from .telemetry import model_name, provider_of, set_attributes, span
 
 TextCallback = Callable[[str], None]
 RetryCallback = Callable[[ModelFailure, int, float], None]
@@ -77,10 +77,11 @@ class ModelClient:
         called before each retry, so a view can discard the partial text and say why it waits.
         """
         with span(
-            f"chat {self.model}",
+            f"chat {model_name(self.model)}",
+            client=True,
             gen_ai__operation__name="chat",
             gen_ai__provider__name=provider_of(self.model),
-            gen_ai__request__model=self.model,
+            gen_ai__request__model=model_name(self.model),
         ) as call_span:
             reply = await self._with_retries(messages, on_text, on_retry)
             set_attributes(

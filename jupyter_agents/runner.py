@@ -35,7 +35,7 @@ from .retry import RetryPolicy
 from .risk import RiskFlag, review_cell
 from .run_record import decode_answer, run_record
 from .session import KernelSession
-from .telemetry import set_attributes, span
+from .telemetry import model_name, set_attributes, span
 from .transcript import Transcript
 from .view import approval_unavailable, open_view
 
@@ -158,7 +158,7 @@ async def run_context(
                 gen_ai__operation__name="invoke_agent",
                 gen_ai__agent__name=agent,
                 gen_ai__agent__id=run.run_id,
-                gen_ai__request__model=settings.model,
+                gen_ai__request__model=model_name(settings.model) if settings.model else None,
             ) as run_span,
         ):
             try:

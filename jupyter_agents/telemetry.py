@@ -23,18 +23,26 @@ except ImportError:  # the otel extra is not installed
 
 
 @contextmanager
-def span(name: str, **attributes: Any) -> Iterator[Any]:
+def span(name: str, client: bool = False, **attributes: Any) -> Iterator[Any]:
     """A span named ``name`` around the block (None when OpenTelemetry is not installed).
 
     Attribute names use ``__`` for ``.`` (``gen_ai__request__model``); None values are left
-    out. The span records an exception that escapes the block, as usual.
+    out. ``client`` marks a call to a remote service (a model call), as the conventions ask.
+    An exception that escapes the block is recorded, and its type set as ``error.type``.
     """
     if trace is None:
         yield None
         return
     tracer = trace.get_tracer("jupyter_agents", __version__)
-    with tracer.start_as_current_span(name, attributes=_attributes(attributes)) as current:
-        yield current
+    kind = trace.SpanKind.CLIENT if client else trace.SpanKind.INTERNAL
+    with tracer.start_as_current_span(
+        name, kind=kind, attributes=_attributes(attributes)
+    ) as current:
+        try:
+            yield current
+        except BaseException as error:
+            current.set_attribute("error.type", type(error).__qualname__)
+            raise
 
 
 def set_attributes(current: Any, **attributes: Any) -> None:
@@ -47,6 +55,26 @@ def _attributes(attributes: dict[str, Any]) -> dict[str, Any]:
     return {key.replace("__", "."): value for key, value in attributes.items() if value is not None}
 
 
+#: litellm's provider prefixes whose GenAI semantic-convention name differs.
+_PROVIDER_NAMES = {
+    "azure": "azure.ai.openai",
+    "azure_ai": "azure.ai.inference",
+    "bedrock": "aws.bedrock",
+    "gemini": "gcp.gemini",
+    "vertex_ai": "gcp.vertex_ai",
+    "mistral": "mistral_ai",
+    "xai": "x_ai",
+    "watsonx": "ibm.watsonx.ai",
+    "ollama_chat": "ollama",
+}
+
+
 def provider_of(model: str) -> str:
     """The GenAI provider name of a litellm model string (``openai/gpt-4o`` -> ``openai``)."""
-    return model.split("/", 1)[0] if "/" in model else "openai"
+    prefix = model.split("/", 1)[0] if "/" in model else "openai"
+    return _PROVIDER_NAMES.get(prefix, prefix)
+
+
+def model_name(model: str) -> str:
+    """The model's own name, without litellm's provider prefix (``gpt-4o``)."""
+    return model.split("/", 1)[1] if "/" in model else model
