@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -118,3 +121,20 @@ def test_backoff_grows_with_jitter_and_honours_retry_after():
         assert all(ceiling / 2 <= delay <= ceiling for delay in delays)
         assert len(set(delays)) > 1  # jittered
     assert policy.delay(1, retry_after=12.0) == 12.0
+
+
+@pytest.mark.parametrize(("preset", "expected"), [(None, "True"), ("False", "False")])
+def test_litellm_uses_its_local_price_map_unless_the_user_chose(preset, expected):
+    # In a fresh process, as in a kernel: litellm reads the variable when it is imported.
+    env = {k: v for k, v in os.environ.items() if k != "LITELLM_LOCAL_MODEL_COST_MAP"}
+    if preset is not None:
+        env["LITELLM_LOCAL_MODEL_COST_MAP"] = preset
+    check = (
+        "import os\nfrom jupyter_agents.model import load_litellm\nload_litellm()\n"
+        "print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'])"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", check], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert shown.returncode == 0, shown.stderr
+    assert shown.stdout.strip() == expected
