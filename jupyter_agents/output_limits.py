@@ -15,6 +15,8 @@ anything is sent, and only while an agent cell runs:
   every ``display_data``, ``update_display_data`` and ``execute_result`` before it is sent. A
   bundle over the limit is replaced by the start of its plain-text form and a note naming
   what was left out.
+- Errors: ipykernel publishes them itself (``_showtraceback``), so the message and the
+  formatted traceback are cut there: the traceback keeps its first and last lines.
 
 What the model sees is cut separately, to its own budget (:mod:`jupyter_agents.observation`).
 """
@@ -133,7 +135,57 @@ def limit_outputs(shell: Any, max_bytes: int | None) -> Iterator[None]:
             if hasattr(publisher, "register_hook"):
                 publisher.register_hook(hook)
                 stack.callback(publisher.unregister_hook, hook)
+        stack.enter_context(_capped_tracebacks(shell, max_bytes))
         yield
+
+
+@contextmanager
+def _capped_tracebacks(shell: Any, limit: int) -> Iterator[None]:
+    """Cap error outputs too: ipykernel sends them itself, past the display hooks.
+
+    ``raise ValueError(huge)`` would otherwise put the whole message (twice: the error's
+    value and its formatted traceback) into the notebook.
+    """
+    show = getattr(shell, "_showtraceback", None)
+    if show is None:
+        yield
+        return
+
+    def capped(etype: Any, evalue: Any, stb: list[str]) -> Any:
+        text = str(evalue)
+        if size_of(text) > limit:
+            evalue = head_of(text, limit) + stream_note("error message", limit)
+        return show(etype, evalue, cap_traceback(list(stb), limit))
+
+    shell._showtraceback = capped
+    try:
+        yield
+    finally:
+        del shell._showtraceback
+
+
+def cap_traceback(lines: list[str], limit: int) -> list[str]:
+    """Traceback lines within ``limit`` bytes: the first and the last (where the error is)."""
+    if sum(size_of(line) for line in lines) <= limit:
+        return lines
+    half = limit // 2
+    head: list[str] = []
+    tail: list[str] = []
+    used = 0
+    for line in lines:
+        cut = head_of(line, half)
+        if used + size_of(cut) > half:
+            break
+        head.append(cut)
+        used += size_of(cut)
+    used = 0
+    for line in reversed(lines[len(head) :]):
+        cut = head_of(line, half)
+        if used + size_of(cut) > half:
+            break
+        tail.insert(0, cut)
+        used += size_of(cut)
+    return [*head, stream_note("traceback", limit).strip(), *tail]
 
 
 @contextmanager

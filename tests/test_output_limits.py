@@ -93,6 +93,29 @@ def test_each_output_in_the_notebook_is_cut_with_a_note(
     assert mine.stdout == "m" * 50_000 + "\n"
 
 
+def test_an_error_with_a_huge_message_is_cut_too(
+    limited: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    # ipykernel sends error outputs itself, past the display hooks.
+    huge = "def fail(depth):\n    if depth == 0:\n        raise ValueError('v' * 5_000_000)\n"
+    huge += "    fail(depth - 1)\nfail(40)"
+    script.script(code(huge, "Fail loudly."), code("final_answer('done')"))
+    run = limited.execute("%agent --approve auto Fail", cell_id=AGENT_CELL, timeout=120)
+    assert run.status == "ok", run.error_text
+
+    step = next(
+        c for c in notebook.notebook.cells if c.metadata.get("jupyter_agents", {}).get("step") == 1
+    )
+    [error] = [o for o in step.outputs if o["output_type"] == "error"]
+    assert error["ename"] == "ValueError"
+    assert len(error["evalue"].encode()) < LIMIT + 500
+    assert "[jupyter-agents: error message cut here." in error["evalue"]
+    assert len("".join(error["traceback"]).encode()) < LIMIT + 500
+    assert "traceback cut here" in "".join(error["traceback"])
+    assert "ValueError" in error["traceback"][-1]  # the end, where the error is, is kept
+    assert len(script.requests[1].last_user_text) < 12_000
+
+
 def test_in_the_widget_too(limited: KernelHarness, script: ScriptedLLMServer):
     script.script(code("for i in range(5_000):\n    print('w' * 99)"), code("final_answer(1)"))
     older = set(limited.widgets)
