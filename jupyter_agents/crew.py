@@ -219,7 +219,6 @@ class CrewTurns:
         self.crew_approved = self.crew_approved or gate.crew_approved
         if gate.policy == "auto" and not approved_before:  # "Approve all" for this role
             self.roles_approved.add(role.role)
-        self.crew.extra_usage = self.crew.extra_usage + outcome.extra_usage
         steps = self.crew.steps[first:]
         note = outcome.handoff.note if outcome.handoff else _as_note(outcome.answer)
         turn = TurnRecord(role.role, section, received or instructions, outcome.status, note, steps)
@@ -253,7 +252,7 @@ class CrewTurns:
         for _ in range(MAX_UNREADABLE_DECISIONS):
             step_view = view.start_step(number, title=f"Manager · decision {number}")
             reply = await manager.complete(messages + corrections, on_text=step_view.stream)
-            self.crew.extra_usage = self.crew.extra_usage + reply.usage
+            self.crew.spend(reply.usage, reply.seconds)
             self.context.control.check()
             try:
                 decision = parse_manager_reply(reply.text, self.spec.role_names)

@@ -54,6 +54,8 @@ class LoopParts:
     role: str | None = None
     #: The static risk review of a cell (bound to the user's namespace by the runner).
     review: Callable[[str], list[RiskFlag]] = review_cell
+    #: Told of model calls that no step accounts for (tokens, seconds): the run's totals.
+    account: Callable[[Usage, float], None] = lambda usage, seconds: None
 
 
 @dataclass
@@ -63,8 +65,6 @@ class TurnOutcome:
     status: RunStatus
     answer: Any = NO_ANSWER
     handoff: Handoff | None = None
-    #: Model calls that are not part of a step (a stopped proposal, the best-answer call).
-    extra_usage: Usage = field(default_factory=Usage)
 
 
 @dataclass
@@ -106,24 +106,28 @@ async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
                 set_attributes(step_span, jupyter_agents__status=str(steps[-1].status))
         if ended is not None:
             return ended
-    answer, usage = await best_answer(parts)
-    return TurnOutcome(RunStatus.MAX_STEPS, answer=answer, extra_usage=usage)
+    answer = await best_answer(parts)
+    return TurnOutcome(RunStatus.MAX_STEPS, answer=answer)
 
 
 async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutcome | None:
     """One step: propose, decide, run. A TurnOutcome if it ended the turn, else None."""
     step_view = parts.view.start_step(number, title=_title(parts, number))
     proposal = await propose(parts, step_view)
-    parts.control.check()
-    cell = await parts.recorder.propose(number, proposal.code, parts.role, proposal.risks)
-
-    waiting_since = time.perf_counter()
-    decided = await decide(parts, number, proposal, cell, step_view)
+    try:
+        parts.control.check()
+        cell = await parts.recorder.propose(number, proposal.code, parts.role, proposal.risks)
+        waiting_since = time.perf_counter()
+        decided = await decide(parts, number, proposal, cell, step_view)
+        parts.control.check()
+    except BaseException:  # stopped or interrupted before a decision: the call still counts
+        parts.account(proposal.usage, proposal.model_seconds)
+        raise
     waited = time.perf_counter() - waiting_since
-    parts.control.check()
     decision, code = decided.decision, decided.code
     if decision.verdict is Verdict.STOP:
-        return TurnOutcome(RunStatus.STOPPED, extra_usage=proposal.usage)
+        parts.account(proposal.usage, proposal.model_seconds)
+        return TurnOutcome(RunStatus.STOPPED)
 
     step = Step(
         number=number,
@@ -199,7 +203,11 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
         for text, correction in invalid:
             corrections.append({"role": "assistant", "content": text})
             corrections.append({"role": "user", "content": correction})
-        reply = await ask_model(parts, step_view, corrections)
+        try:
+            reply = await ask_model(parts, step_view, corrections)
+        except BaseException:  # earlier replies of this step (without code) still count
+            parts.account(usage, seconds)
+            raise
         usage = usage + reply.usage
         seconds += reply.seconds
         if reply.truncated:
@@ -216,6 +224,7 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
             return Proposal(reply.text, parsed.thought, parsed.code, usage, seconds, invalid, risks)
         invalid.append((reply.text, prompts.render("no_code").strip()))
         step_view.restart_stream("The reply had no code block; asking the model again.")
+    parts.account(usage, seconds)
     last = " ".join(invalid[-1][0].split())[:200] if invalid else ""
     raise ReplyFormatError(
         f"the model gave {MAX_REPLIES_WITHOUT_CODE} replies in a row that could not run (no "
@@ -303,15 +312,16 @@ def _decision_note(gate: ApprovalGate, risks: tuple[RiskFlag, ...]) -> str:
     return "Approved automatically (--approve auto); running."
 
 
-async def best_answer(parts: LoopParts) -> tuple[str, Usage]:
+async def best_answer(parts: LoopParts) -> str:
     """At the step limit: one more call, asking for the best answer in plain text."""
     step_view = parts.view.start_step(parts.max_steps + 1, title="Step limit reached")
     final = {"role": "user", "content": prompts.render("final_step", max_steps=parts.max_steps)}
     reply = await ask_model(parts, step_view, [final])
+    parts.account(reply.usage, reply.seconds)
     answer = reply.text.strip()
     step_view.show_text(answer)
     step_view.show_note("The model's best answer (no code runs after the step limit).")
-    return answer, reply.usage
+    return answer
 
 
 def _title(parts: LoopParts, number: int) -> str:

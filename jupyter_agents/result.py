@@ -39,8 +39,10 @@ class RunResult:
     status: RunStatus = RunStatus.RUNNING
     answer: Any = None
     steps: list[Step] = field(default_factory=list)
-    #: Model calls that are not part of a step (the best-answer call at the step limit).
+    #: Model calls that are not part of a step: the best-answer call at the step limit, a
+    #: proposal stopped or interrupted before it ran, a crew manager's decisions.
     extra_usage: Usage = field(default_factory=Usage)
+    extra_model_seconds: float = 0.0
     error: str | None = None
     started: float = field(default_factory=time.time)
     duration: float = 0.0
@@ -52,9 +54,14 @@ class RunResult:
             total = total + step.usage
         return total
 
+    def spend(self, usage: Usage, model_seconds: float) -> None:
+        """Account for a model call that is not part of a step (see ``extra_usage``)."""
+        self.extra_usage = self.extra_usage + usage
+        self.extra_model_seconds += model_seconds
+
     @property
     def timings(self) -> Timings:
-        total = Timings()
+        total = Timings(model_seconds=self.extra_model_seconds)
         for step in self.steps:
             total.model_seconds += step.timings.model_seconds
             total.waiting_seconds += step.timings.waiting_seconds

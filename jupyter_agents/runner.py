@@ -122,6 +122,7 @@ class RunContext:
             redact=self.redact,
             role=role,
             review=self.review,
+            account=self.run.spend,
         )
 
     def review(self, code: str) -> list[RiskFlag]:
@@ -250,7 +251,6 @@ async def run_agent(
 
 def apply_outcome(run: RunResult, outcome: Any) -> None:
     """Record a finished turn's outcome as the run's ending."""
-    run.extra_usage = run.extra_usage + outcome.extra_usage
     if outcome.answer is not NO_ANSWER:
         run.answer = outcome.answer
     status = RunStatus.COMPLETED if outcome.status is RunStatus.HANDED_OFF else outcome.status

@@ -94,5 +94,9 @@ def test_an_interrupt_in_any_phase_leaves_things_consistent(
     assert metadata_errors(notebook.notebook) == []
     check = agent_kernel.execute(f"print({name}_done, '{name}_late' in globals())", timeout=30)
     assert check.stdout.strip() == "step 1 False"
+    if phase == "approval":  # the proposal nobody decided on still counts in the totals
+        stepped = sum(m["prompt_tokens"] for m in record["step_metrics"])
+        assert record["usage"]["prompt_tokens"] > stepped
+        assert record["seconds"]["model"] > sum(m["model_seconds"] for m in record["step_metrics"])
     if phase == "executing":
         assert f"assignments were undone: {name}_done, {name}_late, time" in run.error_text
