@@ -17,6 +17,8 @@ from .kernel_state import summarize_namespace
 MAX_CELL_LINES = 20
 MAX_CELL_CHARS = 800
 MAX_NOTEBOOK_CELLS = 10
+#: Cells below the ``%agent`` cell shown to the model.
+MAX_CELLS_BELOW = 3
 
 
 def system_prompt(tools: Sequence[Callable[..., Any]] = ()) -> str:
@@ -43,6 +45,7 @@ def task_message(
     hidden: Sequence[str],
     recent_cells: Sequence[str],
     notebook_cells: Sequence[Mapping[str, Any]] | None = None,
+    cells_below: Sequence[Mapping[str, Any]] = (),
     redact: Callable[[str], str] = lambda text: text,
     section: str | None = None,
 ) -> str:
@@ -50,7 +53,8 @@ def task_message(
 
     "What came before" is the notebook's cells above the ``%agent`` cell when the frontend can
     tell (markdown included: it often states the goal), else the user's recent cells from the
-    kernel's history.
+    kernel's history. The first few cells below it, if any, follow: they show what the user
+    means to do with the agent's work.
     """
     if section is not None:
         recent = (
@@ -59,6 +63,12 @@ def task_message(
         )
     elif notebook_cells is not None:
         recent = "Notebook cells above this one (oldest first):\n" + format_notebook(notebook_cells)
+        below = [cell for cell in cells_below if str(cell.get("source", "")).strip()]
+        if below:
+            recent += (
+                "\n\nNotebook cells below this one (they run after your cells):\n"
+                + format_notebook(below[:MAX_CELLS_BELOW])
+            )
     else:
         recent = "Recent cells the user ran:\n" + format_cells(recent_cells)
     return prompts.render(

@@ -39,6 +39,10 @@ class NoRecorder:
     async def context_cells(self) -> list[dict[str, Any]] | None:
         return None
 
+    async def cells_below(self) -> list[dict[str, Any]]:
+        """The notebook's cells below the ``%agent`` cell (none without a notebook)."""
+        return []
+
     async def start_section(self, title: str, role: str) -> None:
         """Begin (or return to) a notebook section: later cells go at its end."""
 
@@ -213,6 +217,14 @@ class NotebookRecorder(NoRecorder):
         if not notebook:
             return None
         return list(notebook["cells"][: notebook["anchor_index"]])
+
+    async def cells_below(self) -> list[dict[str, Any]]:
+        """The notebook's cells below the ``%agent`` cell: what the user means to run after
+        the agent's cells (``print(monthly.tail())`` says ``monthly`` should exist)."""
+        notebook = await self._call(self.bridge.read_notebook())
+        if not notebook:
+            return []
+        return list(notebook["cells"][notebook["anchor_index"] + 1 :])
 
     async def propose(
         self, step: int, code: str, role: str | None = None, risks: Sequence[RiskFlag] = ()

@@ -235,6 +235,7 @@ async def run_agent(
                     context.shell.history_manager.input_hist_raw, settings.history_cells
                 ),
                 notebook_cells=around,
+                cells_below=await context.recorder.cells_below() if section is None else (),
                 redact=context.redact,
                 section=section,
             ),

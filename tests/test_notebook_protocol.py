@@ -116,11 +116,13 @@ def test_approved_steps_become_cells_with_outputs_and_provenance(
     assert cells[1].metadata["jupyter_agents"] == {"run_id": run_id, "prompt": True}
     nbformat.validate(notebook.notebook)
     assert metadata_errors(notebook.notebook) == []
-    # The model saw the markdown above the %agent cell.
+    # The model saw the markdown above the %agent cell, and the user's cell below it.
     task_message = script.requests[0].messages[1]["content"]
     assert (
         "Notebook cells above this one" in task_message and "Goal: monthly revenue" in task_message
     )
+    below = task_message.split("Notebook cells below this one")[1]
+    assert notebook.notebook.cells[4].source in below
 
 
 def test_edits_in_the_notebook_cell_are_what_runs(
