@@ -22,12 +22,13 @@ import nbformat
 from .export import html_trace, strip_transcripts
 from .headless import AgentNotebookClient, agent_metadata, approved_or_own, is_agent_step
 from .replay_compare import Divergence, first_difference
+from .time_limit import HEADLESS_CELL_TIMEOUT as HEADLESS_CELL_TIMEOUT_FOR_AGENTS
 
 #: Seconds one of the user's cells may run in a headless run (``--timeout``).
 HEADLESS_CELL_TIMEOUT = 600
 #: Seconds one cell an agent proposes may run in a headless run (``--cell-timeout``): nobody
 #: is there to press the stop button, and the model can try something else.
-HEADLESS_AGENT_CELL_TIMEOUT = 600.0
+HEADLESS_AGENT_CELL_TIMEOUT = HEADLESS_CELL_TIMEOUT_FOR_AGENTS
 
 
 def main(argv: list[str] | None = None) -> int:

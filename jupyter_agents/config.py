@@ -59,8 +59,8 @@ class JupyterAgents(Configurable):
         0.0,
         min=0.0,
         help="Seconds an approved cell may run before it is interrupted, as the stop button "
-        "does; the model is told and the run goes on. 0: no limit (`jupyter agents run` "
-        "uses 600).",
+        "does; the model is told and the run goes on. 0: no limit. Unset, where nobody can "
+        "press stop (jupyter agents run, nbclient, papermill): 600.",
     ).tag(config=True)
     max_output_bytes = Integer(
         1_000_000,

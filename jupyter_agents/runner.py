@@ -36,6 +36,7 @@ from .risk import RiskFlag, review_cell
 from .run_record import decode_answer, run_record
 from .session import KernelSession
 from .telemetry import model_name, set_attributes, span
+from .time_limit import HEADLESS_CELL_TIMEOUT
 from .transcript import Transcript
 from .view import approval_unavailable, open_view
 
@@ -110,7 +111,7 @@ class RunContext:
                 settings.observation_tokens,
                 on_interrupt=self.control.mark_interrupted,
                 roles=roles,
-                cell_timeout=settings.cell_timeout,
+                cell_timeout=self.cell_timeout(),
                 max_output_bytes=settings.max_output_bytes,
             ),
             view=self.view,
@@ -124,6 +125,18 @@ class RunContext:
             review=self.review,
             account=self.run.spend,
         )
+
+    def cell_timeout(self) -> float:
+        """The agent cells' time limit: the settings', or where nobody can press the stop
+        button (no widgets: nbclient, papermill) and no limit was set, the headless one."""
+        if self.headless_limit():
+            return HEADLESS_CELL_TIMEOUT
+        return self.settings.cell_timeout
+
+    def headless_limit(self) -> bool:
+        """Whether the headless default limit applies (see :meth:`cell_timeout`)."""
+        unset = self.settings.sources.get("cell_timeout", "default") == "default"
+        return unset and self.view is not None and not self.view.can_ask
 
     def review(self, code: str) -> list[RiskFlag]:
         """The risk review of ``code``, with names from earlier cells resolved."""
@@ -328,6 +341,11 @@ async def _replay_or_start(context: RunContext) -> None:
     require_model(settings, context.crew_spec)
     if settings.approve != "auto" and not context.view.can_ask:
         raise approval_unavailable(settings.frontend_timeout, context.recorder.client)
+    if context.headless_limit():
+        context.view.notice(
+            f"Nobody can press stop here, so each agent cell may run {HEADLESS_CELL_TIMEOUT:g} s "
+            "before it is interrupted (set cell_timeout to change it)."
+        )
     if previous is not None and not settings.rerun:
         changed = "task" if previous.record.get("task") != context.redact(run.task) else "crew"
         context.view.notice(

@@ -28,6 +28,11 @@ from typing import Any
 
 from .errors import CellTimeout
 
+#: Seconds an agent cell may run where nobody can press the stop button: ``jupyter agents
+#: run``/``replay``, and any executor without widgets (nbclient, papermill) when the user set
+#: no ``cell_timeout``.
+HEADLESS_CELL_TIMEOUT = 600.0
+
 #: After the first interruption, how often it is repeated while the cell still runs.
 REPEAT_SECONDS = 5.0
 #: How long the end of a cell waits for a SIGINT the timer sent just before the cell ended.

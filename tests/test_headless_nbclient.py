@@ -40,6 +40,7 @@ def test_nbclient_waits_for_an_auto_run(script: ScriptedLLMServer, tmp_path: Pat
     agent_cell, next_cell = notebook.cells[1], notebook.cells[2]
     text = "".join(o.get("text", "") for o in agent_cell.outputs if o.output_type == "stream")
     assert "Step 1 of 10" in text and "Count first." in text and "total 45" in text
+    assert "each agent cell may run 600 s" in text  # nobody can press stop under nbclient
     results = [o for o in agent_cell.outputs if o.output_type == "execute_result"]
     assert results and results[-1]["data"]["text/plain"] == "45"
     assert next_cell.outputs[0]["text"] == "next cell 45\n"
@@ -53,3 +54,15 @@ def test_nbclient_fails_fast_when_approval_is_needed(script: ScriptedLLMServer, 
     assert time.monotonic() - started < 60
     assert "ApprovalUnavailable" in str(caught.value) and "--approve auto" in str(caught.value)
     assert script.requests == []
+
+
+def test_a_time_limit_the_user_set_wins_over_the_headless_default(
+    script: ScriptedLLMServer, tmp_path: Path
+):
+    script.script(code("while True:\n    pass", "Spin."), code("final_answer('went on')"))
+    notebook = execute([SETUP + " cell_timeout=1", "%agent --approve auto Spin"], script, tmp_path)
+    agent_cell = notebook.cells[1]
+    text = "".join(o.get("text", "") for o in agent_cell.outputs if o.output_type == "stream")
+    assert "600 s" not in text and "interrupted at its time limit (1 s)" in text
+    results = [o for o in agent_cell.outputs if o.output_type == "execute_result"]
+    assert results[-1]["data"]["text/plain"] == "'went on'"

@@ -13,6 +13,7 @@ from jupyter_agents.approval import ApprovalDecision, ApprovalGate, ApprovalRequ
 from jupyter_agents.cli import HEADLESS_AGENT_CELL_TIMEOUT, UsageError, _cell_timeout, _parser
 from jupyter_agents.config import SettingsStore
 from jupyter_agents.errors import InvalidOption
+from jupyter_agents.loop import undone_note
 from jupyter_agents.magic_options import parse_magic_line
 from jupyter_agents.output_limits import StreamBudget, cap_bundle, head_of, size_of
 from jupyter_agents.risk import Category, review_cell
@@ -128,8 +129,9 @@ def test_the_headless_cli_gives_agent_cells_a_time_limit():
 
 
 def test_the_model_is_told_about_the_time_limit_from_a_template():
-    text = prompts.render("timed_out", seconds="2.5")
+    text = prompts.render("timed_out", seconds="2.5", undone=undone_note(["df"]))
     assert "time limit (2.5 s)" in text and "$" not in text
+    assert "Its assignments were undone (df)" in text
 
 
 # -- provenance ----------------------------------------------------------------------------------
