@@ -9,7 +9,6 @@ inside the approval widget. The model's replies are scripted by the loopback ser
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -25,16 +24,14 @@ from tests.conftest import kernel_env
 from tests.support.lab import LabServer, chromium, running_lab, write_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
+from tests.support.screenshots import ARTIFACTS, ROOT, save_screenshot
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = pytest.mark.browser
 
-ROOT = Path(__file__).resolve().parent.parent
-ARTIFACTS = ROOT / "test-artifacts"
 NOTEBOOKS = ROOT / "notebooks"
-README_IMAGES = ROOT / "docs" / "images"
 SETUP_CELL = "%load_ext jupyter_agents\n%agent_config model=openai/scripted"
 
 
@@ -155,13 +152,6 @@ def widget_button(page, name: str):
     # By text: the icon's pseudo-element is part of the accessible name, so roles don't match.
     label = re.compile(rf"^\s*{re.escape(name)}\s*$")
     return page.locator(".jupyter-agents button.widget-button:visible").filter(has_text=label)
-
-
-def save_screenshot(locator, name: str) -> None:
-    """Screenshots for the README are taken here, by the test suite, from the real UI."""
-    target = README_IMAGES if os.environ.get("JUPYTER_AGENTS_UPDATE_SCREENSHOTS") else ARTIFACTS
-    target.mkdir(parents=True, exist_ok=True)
-    locator.screenshot(path=str(target / name))
 
 
 # -- with the extension ------------------------------------------------------------------------

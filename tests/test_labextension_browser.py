@@ -25,13 +25,13 @@ from tests.conftest import kernel_env
 from tests.support.lab import LabServer, chromium, running_lab
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
+from tests.support.screenshots import ARTIFACTS, save_screenshot
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
 pytestmark = pytest.mark.browser
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 RESULTS = "protocol-results.json"
 SETUP_CELL = "%load_ext jupyter_agents\n%agent_config model=openai/scripted"
 
@@ -506,6 +506,7 @@ def test_risk_flags_show_on_the_pending_cell(page, lab: LabServer, script: Scrip
     assert flags_box["y"] + flags_box["height"] <= editor_box["y"] + 1
 
     ARTIFACTS.mkdir(exist_ok=True)
+    save_screenshot(risky, "risk-flags.png")  # the README's
     risky.screenshot(path=str(ARTIFACTS / "labextension-risk-flags-light.png"))
     set_theme(page, "JupyterLab Dark")
     risky.screenshot(path=str(ARTIFACTS / "labextension-risk-flags-dark.png"))
