@@ -139,7 +139,11 @@ def compare(recorded: nbformat.NotebookNode, new: nbformat.NotebookNode) -> list
 
 def export_command(args: argparse.Namespace) -> int:
     if not (args.strip_transcripts or args.html):
-        raise UsageError("say what to export: --strip-transcripts and/or --html.")
+        raise UsageError("say what to export: --strip-transcripts or --html.")
+    if args.strip_transcripts and args.html:
+        raise UsageError(
+            "--strip-transcripts writes a notebook and --html a web page: run export once for each."
+        )
     nb = _read(args.notebook)
     if args.strip_transcripts:
         nb, removed = strip_transcripts(nb)

@@ -264,6 +264,9 @@ def test_export_strips_transcripts_and_writes_an_html_trace(
     assert "Add up cli_rows and describe them" in page and "call 3 · step 3" in page
     assert "Describe." in page and "<script" not in page
 
+    both = cli("export", "ran.ipynb", "--strip-transcripts", "--html", env=env, cwd=workdir)
+    assert both.returncode == 2 and "run export once for each" in both.stderr
+
 
 def test_the_jupyter_subcommand_is_installed():
     jupyter = shutil.which("jupyter", path=str(Path(sys.executable).parent))
