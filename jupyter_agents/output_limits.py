@@ -157,11 +157,15 @@ def _capped_tracebacks(shell: Any, limit: int) -> Iterator[None]:
             evalue = head_of(text, limit) + stream_note("error message", limit)
         return show(etype, evalue, cap_traceback(list(stb), limit))
 
+    own = shell.__dict__.get("_showtraceback")  # another extension's patch, if any
     shell._showtraceback = capped
     try:
         yield
     finally:
-        del shell._showtraceback
+        if own is None:
+            del shell._showtraceback
+        else:
+            shell._showtraceback = own
 
 
 def cap_traceback(lines: list[str], limit: int) -> list[str]:

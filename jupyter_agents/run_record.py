@@ -61,7 +61,7 @@ def run_record(
     if run.error:
         record["error"] = redact(run.error)
     if crew is not None:
-        record["crew"] = _redacted(crew, redact)
+        record["crew"] = redacted(crew, redact)
     if transcript is not None:
         record["transcript"] = transcript
     return record
@@ -127,12 +127,12 @@ def _iso(timestamp: float) -> str:
     return moment.isoformat(timespec="seconds")
 
 
-def _redacted(value: Any, redact: Callable[[str], str]) -> Any:
+def redacted(value: Any, redact: Callable[[str], str]) -> Any:
     """``value`` (JSON types) with every string in it redacted."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, list):
-        return [_redacted(item, redact) for item in value]
+        return [redacted(item, redact) for item in value]
     if isinstance(value, dict):
-        return {key: _redacted(item, redact) for key, item in value.items()}
+        return {key: redacted(item, redact) for key, item in value.items()}
     return value

@@ -33,7 +33,7 @@ from .redact import Redactor
 from .result import RunResult, RunStatus
 from .retry import RetryPolicy
 from .risk import RiskFlag, review_cell
-from .run_record import decode_answer, run_record
+from .run_record import decode_answer, redacted, run_record
 from .session import KernelSession
 from .telemetry import model_name, set_attributes, span
 from .time_limit import HEADLESS_CELL_TIMEOUT
@@ -205,6 +205,7 @@ async def run_context(
                     context.view.finish(run)
                 set_attributes(
                     run_span,
+                    error__type=type(ending).__qualname__ if ending is not None else None,
                     jupyter_agents__status=str(run.status),
                     jupyter_agents__steps=len(run.steps),
                     gen_ai__usage__input_tokens=run.usage.prompt_tokens,
@@ -321,8 +322,8 @@ async def _replay_or_start(context: RunContext) -> None:
     settings, run = context.settings, context.run
     previous = await context.recorder.previous_run()
     same = previous is not None and previous.record.get("task") == context.redact(run.task)
-    if same and context.crew_spec is not None:
-        same = previous.record.get("crew") == context.crew_spec
+    if same and context.crew_spec is not None:  # the record holds the spec redacted
+        same = previous.record.get("crew") == redacted(context.crew_spec, context.redact)
     if previous is not None and same and not settings.rerun:
         context.recorded = previous
         run.answer = decode_answer(previous.record.get("answer"))

@@ -10,6 +10,7 @@ durations, never prompts, code or outputs.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -41,8 +42,14 @@ def span(name: str, client: bool = False, **attributes: Any) -> Iterator[Any]:
         try:
             yield current
         except BaseException as error:
-            current.set_attribute("error.type", type(error).__qualname__)
+            if not _ends_on_purpose(error):
+                current.set_attribute("error.type", type(error).__qualname__)
             raise
+
+
+def _ends_on_purpose(error: BaseException) -> bool:
+    """Stop (a cancellation, StopRequested) ends spans early, but it is not an error."""
+    return isinstance(error, asyncio.CancelledError) or type(error).__name__ == "StopRequested"
 
 
 def set_attributes(current: Any, **attributes: Any) -> None:

@@ -64,23 +64,26 @@ class Transcript:
 
     def _fit(self) -> None:
         """Shorten, oldest first, until the transcript fits its budget (see the module doc)."""
-        size = self._size()
+        if self._size() <= self.max_chars:
+            return
+        if self._shorten(keep=KEPT_WHEN_CUT):
+            return
+        while len(self.calls) > 1 and self._size() > self.max_chars:
+            self.calls.pop(0)
+            self.dropped_calls += 1
+        if self._size() > self.max_chars:
+            self._shorten(keep=0)  # last resort: only the structure is left
+
+    def _shorten(self, keep: int) -> bool:
+        """Cut texts to ``keep`` characters, oldest first, until it fits; whether it does."""
         texts = [(message, "content", "cut") for message in self.messages[:-1]]
         texts += [(call, "reply", "reply_cut") for call in self.calls[:-1]]
         texts += [(message, "content", "cut") for message in self.messages[-1:]]
         texts += [(call, "reply", "reply_cut") for call in self.calls[-1:]]
         for entry, text_key, cut_key in texts:
-            if size <= self.max_chars:
-                return
-            size -= _cut(entry, text_key, cut_key, KEPT_WHEN_CUT)
-        while size > self.max_chars and len(self.calls) > 1:
-            self.calls.pop(0)
-            self.dropped_calls += 1
-            size = self._size()
-        for entry, text_key, cut_key in texts:  # last resort: only the structure is left
-            if size <= self.max_chars:
-                return
-            size -= _cut(entry, text_key, cut_key, 0)
+            if _cut(entry, text_key, cut_key, keep) and self._size() <= self.max_chars:
+                return True
+        return self._size() <= self.max_chars
 
 
 def _cut(entry: dict[str, Any], text_key: str, cut_key: str, keep: int) -> int:

@@ -232,6 +232,24 @@ def test_the_transcript_stores_each_message_once_and_stays_within_budget():
     assert "SECRET" not in json.dumps(stored)
 
 
+@pytest.mark.parametrize("budget", [1000, 3000, 20_000])
+def test_the_transcript_budget_holds_for_any_sizes(budget: int):
+    import random
+
+    rng = random.Random(budget)
+    for _ in range(30):
+        transcript = Transcript(redact=lambda text: text, max_chars=budget)
+        history = [{"role": "system", "content": "s" * rng.randint(10, 3000)}]
+        for step in range(1, rng.randint(2, 12)):
+            reply = "r" * rng.randint(1, 4000)
+            transcript.record("m", history, reply, step=step, role=None)
+            history = [*history, {"role": "assistant", "content": reply}]
+            history.append({"role": "user", "content": "u" * rng.randint(1, 3000)})
+        size = len(json.dumps(transcript.as_json()))
+        structure_only = all(m["content"] == "" for m in transcript.messages)
+        assert size <= budget or structure_only, size
+
+
 def test_long_replies_and_many_calls_stay_within_the_transcript_budget():
     transcript = Transcript(redact=lambda text: text, max_chars=5000)
     history = [{"role": "system", "content": "system"}]
@@ -242,7 +260,6 @@ def test_long_replies_and_many_calls_stay_within_the_transcript_budget():
         history.append({"role": "user", "content": f"observation {step} " + "y" * 800})
         assert len(json.dumps(transcript.as_json())) <= 5000, step
     stored = transcript.as_json()
-    assert stored["calls"][0]["reply_cut"] > 0 or stored["dropped_calls"] > 0
     assert stored["dropped_calls"] > 0 and stored["calls"][-1]["step"] == 39
     run = RunResult(task="t", model="m", approve="auto", max_steps=40)
     run.status = RunStatus.COMPLETED

@@ -84,6 +84,7 @@ def test_a_failed_model_call_sets_error_type(
     [agent] = [item for item in spans if item["name"] == "invoke_agent agent"]
     assert chat["attributes"]["error.type"] == "ModelCallFailed"
     assert agent["attributes"]["jupyter_agents.status"] == "failed"
+    assert agent["attributes"]["error.type"] == "ModelCallFailed"
 
 
 def test_without_a_configured_tracer_provider_nothing_is_recorded():
