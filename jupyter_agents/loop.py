@@ -23,6 +23,7 @@ from .executor import KernelExecutor
 from .final_answer import NO_ANSWER, Handoff
 from .memory import Memory, Step, Timings, Usage
 from .model import ModelClient, ModelReply
+from .observation import truncate_middle
 from .parser import parse_reply
 from .recorder import NoRecorder
 from .result import RunStatus
@@ -211,7 +212,7 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
         usage = usage + reply.usage
         seconds += reply.seconds
         if reply.truncated:
-            invalid.append((reply.text, prompts.render("cut_off").strip()))
+            invalid.append((_kept(reply.text), prompts.render("cut_off").strip()))
             step_view.restart_stream(
                 "The reply was cut off at the model's output limit; nothing ran. Asking again."
             )
@@ -222,7 +223,7 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
             step_view.show_proposal(parsed.thought, parsed.code, risks)
             step_view.show_note(_decision_note(parts.gate, risks))
             return Proposal(reply.text, parsed.thought, parsed.code, usage, seconds, invalid, risks)
-        invalid.append((reply.text, prompts.render("no_code").strip()))
+        invalid.append((_kept(reply.text), prompts.render("no_code").strip()))
         step_view.restart_stream("The reply had no code block; asking the model again.")
     parts.account(usage, seconds)
     last = " ".join(invalid[-1][0].split())[:200] if invalid else ""
@@ -288,6 +289,16 @@ async def decide(
             return Decided(decision, by_policy, code, risks)
         step_view.show_note("The cell was changed and has risk flags: waiting for your decision.")
         request = ApprovalRequest(number, code, proposal.thought, risks)
+
+
+#: What the conversation keeps of a reply that could not run: it is re-sent with every later
+#: call, and a reply cut at the output limit is as long as that limit.
+INVALID_REPLY_CHARS = 600
+
+
+def _kept(reply: str) -> str:
+    """A reply that could not run, as the conversation keeps it: head and tail, cut noted."""
+    return truncate_middle(reply, INVALID_REPLY_CHARS)
 
 
 def undone_note(names: list[str]) -> str:

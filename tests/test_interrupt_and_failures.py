@@ -148,7 +148,7 @@ def test_a_reply_cut_at_the_output_limit_is_never_executed(
 ):
     # The stream ends normally, but the model says it stopped at its token limit: the code is
     # a fragment (the line meant to follow the first is lost), so it must not run, even auto.
-    cut = "Clean up.\n```python\ncut_len_marker = 'fragment'\n"
+    cut = "Clean up.\n```python\ncut_len_marker = 'fragment'\n" + "# step\n" * 2000
     script.script(Fault(then=cut, finish_reason="length"), code("final_answer('short')"))
     run = agent_kernel.execute("%agent --approve auto Anything", timeout=60)
 
@@ -156,7 +156,9 @@ def test_a_reply_cut_at_the_output_limit_is_never_executed(
     assert run.result == "'short'"
     assert agent_kernel.execute("print('cut_len_marker' in globals())").stdout.strip() == "False"
     retry = script.requests[1].messages
-    assert retry[-2] == {"role": "assistant", "content": cut}
+    # The cut reply is re-sent only as a short head and tail: it is not worth its tokens.
+    assert retry[-2]["role"] == "assistant" and len(retry[-2]["content"]) <= 600
+    assert retry[-2]["content"].startswith("Clean up.")
     assert "cut off at the output token limit" in retry[-1]["content"]
 
 
