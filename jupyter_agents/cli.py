@@ -20,7 +20,13 @@ from typing import Any
 import nbformat
 
 from .export import html_trace, strip_transcripts
-from .headless import AgentNotebookClient, agent_metadata, approved_or_own, is_agent_step
+from .headless import (
+    AgentNotebookClient,
+    agent_metadata,
+    approved_or_own,
+    end_unfinished_runs,
+    is_agent_step,
+)
 from .replay_compare import Divergence, first_difference
 from .time_limit import HEADLESS_CELL_TIMEOUT as HEADLESS_CELL_TIMEOUT_FOR_AGENTS
 
@@ -89,7 +95,10 @@ def replay_command(args: argparse.Namespace) -> int:
         if cell.cell_type == "code" and approved_or_own(cell):
             print(f"  cell {index:>3} {_label(cell)}: {_first_line(cell.source)}")
     for index, cell in skipped:
-        status = agent_metadata(cell).get("status")
+        meta = agent_metadata(cell)
+        status = (
+            "cut short" if meta.get("interrupted") or meta.get("running") else meta.get("status")
+        )
         print(f"  cell {index:>3} {_label(cell)}: NOT executed (recorded as {status})")
     settings = {
         "offline": True,
@@ -213,6 +222,9 @@ def _execute(client: AgentNotebookClient, path: str) -> bool:
         client.execute()
     except Exception as error:  # nbclient: timeouts, a dead kernel; keep what ran
         print(f"execution of {path} stopped: {type(error).__name__}: {error}", file=sys.stderr)
+        reason = f"the kernel stopped during the run ({type(error).__name__})"
+        if end_unfinished_runs(client.nb, reason):
+            print("the agent run that was going is recorded as interrupted", file=sys.stderr)
         return True
     errors = {
         index: error

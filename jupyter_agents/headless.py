@@ -178,13 +178,38 @@ def agent_metadata(cell: nbformat.NotebookNode) -> dict[str, Any]:
     return entry if isinstance(entry, dict) else {}
 
 
+def end_unfinished_runs(nb: nbformat.NotebookNode, reason: str) -> int:
+    """After the kernel died mid-run: what the kernel would have recorded, done here.
+
+    Runs still recorded as ``running`` become ``interrupted`` (with ``reason``), and a cell
+    still marked as running becomes ``interrupted``. How many runs were ended.
+    """
+    runs = (nb.metadata.get(METADATA_KEY) or {}).get("runs") or []
+    ended = 0
+    for run in runs:
+        if run.get("status") == "running":
+            run["status"], run["error"] = "interrupted", reason
+            ended += 1
+    for cell in nb.cells:
+        meta = agent_metadata(cell)
+        if meta.pop("running", None):
+            meta["interrupted"] = True
+    return ended
+
+
 def is_agent_step(cell: nbformat.NotebookNode) -> bool:
     return "step" in agent_metadata(cell)
 
 
 def approved_or_own(cell: nbformat.NotebookNode) -> bool:
-    """Replay's rule: the author's own cells, and agent cells recorded as approved."""
-    return not is_agent_step(cell) or agent_metadata(cell).get("status") in APPROVED
+    """Replay's rule: the author's own cells, and agent cells recorded as approved that
+    completed (a cell cut short, or still running when the kernel died, is not run again:
+    its assignments were undone, and it may be what killed the kernel)."""
+    if not is_agent_step(cell):
+        return True
+    meta = agent_metadata(cell)
+    cut_short = meta.get("interrupted") or meta.get("running")
+    return meta.get("status") in APPROVED and not cut_short
 
 
 def _first_line(cell: nbformat.NotebookNode) -> str:

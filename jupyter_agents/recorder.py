@@ -289,7 +289,7 @@ class NotebookRecorder(NoRecorder):
         """
         self._pending = None
         if cell_id is not None:
-            provenance = self._provenance_of(step)
+            provenance = {**self._provenance_of(step), "running": True}
             await self._call(self.bridge.update_cell(cell_id, metadata={METADATA_KEY: provenance}))
 
     async def ran(self, cell_id: str | None, step: Step) -> None:
@@ -297,10 +297,13 @@ class NotebookRecorder(NoRecorder):
         if cell_id is None:
             return
         metadata: dict[str, Any] = {METADATA_KEY: self._provenance_of(step)}
-        if step.error and step.error != "KeyboardInterrupt" and step.timed_out_after is None:
+        if step.error and not _cut_short(step):
             # The model saw the error and went on; Run All must go on past it too (JupyterLab
-            # and nbclient stop at an error unless the cell carries this tag).
-            metadata["tags"] = ["raises-exception"]
+            # and nbclient stop at an error unless the cell carries this tag). The user may
+            # have tagged the cell while it was pending: keep their tags.
+            cell = await self._call(self.bridge.read_cell(cell_id)) or {}
+            tags = list((cell.get("metadata") or {}).get("tags") or [])
+            metadata["tags"] = [*tags, "raises-exception"] if RAISES not in tags else tags
         await self._call(
             self.bridge.update_cell(
                 cell_id, execution_count=step.execution_count, metadata=metadata
@@ -353,6 +356,8 @@ class NotebookRecorder(NoRecorder):
             record["reason"] = self.redact(step.reason)
         if step.risks:
             record["risks"] = [flag.as_json() for flag in step.risks]
+        if _cut_short(step):
+            record["interrupted"] = True
         return record
 
     def _decision(self, event: dict[str, Any]) -> None:
@@ -426,6 +431,14 @@ def _heading_level(cell: dict[str, Any]) -> int | None:
 def new_cell_id() -> str:
     """A fresh nbformat cell id."""
     return uuid.uuid4().hex
+
+
+RAISES = "raises-exception"
+
+
+def _cut_short(step: Step) -> bool:
+    """The step's cell was interrupted (stop button, SIGINT) or hit its time limit."""
+    return step.error == "KeyboardInterrupt" or step.timed_out_after is not None
 
 
 def _rejection_record(step: Step) -> str:

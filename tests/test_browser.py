@@ -307,6 +307,11 @@ def test_a_kernel_restart_leaves_no_pending_cell_and_records_the_run_interrupted
         expect(cells(page)).to_have_count(3)
         expect(cells(page).nth(2)).to_have_class(re.compile("jp-agents-approved"))
         expect(cell_output(page, 2)).to_contain_text("started")
+        entry = page.evaluate(
+            "() => window.jupyterapp.shell.currentWidget.content.model.cells.get(2)"
+            ".getMetadata('jupyter_agents')"
+        )
+        assert entry["interrupted"] is True and "running" not in entry  # replay skips it
     page.wait_for_function(f"() => ({RUNS_IN_PAGE})().some(r => r.status === 'interrupted')")
     [record] = page.evaluate(RUNS_IN_PAGE)
     assert record["status"] == "interrupted" and "kernel restarted" in record["error"]

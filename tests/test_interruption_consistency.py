@@ -98,5 +98,7 @@ def test_an_interrupt_in_any_phase_leaves_things_consistent(
         stepped = sum(m["prompt_tokens"] for m in record["step_metrics"])
         assert record["usage"]["prompt_tokens"] > stepped
         assert record["seconds"]["model"] > sum(m["model_seconds"] for m in record["step_metrics"])
-    if phase == "executing":
+    if phase == "executing":  # the cell cut short stays, marked so (replay skips it)
+        assert step_cells(notebook)[1].metadata["jupyter_agents"].get("interrupted") is True
+        assert "running" not in step_cells(notebook)[1].metadata["jupyter_agents"]
         assert f"assignments were undone: {name}_done, {name}_late, time" in run.error_text

@@ -146,6 +146,27 @@ def test_edits_in_the_notebook_cell_are_what_runs(
     assert edit.get("display") == "none"
 
 
+def test_a_step_that_raised_is_tagged_for_run_all_and_keeps_the_users_tags(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("1 / 0", "Divide."), code("final_answer('recovered')", "Fix it."))
+    run = lab.start("%agent Divide", cell_id=AGENT_CELL)
+    cell = pending_cell(lab, notebook)
+    cell.metadata["tags"] = ["reviewed"]  # the user tags the proposal while reviewing it
+    lab.click("Approve")
+    pending_cell(lab, notebook, cell)
+    lab.click("Approve")
+    lab.wait_done(run)
+
+    assert run.result == "'recovered'"
+    assert cell.metadata["tags"] == ["reviewed", "raises-exception"]
+    assert [o["ename"] for o in cell.outputs if o["output_type"] == "error"] == [
+        "ZeroDivisionError"
+    ]
+    final = agent_cells(notebook)[-1]
+    assert "tags" not in final.metadata  # a step that did not raise gets no tag
+
+
 def test_rejected_cells_disappear_or_stay_as_records(
     lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
 ):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 
+import nbformat
 import pytest
 
 from jupyter_agents import prompts
@@ -13,6 +14,7 @@ from jupyter_agents.approval import ApprovalDecision, ApprovalGate, ApprovalRequ
 from jupyter_agents.cli import HEADLESS_AGENT_CELL_TIMEOUT, UsageError, _cell_timeout, _parser
 from jupyter_agents.config import SettingsStore
 from jupyter_agents.errors import InvalidOption
+from jupyter_agents.headless import approved_or_own, end_unfinished_runs
 from jupyter_agents.loop import undone_note
 from jupyter_agents.magic_options import parse_magic_line
 from jupyter_agents.output_limits import StreamBudget, cap_bundle, head_of, size_of
@@ -157,6 +159,32 @@ def test_the_cell_schema_knows_every_category_and_the_flag_shape():
     assert metadata_errors(step_cell(risks=flags)) == []
     assert metadata_errors(step_cell(risks=[{**flags[0], "category": "scary"}]))
     assert metadata_errors(step_cell(risks=[{"category": "shell", "reason": "x"}]))
+
+
+def test_replay_skips_agent_cells_that_were_cut_short():
+    def cell(**extra):
+        return nbformat.from_dict(step_cell(**extra)["cells"][0])
+
+    assert approved_or_own(cell())
+    assert not approved_or_own(cell(interrupted=True))  # interrupted or past its time limit
+    assert not approved_or_own(cell(running=True))  # still running when the kernel died
+    assert not approved_or_own(cell(status="rejected"))
+    assert metadata_errors(step_cell(interrupted=True)) == []
+    assert metadata_errors(step_cell(running=True)) == []
+
+
+def test_a_dead_kernel_ends_the_runs_and_cells_it_left_running():
+    nb = nbformat.from_dict(step_cell(running=True))
+    nb.metadata = {"jupyter_agents": {"runs": [{"run_id": "0123456789ab", "status": "running"}]}}
+    assert end_unfinished_runs(nb, "the kernel died") == 1
+    assert nb.metadata["jupyter_agents"]["runs"][0] == {
+        "run_id": "0123456789ab",
+        "status": "interrupted",
+        "error": "the kernel died",
+    }
+    entry = nb.cells[0].metadata["jupyter_agents"]
+    assert entry["interrupted"] is True and "running" not in entry
+    assert end_unfinished_runs(nb, "again") == 0
 
 
 # -- output limits -------------------------------------------------------------------------------

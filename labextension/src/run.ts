@@ -105,6 +105,11 @@ export class AgentRun {
     Signal.clearData(this);
   }
 
+  /**
+   * Remove the run's proposals still pending, and mark the cell that was running (if any) as
+   * cut short: it did not complete, and replay must not run it again (it may be what killed
+   * the kernel).
+   */
   private removePending(): void {
     for (const cellId of this._inserted) {
       try {
@@ -112,6 +117,10 @@ export class AgentRun {
         const entry = cell.metadata[METADATA_KEY] as JSONObject | undefined;
         if (knownStatus(entry?.status) === 'pending') {
           this._host.deleteCell(cellId);
+        } else if (entry?.running === true) {
+          const updated: JSONObject = { ...entry, interrupted: true };
+          delete updated.running;
+          this._host.updateCell(cellId, { metadata: { [METADATA_KEY]: updated } });
         }
       } catch {
         // Already gone from the notebook: nothing to remove.
