@@ -128,7 +128,9 @@ class NotebookRecorder(NoRecorder):
         self._pending: str | None = None
         #: The earlier run of this prompt cell that this run replaces (``--rerun``).
         self._replaces: str | None = None
+        self._replacing: RecordedRun | None = None
         self._started = False
+        self._begun = False
         self._on_decision = on_decision
         self._on_lost = on_lost
         #: The run's record so far (status ``running``), written after each step: if the
@@ -142,20 +144,43 @@ class NotebookRecorder(NoRecorder):
         return find_recorded_run(notebook, self.anchor) if notebook else None
 
     async def start(self, replacing: RecordedRun | None = None) -> None:
-        """Mark the ``%agent`` cell as the run's prompt, after removing a replaced run's cells."""
+        """Begin recording: mark the ``%agent`` cell as the run's prompt, record the run as
+        running, and (replacing an earlier run of this cell) remove that run's cells.
+
+        When the run replaces one, all that waits for the run's first cell: a run that fails
+        before it writes anything (the model unreachable, say) leaves the earlier run, its
+        cells and its record as they were.
+        """
         self._started = True
-        if replacing is not None:
+        self._replacing = replacing
+        if replacing is None:
+            await self._begin()
+        else:
             self._replaces = replacing.run_id
-            for cell_id in replacing.cell_ids:
-                await self._call(self.bridge.delete_cell(cell_id))
+
+    async def _begin(self) -> None:
+        """What :meth:`start` does, once, before the run's first cell goes in."""
+        if self._begun or not self._started:
+            return
+        self._begun = True
+        for cell_id in self._replacing.cell_ids if self._replacing else ():
+            await self._call(self.bridge.delete_cell(cell_id))
         await self._call(
             self.bridge.update_cell(
                 self.anchor, metadata={METADATA_KEY: {"run_id": self.run.run_id, "prompt": True}}
             )
         )
+        await self._record_progress()
+
+    def _replaced(self, cell: dict[str, Any]) -> bool:
+        """Whether ``cell`` belongs to the run this one replaces (and will be removed)."""
+        if self._replacing is None or self._begun:
+            return False
+        entry = (cell.get("metadata") or {}).get(METADATA_KEY) or {}
+        return entry.get("run_id") == self._replacing.run_id
 
     async def record(self, record: dict[str, Any]) -> None:
-        if self._started:  # a run that never started (no model, say) leaves no record
+        if self._begun:  # a run that never started (no model, say) leaves no record
             await self._call(self.bridge.record_run(record, self._replaces))
 
     async def _record_progress(self) -> None:
@@ -166,6 +191,7 @@ class NotebookRecorder(NoRecorder):
         self.models[role] = model
 
     async def start_section(self, title: str, role: str) -> None:
+        await self._begin()
         if title in self._sections:
             self._section = title
             return
@@ -209,7 +235,8 @@ class NotebookRecorder(NoRecorder):
         notebook = await self._call(self.bridge.read_notebook())
         if not notebook:
             return []
-        return [title for title in titles if find_section(notebook["cells"], title) is not None]
+        cells = [cell for cell in notebook["cells"] if not self._replaced(cell)]
+        return [title for title in titles if find_section(cells, title) is not None]
 
     async def context_cells(self) -> list[dict[str, Any]] | None:
         """The notebook's cells above the ``%agent`` cell, oldest first."""
@@ -224,11 +251,13 @@ class NotebookRecorder(NoRecorder):
         notebook = await self._call(self.bridge.read_notebook())
         if not notebook:
             return []
-        return list(notebook["cells"][notebook["anchor_index"] + 1 :])
+        below = notebook["cells"][notebook["anchor_index"] + 1 :]
+        return [cell for cell in below if not self._replaced(cell)]
 
     async def propose(
         self, step: int, code: str, role: str | None = None, risks: Sequence[RiskFlag] = ()
     ) -> str | None:
+        await self._begin()
         provenance = self._provenance(step, "pending", role)
         if risks:  # so the notebook can point at them while the cell waits for a decision
             provenance["risks"] = [flag.as_json() for flag in risks]

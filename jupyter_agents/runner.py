@@ -355,10 +355,10 @@ async def _replay_or_start(context: RunContext) -> None:
         )
     # A new run of a prompt cell replaces its previous run's cells, as re-running a cell
     # replaces its outputs: left in place they would be orphans that Run All still executes.
-    await context.recorder.start(replacing=previous)
-    # The record so far (status "running"), rewritten after each step and at the end.
+    # The record so far (status "running"): written when the run begins, after each step,
+    # and in full at the end.
     context.recorder.progress = lambda: _record(context, transcript=False)
-    await context.recorder.record(_record(context, transcript=False))
+    await context.recorder.start(replacing=previous)
 
 
 def _record(context: RunContext, transcript: bool = True) -> dict[str, Any]:

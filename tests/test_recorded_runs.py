@@ -6,6 +6,7 @@ speaks), so what these tests read is what a saved .ipynb would hold.
 
 from __future__ import annotations
 
+import copy
 import json
 from collections.abc import Iterator
 
@@ -20,7 +21,7 @@ from jupyter_agents.schema import metadata_errors
 from jupyter_agents.transcript import Transcript
 from tests.conftest import start_kernel
 from tests.support.kernel import KernelHarness, attached_notebook
-from tests.support.llm_server import ScriptedLLMServer
+from tests.support.llm_server import Fault, ScriptedLLMServer
 from tests.support.replies import code
 from tests.test_approval_in_kernel import REASON
 
@@ -126,6 +127,21 @@ def test_rerun_replaces_exactly_that_runs_cells(
     runs = notebook.notebook.metadata["jupyter_agents"]["runs"]
     assert len(runs) == 1 and runs[0]["run_id"] != old_run
     assert metadata_errors(notebook.notebook) == []
+
+
+def test_a_rerun_that_fails_before_its_first_cell_keeps_the_old_run(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("kept_a = 1"), code("final_answer(kept_a)"))
+    run_prompt(kernel)
+    before = copy.deepcopy(notebook.notebook)
+
+    script.script(Fault(status=400, message="model not found"))
+    failed = kernel.execute("%agent --approve auto --rerun Add up the sales", cell_id=PROMPT)
+
+    assert failed.status == "error" and "ModelCallFailed" in failed.error_text
+    assert notebook.notebook.cells == before.cells  # the old run's cells and the prompt's id
+    assert notebook.notebook.metadata == before.metadata  # and its record, as they were
 
 
 def test_a_changed_task_is_a_new_run(
