@@ -381,8 +381,14 @@ def test_human_handoff_to_an_existing_section(
             timeout=60,
             cell_id="agent-here",
         )
+        requests = len(script.requests)
+        absent = agent_kernel.execute(
+            "%agent --approve auto --section Conclusions Write it", timeout=30, cell_id="agent-here"
+        )
     finally:
         agent_kernel.notebook = None
+    assert "there is no section 'Conclusions' in this notebook" in absent.error_text
+    assert len(absent.error["traceback"]) == 1 and len(script.requests) == requests
     assert run.result == "42"
     task = script.requests[0].messages[1]["content"]
     assert 'You work in the notebook section "Analysis"' in task and "human_total = 40" in task
