@@ -201,6 +201,35 @@ def test_hierarchical_delegates_sends_back_and_finishes(
     ]
 
 
+def test_the_python_api_runs_a_crew_with_a_model_and_tools_per_role(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script_for(ENGINEER, code('py_sales = [2, 3]\nhandoff("Analyst", "py_sales ready")'))
+    script.script_for(ANALYST, code("final_answer(doubled(sum(py_sales)))"))
+    run = agent_kernel.execute(
+        "from jupyter_agents import Agent, Crew\n"
+        "def doubled(x):\n"
+        "    'Twice x.'\n"
+        "    return 2 * x\n"
+        "crew = Crew([\n"
+        "    Agent(role='Data engineer', goal='Load the sales into py_sales', section='Data'),\n"
+        "    Agent(role='Analyst', goal='Double their sum', section='Analysis',\n"
+        "          model='openai/analyst-model', tools=[doubled]),\n"
+        "], approve='auto')\n"
+        "result = await crew.run('Sum the sales, doubled')\n"
+        "print(result.answer, [(t.role, t.note) for t in result.turns])",
+        timeout=90,
+    )
+
+    assert run.status == "ok", run.error_text
+    assert run.stdout.strip() == ("10 [('Data engineer', 'py_sales ready'), ('Analyst', '10')]")
+    analyst = first_request(script, ANALYST)
+    assert analyst.body["model"] == "analyst-model"
+    assert "doubled" in analyst.system_text  # the role's tool is described to that role only
+    assert "doubled" not in first_request(script, ENGINEER).system_text
+    assert first_request(script, ENGINEER).body["model"] == "scripted"
+
+
 def test_a_malformed_crew_runs_nothing(agent_kernel: KernelHarness, script: ScriptedLLMServer):
     bad = (
         "%%crew --approve auto\ntask: t\nagents:\n"
