@@ -129,6 +129,23 @@ def test_rerun_replaces_exactly_that_runs_cells(
     assert metadata_errors(notebook.notebook) == []
 
 
+def test_an_interactive_rerun_still_asks_for_approval(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(code("ir_a = 1"), code("final_answer(ir_a)"))
+    run_prompt(kernel)  # recorded under --approve auto
+
+    script.script(code("ir_b = 2"), code("final_answer(ir_b)"))
+    rerun = kernel.start("%agent --rerun Add up the sales", cell_id=PROMPT)
+    kernel.click("Approve")  # each new cell waits for a person, as always
+    kernel.click("Approve")
+    kernel.wait_done(rerun, 60)
+
+    assert rerun.result == "2"
+    statuses = [c.metadata["jupyter_agents"]["status"] for c in notebook.notebook.cells[1:3]]
+    assert statuses == ["approved", "approved"]
+
+
 def test_a_rerun_that_fails_before_its_first_cell_keeps_the_old_run(
     kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
 ):
