@@ -18,6 +18,29 @@ from tests.support.llm_server import ScriptedLLMServer  # noqa: E402
 _LEAKY_PREFIXES = ("JUPYTER_AGENTS_", "OPENAI_", "ANTHROPIC_", "OLLAMA_", "LITELLM_", "IPYTHON")
 
 
+@pytest.fixture(autouse=True)
+def every_notebook_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Every notebook a test's frontend wrote into is checked afterwards against nbformat's
+    schema and jupyter-agents' own (``metadata_errors``), whatever the test asserted."""
+    import nbformat
+
+    from jupyter_agents.notebook_frontend import NotebookFrontend
+    from jupyter_agents.schema import metadata_errors
+
+    made: list[NotebookFrontend] = []
+    original = NotebookFrontend.__init__
+
+    def recording_init(self: NotebookFrontend, *args: object, **kwargs: object) -> None:
+        original(self, *args, **kwargs)  # type: ignore[arg-type]
+        made.append(self)
+
+    monkeypatch.setattr(NotebookFrontend, "__init__", recording_init)
+    yield
+    for frontend in made:
+        nbformat.validate(frontend.notebook)
+        assert metadata_errors(frontend.notebook) == [], "a test produced an invalid notebook"
+
+
 @pytest.fixture(scope="session")
 def llm() -> Iterator[ScriptedLLMServer]:
     with ScriptedLLMServer() as server:
