@@ -11,6 +11,7 @@ the recorder says so once and the run goes on in the widget.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AbstractContextManager, asynccontextmanager
@@ -131,6 +132,7 @@ class NotebookRecorder(NoRecorder):
         self._replacing: RecordedRun | None = None
         self._started = False
         self._begun = False
+        self._in_flight: asyncio.Future[Any] | None = None
         self._on_decision = on_decision
         self._on_lost = on_lost
         #: The run's record so far (status ``running``), written after each step: if the
@@ -314,15 +316,20 @@ class NotebookRecorder(NoRecorder):
         """The cell was approved and is about to run: it is no longer a pending proposal.
 
         Set before it runs, so that a kernel restart while it runs (which makes the extension
-        remove pending cells) keeps the cell whose code did run, with what it printed.
+        remove pending cells) keeps the cell whose code did run, with what it printed. The
+        request is sent now, in order before the cell's own, but its reply is awaited only in
+        :meth:`ran`: the cell does not wait a round trip to start.
         """
         self._pending = None
         if cell_id is not None:
             provenance = {**self._provenance_of(step), "running": True}
-            await self._call(self.bridge.update_cell(cell_id, metadata={METADATA_KEY: provenance}))
+            update = self.bridge.update_cell(cell_id, metadata={METADATA_KEY: provenance})
+            self._in_flight = asyncio.ensure_future(self._call(update))
+            await asyncio.sleep(0)  # the task sends the request before this returns
 
     async def ran(self, cell_id: str | None, step: Step) -> None:
         self._pending = None
+        await self._settle_in_flight()
         if cell_id is None:
             return
         metadata: dict[str, Any] = {METADATA_KEY: self._provenance_of(step)}
@@ -358,8 +365,17 @@ class NotebookRecorder(NoRecorder):
                 self._advance(kept)
         await self._record_progress()
 
+    async def _settle_in_flight(self) -> None:
+        """Wait for the reply to the request :meth:`executing` sent."""
+        in_flight, self._in_flight = self._in_flight, None
+        if in_flight is not None:
+            await in_flight
+
     async def finish(self, run: RunResult) -> None:
         """Remove a proposal nobody decided on, and close the protocol."""
+        if self._in_flight is not None and not self._in_flight.done():
+            self._in_flight.cancel()  # the run is ending before the cell's end was recorded
+        self._in_flight = None
         if self._pending is not None:
             await self._call(self.bridge.delete_cell(self._pending))
             self._pending = None
