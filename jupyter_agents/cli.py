@@ -26,6 +26,7 @@ from .headless import (
     approved_or_own,
     end_unfinished_runs,
     is_agent_step,
+    was_cut_short,
 )
 from .replay_compare import Divergence, first_difference
 from .time_limit import HEADLESS_CELL_TIMEOUT as HEADLESS_CELL_TIMEOUT_FOR_AGENTS
@@ -95,10 +96,7 @@ def replay_command(args: argparse.Namespace) -> int:
         if cell.cell_type == "code" and approved_or_own(cell):
             print(f"  cell {index:>3} {_label(cell)}: {_first_line(cell.source)}")
     for index, cell in skipped:
-        meta = agent_metadata(cell)
-        status = (
-            "cut short" if meta.get("interrupted") or meta.get("running") else meta.get("status")
-        )
+        status = "cut short" if was_cut_short(cell) else agent_metadata(cell).get("status")
         print(f"  cell {index:>3} {_label(cell)}: NOT executed (recorded as {status})")
     settings = {
         "offline": True,

@@ -207,9 +207,14 @@ def approved_or_own(cell: nbformat.NotebookNode) -> bool:
     its assignments were undone, and it may be what killed the kernel)."""
     if not is_agent_step(cell):
         return True
+    return agent_metadata(cell).get("status") in APPROVED and not was_cut_short(cell)
+
+
+def was_cut_short(cell: nbformat.NotebookNode) -> bool:
+    """The agent cell did not complete: interrupted, past its time limit, or still running
+    when the kernel died."""
     meta = agent_metadata(cell)
-    cut_short = meta.get("interrupted") or meta.get("running")
-    return meta.get("status") in APPROVED and not cut_short
+    return bool(meta.get("interrupted") or meta.get("running"))
 
 
 def _first_line(cell: nbformat.NotebookNode) -> str:

@@ -127,7 +127,8 @@ class NotebookRecorder(NoRecorder):
         self._section: str | None = None
         self._newest_section: str | None = None
         self._pending: str | None = None
-        #: The earlier run of this prompt cell that this run replaces (``--rerun``).
+        #: The earlier run of this prompt cell that this run replaces (``--rerun``, or a
+        #: changed task); its cells are removed when this run writes its first cell.
         self._replaces: str | None = None
         self._replacing: RecordedRun | None = None
         self._started = False
@@ -339,7 +340,7 @@ class NotebookRecorder(NoRecorder):
             # have tagged the cell while it was pending: keep their tags.
             cell = await self._call(self.bridge.read_cell(cell_id)) or {}
             tags = list((cell.get("metadata") or {}).get("tags") or [])
-            metadata["tags"] = [*tags, "raises-exception"] if RAISES not in tags else tags
+            metadata["tags"] = tags if RAISES in tags else [*tags, RAISES]
         await self._call(
             self.bridge.update_cell(
                 cell_id, execution_count=step.execution_count, metadata=metadata

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from ._version import __version__
+from .control import StopRequested
 
 try:
     from opentelemetry import trace
@@ -49,7 +50,7 @@ def span(name: str, client: bool = False, **attributes: Any) -> Iterator[Any]:
 
 def _ends_on_purpose(error: BaseException) -> bool:
     """Stop (a cancellation, StopRequested) ends spans early, but it is not an error."""
-    return isinstance(error, asyncio.CancelledError) or type(error).__name__ == "StopRequested"
+    return isinstance(error, (asyncio.CancelledError, StopRequested))
 
 
 def set_attributes(current: Any, **attributes: Any) -> None:

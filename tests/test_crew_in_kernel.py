@@ -11,7 +11,7 @@ from collections.abc import Iterator
 import litellm
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from nbformat.v4 import new_code_cell, new_markdown_cell
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from jupyter_agents.schema import metadata_errors
@@ -392,17 +392,14 @@ def test_a_role_first_prompt_stays_bounded_as_earlier_sections_grow(
 def test_human_handoff_to_an_existing_section(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):
-    document = new_notebook()
-    document.cells = [
+    cells = [
         new_markdown_cell("# Report"),
         new_markdown_cell("## Analysis"),
         new_code_cell("human_total = 40", id="human-cell"),
         new_markdown_cell("## Appendix"),
         new_code_cell("%agent --section Analysis ...", id="agent-here"),
     ]
-    frontend = NotebookFrontend(document, client="test-lab")
-    agent_kernel.notebook = frontend
-    try:
+    with attached_notebook(agent_kernel, cells) as frontend:
         agent_kernel.execute("human_total = 40")
         script.script(code("final_answer(human_total + 2)", "Continue."))
         run = agent_kernel.execute(
@@ -414,8 +411,6 @@ def test_human_handoff_to_an_existing_section(
         absent = agent_kernel.execute(
             "%agent --approve auto --section Conclusions Write it", timeout=30, cell_id="agent-here"
         )
-    finally:
-        agent_kernel.notebook = None
     assert "there is no section 'Conclusions' in this notebook" in absent.error_text
     assert len(absent.error["traceback"]) == 1 and len(script.requests) == requests
     assert run.result == "42"

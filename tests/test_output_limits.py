@@ -9,11 +9,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from tests.conftest import PREPARE, kernel_env
-from tests.support.kernel import KernelHarness
+from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
 
@@ -44,12 +44,8 @@ def limited(agent_kernel: KernelHarness) -> Iterator[KernelHarness]:
 
 @pytest.fixture
 def notebook(limited: KernelHarness) -> Iterator[NotebookFrontend]:
-    document = new_notebook()
-    document.cells = [new_code_cell("%agent ...", id=AGENT_CELL)]
-    frontend = NotebookFrontend(document, client="test-lab")
-    limited.notebook = frontend
-    yield frontend
-    limited.notebook = None
+    with attached_notebook(limited, [new_code_cell("%agent ...", id=AGENT_CELL)]) as frontend:
+        yield frontend
 
 
 def test_each_output_in_the_notebook_is_cut_with_a_note(

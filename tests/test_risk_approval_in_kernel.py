@@ -20,7 +20,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from jupyter_agents.schema import metadata_errors
 from tests.conftest import PREPARE, start_kernel
-from tests.support.kernel import KernelHarness, WidgetModel
+from tests.support.kernel import KernelHarness, WidgetModel, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
 
@@ -171,12 +171,8 @@ class TypingFrontend(NotebookFrontend):
 
 @pytest.fixture
 def notebook(agent_kernel: KernelHarness) -> Iterator[NotebookFrontend]:
-    document = new_notebook()
-    document.cells = [new_code_cell("%agent ...", id=AGENT_CELL)]
-    frontend = NotebookFrontend(document, client="test-lab")
-    agent_kernel.notebook = frontend
-    yield frontend
-    agent_kernel.notebook = None
+    with attached_notebook(agent_kernel, [new_code_cell("%agent ...", id=AGENT_CELL)]) as frontend:
+        yield frontend
 
 
 def agent_cells(frontend: NotebookFrontend) -> list[nbformat.NotebookNode]:
