@@ -3,9 +3,10 @@
 Code runs through IPython's ``run_cell_async`` with history on, so execution counts advance,
 ``In``/``Out`` and ``_`` work, magics and top-level ``await`` work, and the outputs (including
 rich ones) are published like any cell's. While it runs, what it prints and displays is also
-recorded, bounded, for the model; each output is capped at ``max_output_bytes`` before it
-leaves the kernel (:mod:`.output_limits`); and a cell that runs past ``cell_timeout`` is
-interrupted as the stop button does (:mod:`.time_limit`).
+recorded, bounded, for the model; each output is redacted (:mod:`.output_redaction`) and
+capped at ``max_output_bytes`` (:mod:`.output_limits`) before it leaves the kernel; and a
+cell that runs past ``cell_timeout`` is interrupted as the stop button does
+(:mod:`.time_limit`).
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ from .final_answer import (
 from .namespace_rollback import NamespaceSnapshot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
 from .output_limits import limit_outputs
+from .output_redaction import redact_outputs
 from .time_limit import CellTimeLimit
 
 MAX_DISPLAY_TEXT = 200
@@ -84,8 +86,11 @@ class KernelExecutor:
         roles: Sequence[str] = (),
         cell_timeout: float | None = None,
         max_output_bytes: int | None = None,
+        redact: Callable[[str], str] | None = None,
     ) -> None:
         self.shell = shell
+        #: Applied to every text output before it leaves the kernel (:mod:`.output_redaction`).
+        self.redact = redact
         #: Seconds a cell may run before it is interrupted (None or 0: no limit).
         self.cell_timeout = cell_timeout
         #: Most bytes each of a cell's outputs keeps (None or 0: no limit).
@@ -140,6 +145,8 @@ class KernelExecutor:
                 # Displays are described to the model before the limit cuts them; the limit
                 # goes on the kernel's own streams, under the tee that records for the model.
                 stack.enter_context(_record_displays(shell, displays))
+                if self.redact is not None:
+                    stack.enter_context(redact_outputs(shell, self.redact))
                 stack.enter_context(limit_outputs(shell, self.max_output_bytes))
                 stack.enter_context(_tee_streams(stdout, stderr))
                 stack.enter_context(_answer_scope(shell, slot))

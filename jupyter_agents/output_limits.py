@@ -24,12 +24,11 @@ What the model sees is cut separately, to its own budget (:mod:`jupyter_agents.o
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from typing import Any
 
-_DISPLAY_MESSAGES = ("display_data", "update_display_data", "execute_result")
+from .output_hooks import filtered_displays, filtered_errors, wrapped_streams
 
 
 def size_of(text: str) -> int:
@@ -119,53 +118,24 @@ def limit_outputs(shell: Any, max_bytes: int | None) -> Iterator[None]:
     if not max_bytes:
         yield
         return
-    with ExitStack() as stack:
-        for name in ("stdout", "stderr"):
-            stack.enter_context(_budgeted(getattr(sys, name), name, max_bytes))
 
-        def hook(message: dict[str, Any]) -> dict[str, Any]:
-            content = message.get("content") or {}
-            if message.get("msg_type") in _DISPLAY_MESSAGES and isinstance(
-                content.get("data"), dict
-            ):
-                content["data"] = cap_bundle(content["data"], max_bytes)
-            return message
+    def budgeted(write: Any, name: str) -> Any:
+        return StreamBudget(write, name, max_bytes).write
 
-        for publisher in (getattr(shell, "display_pub", None), getattr(shell, "displayhook", None)):
-            if hasattr(publisher, "register_hook"):
-                publisher.register_hook(hook)
-                stack.callback(publisher.unregister_hook, hook)
-        stack.enter_context(_capped_tracebacks(shell, max_bytes))
-        yield
-
-
-@contextmanager
-def _capped_tracebacks(shell: Any, limit: int) -> Iterator[None]:
-    """Cap error outputs too: ipykernel sends them itself, past the display hooks.
-
-    ``raise ValueError(huge)`` would otherwise put the whole message (twice: the error's
-    value and its formatted traceback) into the notebook.
-    """
-    show = getattr(shell, "_showtraceback", None)
-    if show is None:
-        yield
-        return
-
-    def capped(etype: Any, evalue: Any, stb: list[str]) -> Any:
+    def capped_error(_etype: Any, evalue: Any, stb: list[str]) -> tuple[Any, list[str]]:
+        # ``raise ValueError(huge)`` would otherwise put the whole message into the notebook
+        # twice: as the error's value and in its formatted traceback.
         text = str(evalue)
-        if size_of(text) > limit:
-            evalue = head_of(text, limit) + stream_note("error message", limit)
-        return show(etype, evalue, cap_traceback(list(stb), limit))
+        if size_of(text) > max_bytes:
+            evalue = head_of(text, max_bytes) + stream_note("error message", max_bytes)
+        return evalue, cap_traceback(stb, max_bytes)
 
-    own = shell.__dict__.get("_showtraceback")  # another extension's patch, if any
-    shell._showtraceback = capped
-    try:
+    with (
+        wrapped_streams(budgeted),
+        filtered_displays(shell, lambda data: cap_bundle(data, max_bytes)),
+        filtered_errors(shell, capped_error),
+    ):
         yield
-    finally:
-        if own is None:
-            del shell._showtraceback
-        else:
-            shell._showtraceback = own
 
 
 def cap_traceback(lines: list[str], limit: int) -> list[str]:
@@ -190,22 +160,3 @@ def cap_traceback(lines: list[str], limit: int) -> list[str]:
         tail.insert(0, cut)
         used += size_of(cut)
     return [*head, stream_note("traceback", limit).strip(), *tail]
-
-
-@contextmanager
-def _budgeted(stream: Any, name: str, limit: int) -> Iterator[None]:
-    """Give ``stream`` a budgeted ``write`` of its own while inside, then its own back."""
-    had_own = "write" in getattr(stream, "__dict__", {})
-    budget = StreamBudget(stream.write, name, limit)
-    try:
-        stream.write = budget.write
-    except (AttributeError, TypeError):  # a stream that takes no attributes: leave it be
-        yield
-        return
-    try:
-        yield
-    finally:
-        if had_own:
-            stream.write = budget._write
-        else:
-            del stream.write

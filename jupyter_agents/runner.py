@@ -113,6 +113,7 @@ class RunContext:
                 roles=roles,
                 cell_timeout=self.cell_timeout(),
                 max_output_bytes=settings.max_output_bytes,
+                redact=self.redact,
             ),
             view=self.view,
             memory=memory,
@@ -326,6 +327,11 @@ async def _replay_or_start(context: RunContext) -> None:
         same = previous.record.get("crew") == redacted(context.crew_spec, context.redact)
     if previous is not None and same and not settings.rerun:
         context.recorded = previous
+        # Its cells run next, as ordinary code: with the agent cells' redaction and output cap,
+        # so they print what was recorded and no secret lands in the notebook.
+        context.session.recorded_cells.watch(
+            previous.cell_ids, context.redact, settings.max_output_bytes
+        )
         run.answer = decode_answer(previous.record.get("answer"))
         run.finish(RunStatus.REPLAYED)
         context.view.notice(

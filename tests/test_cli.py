@@ -169,6 +169,50 @@ def test_run_without_auto_replays_recorded_cells_and_refuses_new_ones(
     assert nb.cells[-1].outputs[0]["text"] == "after: 12\n"
 
 
+FAKE_KEY = "sk-proj-FAKEFAKEFAKEFAKEFAKE1234"
+FAKE_ENV_SECRET = "correct-horse-battery-staple-42"
+KEY_PARTS = "'sk-proj-' + 'FAKE' * 5 + '1234'"  # the key, without writing it in the cell
+
+
+def test_secrets_agent_cells_print_stay_out_of_run_and_replay_notebooks(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    # An agent cell prints a secret environment variable, displays a key and raises with it.
+    env = {**env, "WAREHOUSE_PASSWORD": FAKE_ENV_SECRET}
+    script.script(
+        code("import os\nprint('password:', os.environ['WAREHOUSE_PASSWORD'])", "Look."),
+        code(
+            f"from IPython.display import HTML, display\nkey = {KEY_PARTS}\n"
+            "display(HTML(f'<b>{key}</b>'))\nraise ValueError(f'rejected key {key}')",
+            "Show.",
+        ),
+        code("cli_total = sum(cli_rows)\nfinal_answer(cli_total)", "Done."),
+    )
+    args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
+    ran = cli("run", "totals.ipynb", *args, env=env, cwd=workdir)
+    assert ran.returncode == 0, ran.stderr
+
+    saved = (workdir / "ran.ipynb").read_text()
+    for secret in (FAKE_ENV_SECRET, FAKE_KEY):
+        at = saved.find(secret)
+        assert at < 0, saved[at - 300 : at + 100]
+    nb = nbformat.read(workdir / "ran.ipynb", as_version=4)
+    looked, shown = [c for c in nb.cells if "step" in c.metadata.get("jupyter_agents", {})][:2]
+    assert looked.outputs[0]["text"] == "password: [redacted]\n"
+    assert "<b>[redacted]</b>" in shown.outputs[0]["data"]["text/html"]
+    assert shown.outputs[1]["evalue"] == "rejected key [redacted]"
+
+    # Replayed as ordinary code, the recorded cells print the same redacted text: the record
+    # is reproduced, and the re-executed notebook holds no secret either.
+    replay = cli("replay", "ran.ipynb", "-o", "replayed.ipynb", env=env, cwd=workdir)
+
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "reproduced: all 3 agent cell(s) match the record." in replay.stdout
+    replayed = (workdir / "replayed.ipynb").read_text()
+    assert FAKE_ENV_SECRET not in replayed and FAKE_KEY not in replayed
+    assert "password: [redacted]" in replayed
+
+
 def test_rerun_needs_an_explicit_auto_policy(workdir: Path, env: dict[str, str]):
     result = cli("run", "totals.ipynb", "--rerun", env=env, cwd=workdir)
     assert result.returncode == 2

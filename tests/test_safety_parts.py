@@ -18,6 +18,8 @@ from jupyter_agents.headless import approved_or_own, end_unfinished_runs
 from jupyter_agents.loop import undone_note
 from jupyter_agents.magic_options import parse_magic_line
 from jupyter_agents.output_limits import StreamBudget, cap_bundle, head_of, size_of
+from jupyter_agents.output_redaction import redacted_bundle
+from jupyter_agents.redact import Redactor
 from jupyter_agents.risk import Category, review_cell
 from jupyter_agents.schema import metadata_errors, schema
 
@@ -223,3 +225,19 @@ def test_a_bundle_over_the_limit_becomes_its_plain_text_start_and_a_note():
     long_text = {"text/plain": ["x" * 3000, "y" * 3000]}  # nbformat's list form
     cut = cap_bundle(long_text, 1000)["text/plain"]
     assert cut.startswith("xxx") and " ...\n[jupyter-agents:" in cut and len(cut) <= 1000
+
+
+def test_only_the_text_forms_of_a_bundle_are_redacted():
+    key = "AIza" + "B" * 35  # a Google key's shape, which base64 image data can spell
+    redact = Redactor({})
+    bundle = {
+        "text/plain": f"key={key}",
+        "text/html": ["<b>", key, "</b>"],  # nbformat's list form
+        "image/png": f"iVBOR{key}",
+        "application/json": {"key": key},
+    }
+    redacted = redacted_bundle(bundle, redact)
+    assert redacted["text/plain"] == "key=[redacted]"
+    assert redacted["text/html"] == ["<b>", "[redacted]", "</b>"]
+    assert redacted["image/png"] == bundle["image/png"]
+    assert redacted["application/json"] == {"key": key}
