@@ -153,6 +153,7 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
 
     step.code_run = code
     await parts.recorder.executing(cell, step)
+    step_view.show_note(RUNNING_NOTE)
     output = parts.recorder.capture(cell, fallback=step_view.capture())
     with span(
         "execute_tool run_cell",
@@ -290,6 +291,14 @@ async def decide(
         step_view.show_note("The cell was changed and has risk flags: waiting for your decision.")
         request = ApprovalRequest(number, code, proposal.thought, risks)
 
+
+#: Shown while a cell runs. A click on Stop reaches the kernel only when the cell awaits or
+#: ends (a cell busy in Python holds the kernel's event loop); the kernel's interrupt button
+#: raises KeyboardInterrupt in the cell itself.
+RUNNING_NOTE = (
+    "Running. Stop ends the run when this cell ends (or awaits); "
+    "the kernel's interrupt button (■) cuts the cell short."
+)
 
 #: What the conversation keeps of a reply that could not run: it is re-sent with every later
 #: call, and a reply cut at the output limit is as long as that limit.

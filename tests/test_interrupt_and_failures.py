@@ -63,8 +63,12 @@ def test_interrupt_stops_a_synchronous_cell(agent_kernel: KernelHarness, script:
     older = set(agent_kernel.widgets)
     run = agent_kernel.start("%agent --approve auto Loop forever")
     wait_for_output(agent_kernel, "looping", older)
+    while_looping = agent_kernel.html_text()
     agent_kernel.interrupt()
     agent_kernel.wait_done(run, 30)
+
+    # While it looped, the widget said what Stop can and cannot do about it.
+    assert "interrupt button (■) cuts the cell short" in while_looping
 
     message = one_line_error(run)
     assert "RunInterrupted" in message and "at step 2; 1 earlier cell(s) completed" in message
