@@ -64,18 +64,22 @@ class AgentNotebookClient(NotebookClient):
             await self._force_settings()
             self._send_cell_ids()
             planned = [cell for cell in self.nb.cells if cell.cell_type == "code"]
-            for number, cell in enumerate(planned, start=1):
-                index = next((i for i, c in enumerate(self.nb.cells) if c is cell), None)
-                if index is None:  # removed by a re-run of the agent cell above it
-                    continue
-                if not self.should_run(cell):
-                    self._say(f"[{number}/{len(planned)}] skipped: {_first_line(cell)}")
-                    continue
-                self._say(f"[{number}/{len(planned)}] {_first_line(cell)}")
-                self._cell_id = cell.get("id")
-                await self.async_execute_cell(
-                    cell, index, execution_count=self.code_cells_executed + 1
-                )
+            self.nb.cells = CellsInPlace(self.nb.cells)
+            try:
+                for number, cell in enumerate(planned, start=1):
+                    index = next((i for i, c in enumerate(self.nb.cells) if c is cell), None)
+                    if index is None:  # removed by a re-run of the agent cell above it
+                        continue
+                    if not self.should_run(cell):
+                        self._say(f"[{number}/{len(planned)}] skipped: {_first_line(cell)}")
+                        continue
+                    self._say(f"[{number}/{len(planned)}] {_first_line(cell)}")
+                    self._cell_id = cell.get("id")
+                    await self.async_execute_cell(
+                        cell, index, execution_count=self.code_cells_executed + 1
+                    )
+            finally:
+                self.nb.cells = list(self.nb.cells)
             self.set_widgets_metadata()
         return self.nb
 
@@ -171,6 +175,22 @@ class AgentNotebookClient(NotebookClient):
     def _say(self, line: str) -> None:
         if self.progress is not None:
             print(line, file=self.progress, flush=True)
+
+
+class CellsInPlace(list):  # type: ignore[type-arg]
+    """The notebook's cells while nbclient runs them: a cell stays where it is.
+
+    nbclient ends each cell with ``nb.cells[index] = cell``, the index it was given before the
+    cell ran. An agent cell can insert cells above itself meanwhile (``%agent --section`` adds
+    to a section higher up), and that assignment would then overwrite another cell with a
+    second copy of the running one. nbclient updates the cell object in place, so putting a
+    cell that is already in the list back into it is skipped.
+    """
+
+    def __setitem__(self, index: Any, value: Any) -> None:
+        if isinstance(index, int) and any(cell is value for cell in self):
+            return
+        super().__setitem__(index, value)
 
 
 def agent_metadata(cell: nbformat.NotebookNode) -> dict[str, Any]:

@@ -213,6 +213,39 @@ def test_secrets_agent_cells_print_stay_out_of_run_and_replay_notebooks(
     assert "password: [redacted]" in replayed
 
 
+def test_a_section_above_the_running_cell_grows_and_no_cell_is_lost(
+    tmp_path: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    # nbclient puts each cell back at the index it had before it ran; the agent cell inserts
+    # its cells above itself here, so that index points at another cell by then.
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb.cells = [
+        new_code_cell("%load_ext jupyter_agents", id="load"),
+        new_markdown_cell("## Analysis", id="analysis"),
+        new_code_cell("sec_values = [1, 2, 3]", id="values"),
+        new_markdown_cell("## Report", id="report"),
+        new_code_cell("print('report cell')", id="report-cell"),
+        new_code_cell("%agent --section Analysis Compute the mean", id="prompt"),
+        new_code_cell("print('after', sec_mean)", id="after"),
+    ]
+    nbformat.write(nb, tmp_path / "sections.ipynb")
+    script.script(
+        code("sec_mean = sum(sec_values) / len(sec_values)", "Mean."),
+        code("final_answer(sec_mean)", "Done."),
+    )
+    args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
+    ran = cli("run", "sections.ipynb", *args, env=env, cwd=tmp_path)
+    assert ran.returncode == 0, ran.stderr
+
+    out = nbformat.read(tmp_path / "ran.ipynb", as_version=4)
+    nbformat.validate(out)
+    ids = [cell.id for cell in out.cells]
+    agent = [c.id for c in out.cells if "step" in c.metadata.get("jupyter_agents", {})]
+    assert len(agent) == 2 and len(set(ids)) == len(ids)
+    assert ids == ["load", "analysis", "values", *agent, "report", "report-cell", "prompt", "after"]
+    assert out.cells[-1].outputs[0]["text"] == "after 2.0\n"
+
+
 def test_rerun_needs_an_explicit_auto_policy(workdir: Path, env: dict[str, str]):
     result = cli("run", "totals.ipynb", "--rerun", env=env, cwd=workdir)
     assert result.returncode == 2
