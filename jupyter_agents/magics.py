@@ -44,6 +44,16 @@ class PendingRun(Awaitable[Any]):
         return "<agent run: await it to start>"
 
 
+def _usage(text: str) -> PendingRun:
+    """Print the usage; awaitable like a run, since the cell awaits what the magic returns."""
+    print(text)
+
+    async def nothing() -> None:
+        return None
+
+    return PendingRun(nothing())
+
+
 @magics_class
 class AgentMagics(Magics):
     def __init__(self, shell: Any, session: KernelSession) -> None:
@@ -52,7 +62,7 @@ class AgentMagics(Magics):
 
     @no_var_expand  # the task is prose: "{region}" or "$USD" must reach the model as typed
     @line_cell_magic
-    def agent(self, line: str, cell: str | None = None) -> PendingRun | None:
+    def agent(self, line: str, cell: str | None = None) -> PendingRun:
         """Start a code agent in this kernel; it proposes cells for you to approve.
 
         %agent [options] TASK
@@ -62,8 +72,7 @@ class AgentMagics(Magics):
         """
         call = parse_magic_line(line, cell)
         if call.help:
-            print(USAGE)
-            return None
+            return _usage(USAGE)
         if not call.task:
             raise InvalidOption(
                 "no task given: `%agent [options] TASK`, or `%%agent` with the task in the cell."
@@ -86,7 +95,7 @@ class AgentMagics(Magics):
 
     @no_var_expand
     @line_cell_magic
-    def crew(self, line: str, cell: str | None = None) -> PendingRun | None:
+    def crew(self, line: str, cell: str | None = None) -> PendingRun:
         """Role agents that own notebook sections and hand the work to each other.
 
         %%crew [--model MODEL] [--approve each|auto|risky] [--max-steps N] [--cell-timeout S]
@@ -101,8 +110,7 @@ class AgentMagics(Magics):
         """
         call = parse_magic_line(line)
         if call.help:
-            print(CREW_USAGE)
-            return None
+            return _usage(CREW_USAGE)
         if cell is None:
             raise InvalidOption("use %%crew, with the crew's description (YAML) in the cell.")
         if call.task or call.tools or call.section:

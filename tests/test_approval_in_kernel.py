@@ -225,8 +225,13 @@ def test_assignment_form_and_help(agent_kernel: KernelHarness, script: ScriptedL
     run = agent_kernel.execute("stored_answer = %agent --approve auto What is 6 * 7?", timeout=60)
     assert run.status == "ok", run.error_text
     assert agent_kernel.execute("print(stored_answer)").stdout.strip() == "42"
-    usage = agent_kernel.execute("%agent --help").stdout
-    assert usage.startswith("Usage:  %agent [options] TASK") and "--approve each|auto" in usage
+    usage = agent_kernel.execute("%agent --help")
+    assert usage.status == "ok", usage.error_text
+    assert usage.stdout.startswith("Usage:  %agent [options] TASK")
+    assert "--approve each|auto" in usage.stdout
+    crew_usage = agent_kernel.execute("%crew -h")
+    assert crew_usage.status == "ok", crew_usage.error_text
+    assert "process: sequential" in crew_usage.stdout
 
 
 def test_the_reason_box_is_emptied_after_each_decision(
