@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import copy
+import math
 import re
 import sys
 from pathlib import Path
 from typing import Any
 
 import nbformat
+from nbformat.v4.nbbase import random_cell_id
 
 from .export import html_trace, strip_transcripts
 from .headless import (
@@ -29,6 +31,7 @@ from .headless import (
     was_cut_short,
 )
 from .replay_compare import Divergence, first_difference
+from .schema import metadata_errors
 from .time_limit import HEADLESS_CELL_TIMEOUT as HEADLESS_CELL_TIMEOUT_FOR_AGENTS
 
 #: Seconds one of the user's cells may run in a headless run (``--timeout``).
@@ -65,6 +68,7 @@ def run_command(args: argparse.Namespace) -> int:
             "add --approve auto to allow that."
         )
     nb = _read(args.notebook)
+    out = _writable(args.output or args.notebook)
     settings: dict[str, Any] = {"frontend_timeout": 0.1, "cell_timeout": _cell_timeout(args)}
     if args.model:
         settings["model"] = args.model
@@ -74,7 +78,6 @@ def run_command(args: argparse.Namespace) -> int:
         settings["rerun"] = True
     client = _client(nb, args, settings)
     failed = _execute(client, args.notebook)
-    out = Path(args.output or args.notebook)
     nbformat.write(nb, out)
     print(f"wrote {out}", file=sys.stderr)
     return 1 if failed else 0
@@ -85,6 +88,14 @@ def run_command(args: argparse.Namespace) -> int:
 
 def replay_command(args: argparse.Namespace) -> int:
     nb = _read(args.notebook)
+    out = _writable(args.output) if args.output else None
+    settings = {
+        "offline": True,
+        "approve": "auto",
+        "frontend_timeout": 0.1,
+        "cell_timeout": _cell_timeout(args),
+    }
+    client = _client(nb, args, settings, should_run=approved_or_own)
     recorded = copy.deepcopy(nb)
     steps = [(i, c) for i, c in enumerate(nb.cells) if is_agent_step(c)]
     if not steps:
@@ -98,18 +109,11 @@ def replay_command(args: argparse.Namespace) -> int:
     for index, cell in skipped:
         status = "cut short" if was_cut_short(cell) else agent_metadata(cell).get("status")
         print(f"  cell {index:>3} {_label(cell)}: NOT executed (recorded as {status})")
-    settings = {
-        "offline": True,
-        "approve": "auto",
-        "frontend_timeout": 0.1,
-        "cell_timeout": _cell_timeout(args),
-    }
-    client = _client(nb, args, settings, should_run=approved_or_own)
     failed = _execute(client, args.notebook)
     divergences = compare(recorded, nb)
-    if args.output:
-        nbformat.write(nb, args.output)
-        print(f"wrote {args.output}", file=sys.stderr)
+    if out is not None:
+        nbformat.write(nb, out)
+        print(f"wrote {out}", file=sys.stderr)
     checked = len(steps) - len(skipped)
     if divergences:
         print(f"{len(divergences)} of {checked} agent cell(s) diverge from the record:")
@@ -152,15 +156,14 @@ def export_command(args: argparse.Namespace) -> int:
             "--strip-transcripts writes a notebook and --html a web page: run export once for each."
         )
     nb = _read(args.notebook)
+    default = Path(args.notebook).with_suffix(".agents.html") if args.html else args.notebook
+    out = _writable(args.output or default)
     if args.strip_transcripts:
         nb, removed = strip_transcripts(nb)
         print(f"removed {removed} transcript(s)", file=sys.stderr)
     if args.html:
-        page = html_trace(nb, Path(args.notebook).name)
-        out = Path(args.output or Path(args.notebook).with_suffix(".agents.html"))
-        out.write_text(page, encoding="utf-8")
+        out.write_text(html_trace(nb, Path(args.notebook).name), encoding="utf-8")
     else:
-        out = Path(args.output or args.notebook)
         nbformat.write(nb, out)
     print(f"wrote {out}", file=sys.stderr)
     return 0
@@ -175,7 +178,7 @@ def _client(
     settings: dict[str, Any],
     should_run: Any = None,
 ) -> AgentNotebookClient:
-    timeout = args.timeout if args.timeout is not None else HEADLESS_CELL_TIMEOUT
+    timeout = _timeout(args)
     return AgentNotebookClient(
         nb,
         settings=settings,
@@ -250,12 +253,55 @@ def _first_error(cell: nbformat.NotebookNode) -> str | None:
 
 
 def _read(path: str) -> nbformat.NotebookNode:
+    """The notebook at ``path``, with cell ids, its jupyter-agents metadata checked."""
     try:
-        return nbformat.read(path, as_version=4)
+        nb = nbformat.read(path, as_version=4)
     except FileNotFoundError:
         raise UsageError(f"no such notebook: {path}") from None
     except Exception as error:
         raise UsageError(f"{path} is not a readable notebook: {error}") from None
+    problems = metadata_errors(nb)
+    if problems:
+        more = f"; {len(problems)} problems in all" if len(problems) > 1 else ""
+        raise UsageError(
+            f"{path}: its jupyter-agents metadata does not match the schema this version reads "
+            f"({problems[0]}{more}). Fix or remove that metadata (see docs/notebook-format.md)."
+        )
+    return with_cell_ids(nb)
+
+
+def with_cell_ids(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """Notebooks older than format 4.5 have no cell ids; give them some, as JupyterLab does.
+
+    The agent anchors its cells, records and replays by cell id: without ids nothing would be
+    recorded, and replay would compare the wrong cells.
+    """
+    if nb.nbformat_minor >= 5 and all(cell.get("id") for cell in nb.cells):
+        return nb
+    nb.nbformat_minor = max(nb.nbformat_minor, 5)
+    for cell in nb.cells:
+        if not cell.get("id"):
+            cell.id = random_cell_id()
+    return nb
+
+
+def _writable(path: str | Path) -> Path:
+    """``path``, if a notebook can be written there (checked before any work is done)."""
+    out = Path(path)
+    if not out.parent.is_dir():
+        raise UsageError(f"cannot write {out}: there is no folder {out.parent}.")
+    if out.is_dir():
+        raise UsageError(f"cannot write {out}: it is a folder; give a file name.")
+    return out
+
+
+def _timeout(args: argparse.Namespace) -> int:
+    """Seconds one of the user's cells may run: ``--timeout``, whole seconds (nbclient's unit)."""
+    if args.timeout is None:
+        return HEADLESS_CELL_TIMEOUT
+    if not 0 < args.timeout < float("inf"):
+        raise UsageError("--timeout takes a number of seconds greater than 0.")
+    return math.ceil(args.timeout)
 
 
 def _label(cell: nbformat.NotebookNode) -> str:

@@ -47,7 +47,11 @@ def find_recorded_run(notebook: dict[str, Any], anchor: str) -> RecordedRun | No
         if cell.get("id") != anchor and _agent_metadata(cell).get("run_id") == run_id
     )
     runs = (notebook.get("metadata") or {}).get("runs", [])
-    record = next((run for run in runs if run.get("run_id") == run_id), None)
+    # A hand-edited or damaged record is no record: the cell then asks its model as usual.
+    runs = runs if isinstance(runs, list) else []
+    record = next(
+        (run for run in runs if isinstance(run, dict) and run.get("run_id") == run_id), None
+    )
     if record is None or not cell_ids:
         return None
     return RecordedRun(run_id, record, cell_ids)

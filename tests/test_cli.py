@@ -246,6 +246,55 @@ def test_a_section_above_the_running_cell_grows_and_no_cell_is_lost(
     assert out.cells[-1].outputs[0]["text"] == "after 2.0\n"
 
 
+def test_a_notebook_from_before_cell_ids_is_recorded_and_replayed(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    old = json.loads((workdir / "totals.ipynb").read_text())
+    old["nbformat_minor"] = 4  # format 4.4: cells have no ids
+    for cell in old["cells"]:
+        del cell["id"]
+    (workdir / "old.ipynb").write_text(json.dumps(old))
+    script_run(script)
+    args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
+    assert cli("run", "old.ipynb", *args, env=env, cwd=workdir).returncode == 0
+
+    nb = nbformat.read(workdir / "ran.ipynb", as_version=4)
+    nbformat.validate(nb)
+    assert nb.nbformat_minor >= 5 and len({cell.id for cell in nb.cells}) == len(nb.cells)
+    assert len([c for c in nb.cells if "step" in c.metadata.get("jupyter_agents", {})]) == 3
+    replay = cli("replay", "ran.ipynb", env=env, cwd=workdir)
+    assert replay.returncode == 0, replay.stdout + replay.stderr
+    assert "reproduced: all 3 agent cell(s) match the record." in replay.stdout
+
+
+def test_bad_metadata_and_output_paths_are_refused_before_any_work(
+    workdir: Path, env: dict[str, str]
+):
+    nb = nbformat.read(workdir / "totals.ipynb", as_version=4)
+    nb.metadata["jupyter_agents"] = {"runs": "garbage"}
+    nbformat.write(nb, workdir / "damaged.ipynb")
+    for command in (["replay"], ["run"], ["export", "--html"]):
+        result = cli(*command, "damaged.ipynb", env=env, cwd=workdir)
+        assert result.returncode == 2 and result.stdout == ""
+        assert result.stderr.strip().splitlines() == [
+            f"jupyter agents {command[0]}: damaged.ipynb: its jupyter-agents metadata does not "
+            "match the schema this version reads (notebook metadata at runs: 'garbage' is not "
+            "of type 'array'). Fix or remove that metadata (see docs/notebook-format.md)."
+        ]
+    for command in (["run"], ["replay"], ["export", "--html"]):
+        result = cli(*command, "totals.ipynb", "-o", "nowhere/out.ipynb", env=env, cwd=workdir)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().endswith(
+            "cannot write nowhere/out.ipynb: there is no folder nowhere."
+        )
+    late = cli("run", "totals.ipynb", "--timeout", "nan", env=env, cwd=workdir)
+    assert late.returncode == 2
+    assert (
+        late.stderr.strip()
+        == "jupyter agents run: --timeout takes a number of seconds greater than 0."
+    )
+
+
 def test_rerun_needs_an_explicit_auto_policy(workdir: Path, env: dict[str, str]):
     result = cli("run", "totals.ipynb", "--rerun", env=env, cwd=workdir)
     assert result.returncode == 2
