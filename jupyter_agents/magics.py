@@ -21,6 +21,7 @@ from .crew import run_crew
 from .crew_spec import build_crew_spec, parse_crew_text
 from .errors import InvalidOption
 from .magic_options import CREW_USAGE, USAGE, parse_magic_line
+from .redact import Redactor
 from .runner import run_agent
 from .session import KernelSession
 
@@ -90,6 +91,7 @@ class AgentMagics(Magics):
     async def _run(
         self, task: str, settings: Settings, tools: list[Any], section: str | None
     ) -> Any:
+        self._redact_this_cell()
         run = await run_agent(task, settings, tools, self.session, section=section)
         return run.answer
 
@@ -129,8 +131,14 @@ class AgentMagics(Magics):
         return PendingRun(self._run_crew(spec, settings, tools))
 
     async def _run_crew(self, spec: Any, settings: Settings, tools: dict[str, list[Any]]) -> Any:
+        self._redact_this_cell()
         crew = await run_crew(spec, settings, self.session, tools)
         return crew.answer
+
+    def _redact_this_cell(self) -> None:
+        """The prompt cell's outputs (notices, an error, the answer) are saved: no secrets."""
+        if self.session.output_rules is not None:
+            self.session.output_rules.redact_current_cell(Redactor())
 
     def _tool(self, name: str) -> Any:
         tool = self.shell.user_ns.get(name)

@@ -7,11 +7,14 @@ displays or raises passes through the run's :class:`~jupyter_agents.redact.Redac
 shapes, and the values of secret-named environment variables) on its way out.
 
 The same happens when a recorded agent cell runs again as ordinary code (Run All, or
-``jupyter agents run`` / ``replay``): the replaying prompt cell asks :class:`RecordedCells` to
-watch those cells, so they produce what was recorded, redacted and capped alike.
+``jupyter agents run`` / ``replay``): the replaying prompt cell asks :class:`CellOutputRules`
+to watch those cells, so they produce what was recorded, redacted and capped alike. And the
+prompt cell's own outputs (its lines about the run, an error's message, the final answer
+shown as its result) are redacted while it runs.
 
-Only text is touched: images and other base64 data can spell a key's shape by chance. A
-user's own cells are never touched. Like all redaction here, this is a safety net: a secret
+Only text is touched: images and other base64 data can spell a key's shape by chance. The
+user's own cells are never touched (with the Python API, ``await Agent(...).run()`` in a
+cell of theirs, only the agent's cells are). Like all redaction here, this is a safety net: a secret
 with no recognisable name or shape passes.
 """
 
@@ -64,18 +67,27 @@ def _redacted(value: Any, redact: Redact) -> Any:
     return value
 
 
-class RecordedCells:
-    """Recorded agent cells that run again as ordinary code get the agent cells' output rules.
+class CellOutputRules:
+    """Which top-level cells get the agent cells' output rules, and applying them.
 
-    One per kernel. It listens to IPython's ``pre_run_cell`` / ``post_run_cell`` events and
-    recognises the cells by the id the frontend sends with each execute request.
+    One per kernel, made when the extension loads. It follows IPython's ``pre_run_cell`` and
+    ``post_run_cell`` events to know the cell the kernel is running (the agent's own cells,
+    run inside a prompt cell, also fire them, and are told apart as nested). Two kinds of
+    top-level cell are covered:
+
+    - recorded agent cells that run again as ordinary code, known by the id the frontend
+      sends with each execute request (:meth:`watch`): redaction and the output cap;
+    - the ``%agent`` or ``%%crew`` cell itself while it runs (:meth:`redact_current_cell`):
+      its lines about the run, its error message and its result (the final answer) are
+      redacted until the cell ends.
     """
 
     def __init__(self, shell: Any) -> None:
         self.shell = shell
-        self._cells: set[str] = set()
+        self._watched: set[str] = set()
         self._redact: Redact = str
         self._max_output_bytes: int | None = None
+        self._top: Any = None  # the running top-level cell's ExecutionInfo
         self._active: ExitStack | None = None
         shell.events.register("pre_run_cell", self._pre_run_cell)
         shell.events.register("post_run_cell", self._post_run_cell)
@@ -84,23 +96,33 @@ class RecordedCells:
         self, cell_ids: Collection[str], redact: Redact, max_output_bytes: int | None
     ) -> None:
         """Apply ``redact`` and the output cap to these cells whenever they run from now on."""
-        self._cells.update(cell_ids)
+        self._watched.update(cell_ids)
         self._redact = redact
         self._max_output_bytes = max_output_bytes
 
-    def _pre_run_cell(self, info: Any) -> None:
-        self._end()
-        if getattr(info, "cell_id", None) not in self._cells:
+    def redact_current_cell(self, redact: Redact) -> None:
+        """Redact what the running top-level cell shows from now until it ends."""
+        if self._top is None or self._active is not None:
             return
         stack = ExitStack()
-        stack.enter_context(redact_outputs(self.shell, self._redact))
-        stack.enter_context(limit_outputs(self.shell, self._max_output_bytes))
+        stack.enter_context(redact_outputs(self.shell, redact))
         self._active = stack
 
-    def _post_run_cell(self, _result: Any) -> None:
-        self._end()
+    def _pre_run_cell(self, info: Any) -> None:
+        if self._top is not None:
+            return  # an agent cell inside the running prompt cell: the executor covers it
+        self._top = info
+        if getattr(info, "cell_id", None) in self._watched:
+            stack = ExitStack()
+            stack.enter_context(redact_outputs(self.shell, self._redact))
+            stack.enter_context(limit_outputs(self.shell, self._max_output_bytes))
+            self._active = stack
 
-    def _end(self) -> None:
+    def _post_run_cell(self, result: Any) -> None:
+        # ``result`` is None when the cell ended by an exception outside IPython's handling.
+        if result is not None and getattr(result, "info", None) is not self._top:
+            return  # an agent cell's end, not the top-level cell's
+        self._top = None
         if self._active is not None:
             active, self._active = self._active, None
             active.close()

@@ -2,14 +2,16 @@
 
 What the agent gathers by itself, the variables summary, the user's cells and the outputs of
 the cells it runs, can hold credentials: ``OPENAI_API_KEY = "sk-..."`` in a cell, a token in
-an environment variable that some cell printed. Three rules, applied to that text:
+an environment variable that some cell printed. Four rules, applied to that text:
 
 - variables whose *names* look secret (``api_key``, ``db_password``, ``GITHUB_TOKEN``) have
   their values hidden;
 - strings shaped like well-known credentials (OpenAI/Anthropic/GitHub/Slack/AWS/Google/Hugging
   Face keys, bearer tokens, private key blocks) are replaced;
 - the values of environment variables whose names look secret are replaced wherever they
-  appear.
+  appear;
+- quoted strings given to secret-named things (``db_password = "..."``, ``token="..."``,
+  ``{'api_key': '...'}``) lose their value.
 
 This is a safety net, not a guarantee: a secret with no recognisable name or shape passes.
 The task the user typed is never changed.
@@ -44,6 +46,18 @@ _SECRET_VALUE = re.compile(
 )
 #: Environment values shorter than this are too likely to appear by accident ("true", "1").
 MIN_ENV_SECRET = 8
+#: A quoted string given to a secret-named thing: ``db_password = "..."``, ``token="..."``
+#: (a keyword argument), ``'api_key': '...'`` (a dict entry or printed dict). The name and the
+#: quotes stay; the value goes. Values under 6 characters are left (placeholders, "").
+#: Its names are stricter than SECRET_NAME's: text is changed, so ``compass_heading`` or
+#: ``tokenizer_name = "bert-base-uncased"`` must not lose their values.
+_SECRET_ASSIGNMENT = re.compile(
+    r"(?P<name>[\w.-]*(?:pass(?:word|wd|phrase)|(?<![a-z])pass(?![a-z])|secret"
+    r"|token(?!i[sz])|api[_-]?key|access[_-]?key|private[_-]?key|credential"
+    r"|(?<![a-z])auth(?![a-z])|session[_-]?key|cookie)[\w.-]*['\"]?"
+    r"\s*(?::|=(?!=))\s*)(?P<quote>['\"])[^'\"\n]{6,}(?P=quote)",
+    re.IGNORECASE,
+)
 
 
 class Redactor:
@@ -62,6 +76,7 @@ class Redactor:
         for value in self._env_values:
             if value in text:
                 text = text.replace(value, REDACTED)
+        text = _SECRET_ASSIGNMENT.sub(rf"\g<name>\g<quote>{REDACTED}\g<quote>", text)
         return _SECRET_VALUE.sub(REDACTED, text)
 
 

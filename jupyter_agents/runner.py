@@ -329,9 +329,10 @@ async def _replay_or_start(context: RunContext) -> None:
         context.recorded = previous
         # Its cells run next, as ordinary code: with the agent cells' redaction and output cap,
         # so they print what was recorded and no secret lands in the notebook.
-        context.session.recorded_cells.watch(
-            previous.cell_ids, context.redact, settings.max_output_bytes
-        )
+        if context.session.output_rules is not None:
+            context.session.output_rules.watch(
+                previous.cell_ids, context.redact, settings.max_output_bytes
+            )
         run.answer = decode_answer(previous.record.get("answer"))
         run.finish(RunStatus.REPLAYED)
         context.view.notice(

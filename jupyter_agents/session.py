@@ -15,7 +15,7 @@ from typing import Any
 from .config import SettingsStore
 from .errors import InvalidOption, RunAlreadyActive
 from .final_answer import final_answer, handoff
-from .output_redaction import RecordedCells
+from .output_redaction import CellOutputRules
 from .result import RunResult
 
 _sessions: weakref.WeakKeyDictionary[Any, KernelSession] = weakref.WeakKeyDictionary()
@@ -27,7 +27,9 @@ class KernelSession:
         self.settings = SettingsStore(getattr(shell, "config", None))
         self.active: RunResult | None = None
         self.last: RunResult | None = None
-        self._recorded_cells: RecordedCells | None = None
+        #: Output rules for recorded agent cells and the prompt cell (None: a shell without
+        #: IPython's events, as in some embedding).
+        self.output_rules = CellOutputRules(shell) if hasattr(shell, "events") else None
         if self.shell.user_ns.get("final_answer", final_answer) is final_answer:
             self.install_final_answer()
         else:
@@ -43,13 +45,6 @@ class KernelSession:
         if session is None:
             session = _sessions[shell] = cls(shell)
         return session
-
-    @property
-    def recorded_cells(self) -> RecordedCells:
-        """Recorded agent cells replayed as ordinary code (made on the first replay)."""
-        if self._recorded_cells is None:
-            self._recorded_cells = RecordedCells(self.shell)
-        return self._recorded_cells
 
     def install_final_answer(self) -> None:
         """Put ``final_answer`` and ``handoff`` in the user namespace, hidden from ``%who``.

@@ -186,7 +186,11 @@ def test_secrets_agent_cells_print_stay_out_of_run_and_replay_notebooks(
             "display(HTML(f'<b>{key}</b>'))\nraise ValueError(f'rejected key {key}')",
             "Show.",
         ),
-        code("cli_total = sum(cli_rows)\nfinal_answer(cli_total)", "Done."),
+        code(
+            "cli_total = sum(cli_rows)\n"
+            "final_answer(f\"{cli_total}, {os.environ['WAREHOUSE_PASSWORD']}\")",
+            "Done.",
+        ),
     )
     args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
     ran = cli("run", "totals.ipynb", *args, env=env, cwd=workdir)
@@ -201,6 +205,8 @@ def test_secrets_agent_cells_print_stay_out_of_run_and_replay_notebooks(
     assert looked.outputs[0]["text"] == "password: [redacted]\n"
     assert "<b>[redacted]</b>" in shown.outputs[0]["data"]["text/html"]
     assert shown.outputs[1]["evalue"] == "rejected key [redacted]"
+    prompt = next(c for c in nb.cells if c.id == "prompt")  # its answer, shown as its result
+    assert "'12, [redacted]'" in json.dumps(prompt.outputs)
 
     # Replayed as ordinary code, the recorded cells print the same redacted text: the record
     # is reproduced, and the re-executed notebook holds no secret either.

@@ -56,3 +56,24 @@ def test_cells_in_the_context_are_redacted_but_the_task_is_not():
     task, rest = message.split("Variables in the kernel now:")
     assert "sk-proj-abcdefghijklmnopqrstuvwxyz" in task  # the user's own words are sent as typed
     assert "sk-proj" not in rest and REDACTED in rest
+
+
+def test_quoted_values_given_to_secret_names_are_replaced():
+    redact = Redactor(environ={})
+    assert redact("db_password='hunter2hunter2'") == "db_password='[redacted]'"
+    assert redact('login(user="bob", password="hunter2x")') == (
+        'login(user="bob", password="[redacted]")'
+    )
+    assert redact("{'api_key': 'abc123def', 'region': 'eu-west-1'}") == (
+        "{'api_key': '[redacted]', 'region': 'eu-west-1'}"
+    )
+    # Comparisons, short placeholders and names that only contain the letters stay as they are.
+    for text in [
+        'if token == "abcdefgh": pass',
+        'password = ""',
+        "compass_heading = 'north-east'",
+        "tokenizer_name = 'bert-base-uncased'",
+        "author = 'Jane Austen'",
+        "{'passenger': 'Braund, Mr. Owen'}",
+    ]:
+        assert redact(text) == text
