@@ -9,7 +9,10 @@ it using that model?" is the first question a user asks.
 
 from __future__ import annotations
 
+import copy
 import os
+import re
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,7 +142,7 @@ class SettingsStore:
     """Holds the traitlets defaults and the session's ``%agent_config`` overrides."""
 
     def __init__(self, config: Config | None = None) -> None:
-        self.configurable = JupyterAgents(config=config or Config())
+        self.configurable = JupyterAgents(config=_valid_config(config or Config()))
         self.overrides: dict[str, Any] = {}
         #: Set by a headless runner (``jupyter agents run --model ...``): above %agent_config.
         self.command_line: dict[str, Any] = {}
@@ -165,7 +168,7 @@ class SettingsStore:
             value = trait.from_string(text)
             return trait.validate(self.configurable, value)
         except (TraitError, ValueError) as error:
-            raise InvalidOption(f"{name}={text!r} is not valid: {_first_line(error)}") from None
+            raise InvalidOption(f"{name}={text!r} is not valid: {_problem(error, text)}") from None
 
     def resolve(self, **options: Any) -> Settings:
         """The settings for a run: options given to this run win over everything else."""
@@ -193,7 +196,8 @@ class SettingsStore:
         try:
             return trait.validate(self.configurable, value)
         except TraitError as error:
-            raise InvalidOption(f"{name}={value!r} is not valid: {_first_line(error)}") from None
+            problem = _problem(error, value)
+            raise InvalidOption(f"{name}={value!r} is not valid: {problem}") from None
 
 
 def require_model(settings: Settings, crew: dict[str, Any] | None = None) -> None:
@@ -215,11 +219,53 @@ def require_model(settings: Settings, crew: dict[str, Any] | None = None) -> Non
 
 
 def _settable(name: str) -> str:
-    if name not in SETTABLE:
-        raise InvalidOption(f"unknown setting {name!r}; settable: {', '.join(SETTABLE)}.")
-    return name
+    if name in SETTABLE:
+        return name
+    if name in JupyterAgents.class_traits(config=True):
+        raise InvalidOption(
+            f"{name} cannot be set with %agent_config: set c.JupyterAgents.{name} in your "
+            f"IPython config file, or pass {name}=... to Agent(...)."
+        )
+    raise InvalidOption(f"unknown setting {name!r}; settable: {', '.join(SETTABLE)}.")
 
 
-def _first_line(error: BaseException) -> str:
+def _valid_config(config: Config) -> Config:
+    """``config`` without the ``c.JupyterAgents.*`` values its traits refuse, each one reported.
+
+    A bad value in ipython_config.py must not stop ``%load_ext``: the extension loads, says
+    in one line which setting is wrong, and uses that setting's default.
+    """
+    section = config.get("JupyterAgents")
+    if not section:
+        return config
+    traits = JupyterAgents.class_traits(config=True)
+    probe = JupyterAgents()
+    bad = []
+    for name, value in dict(section).items():
+        if name not in traits:
+            continue  # traitlets itself warns about unknown names
+        try:
+            traits[name].validate(probe, value)
+        except TraitError as error:
+            bad.append(name)
+            print(
+                f"jupyter-agents: c.JupyterAgents.{name} = {value!r} in your IPython config is "
+                f"not valid ({_problem(error, value)}); using the default "
+                f"{traits[name].default()!r}.",
+                file=sys.stderr,
+            )
+    if not bad:
+        return config
+    cleaned = copy.deepcopy(config)
+    for name in bad:
+        del cleaned.JupyterAgents[name]
+    return cleaned
+
+
+def _problem(error: BaseException, value: Any) -> str:
+    """traitlets' message in a user's words: no "trait of a JupyterAgents instance"."""
     text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+    text = text.splitlines()[0] if text else type(error).__name__
+    text = re.sub(r"^The value of the '\w+' trait of an? \w+ instance ", "", text)
+    text = re.sub(r"^The '\w+' trait of an? \w+ instance ", "", text)
+    return text.replace("%r", repr(value)).rstrip(".")

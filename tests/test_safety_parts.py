@@ -7,6 +7,7 @@ import asyncio
 
 import nbformat
 import pytest
+from traitlets.config import Config
 
 from jupyter_agents import prompts
 from jupyter_agents.agent import Agent
@@ -114,6 +115,38 @@ def test_settings_defaults_and_agent_config_values():
     for bad in ({"cell_timeout": "-2"}, {"max_output_bytes": "-1"}, {"approve": "maybe"}):
         with pytest.raises(InvalidOption):
             store.set_from_strings(bad)
+
+
+def test_setting_errors_are_one_line_in_plain_words():
+    store = SettingsStore()
+    cases = {
+        "stream=maybe": "stream='maybe' is not valid: 'maybe' is not 1, 0, true, or false",
+        "max_steps=0": "max_steps='0' is not valid: should not be less than 1, but a value of 0 "
+        "was specified",
+        "model_kwargs={}": "model_kwargs cannot be set with %agent_config: set "
+        "c.JupyterAgents.model_kwargs in your IPython config file, or pass model_kwargs=... "
+        "to Agent(...).",
+    }
+    for assignment, message in cases.items():
+        name, value = assignment.split("=", 1)
+        with pytest.raises(InvalidOption) as raised:
+            store.set_from_strings({name: value})
+        assert str(raised.value) == message
+
+
+def test_a_bad_value_in_the_config_file_is_reported_and_the_default_used(capsys):
+    config = Config()
+    config.JupyterAgents.approve = "sometimes"
+    config.JupyterAgents.max_steps = 4
+    store = SettingsStore(config)  # what %load_ext builds: it must not fail
+    resolved = store.resolve()
+    assert (resolved.approve, resolved.max_steps) == ("each", 4)
+    assert capsys.readouterr().err == (
+        "jupyter-agents: c.JupyterAgents.approve = 'sometimes' in your IPython config is not "
+        "valid (expected any of ['each', 'auto', 'risky'], not the str 'sometimes'); using the "
+        "default 'each'.\n"
+    )
+    assert config.JupyterAgents.approve == "sometimes"  # the user's config object is untouched
 
 
 def test_the_python_api_takes_the_new_settings():
