@@ -10,7 +10,6 @@ starts are the ones executed, in order; cells an agent inserts while it works al
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -239,7 +238,9 @@ def was_cut_short(cell: nbformat.NotebookNode) -> bool:
 
 def _first_line(cell: nbformat.NotebookNode) -> str:
     line = cell.source.strip().splitlines()[0] if cell.source.strip() else "(empty)"
-    return json.dumps(line[:70])[1:-1]
+    # Quotes and non-ASCII as written; control characters (a hostile notebook's terminal
+    # escapes) as escapes.
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line[:70])
 
 
 async def _maybe_await(value: Any) -> Any:

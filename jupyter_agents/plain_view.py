@@ -14,7 +14,7 @@ from typing import Any
 
 from .approval import ApprovalDecision, ApprovalRequest
 from .memory import Step
-from .result import RunResult
+from .result import RunResult, RunStatus
 from .risk import RiskFlag
 
 
@@ -115,5 +115,6 @@ class PlainRunView:
         pass
 
     def finish(self, run: RunResult) -> None:
-        print(run.headline())
+        if run.status is not RunStatus.FAILED:  # a failure's message is the error shown next
+            print(run.headline())
         print(run.summary())

@@ -274,3 +274,12 @@ def test_only_the_text_forms_of_a_bundle_are_redacted():
     assert redacted["text/html"] == ["<b>", "[redacted]", "</b>"]
     assert redacted["image/png"] == bundle["image/png"]
     assert redacted["application/json"] == {"key": key}
+
+
+def test_progress_lines_show_code_as_written_but_escape_control_characters():
+    from jupyter_agents.headless import _first_line
+
+    cell = nbformat.v4.new_code_cell('handoff("Analyst", "données prêtes")\nmore')
+    assert _first_line(cell) == 'handoff("Analyst", "données prêtes")'
+    hostile = nbformat.v4.new_code_cell("print('x')  \x1b[2J\x1b[31mgotcha")
+    assert _first_line(hostile) == "print('x')  \\x1b[2J\\x1b[31mgotcha"
