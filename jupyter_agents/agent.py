@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .config import SETTABLE
+from .config import SETTABLE, SettingsStore
 from .errors import ConfigurationError, InvalidOption
 from .result import RunResult
 from .runner import run_agent
@@ -46,6 +46,7 @@ class Agent:
         if role is not None and not (goal or "").strip():
             raise InvalidOption(f"the agent with role {role!r} needs a goal (goal=...).")
         self.options = {"model": model, "max_steps": max_steps, "approve": approve, **settings}
+        SettingsStore().check(self.options)
         self.tools = list(tools)
         self.role = (role or "").strip()
         self.goal = (goal or "").strip()

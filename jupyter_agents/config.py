@@ -191,6 +191,12 @@ class SettingsStore:
                 values[name], sources[name] = trait.default(), "default"
         return Settings(values, sources)
 
+    def check(self, options: dict[str, Any]) -> None:
+        """Refuse bad option values now (``Agent(approve="bogus")``), not when a run starts."""
+        for name, value in options.items():
+            if value is not None:
+                self._validated(name, value)
+
     def _validated(self, name: str, value: Any) -> Any:
         trait = self.configurable.traits()[name]
         try:

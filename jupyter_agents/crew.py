@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import prompts
-from .config import Settings
+from .config import Settings, SettingsStore
 from .context import format_notebook
 from .crew_context import (
     SectionSummary,
@@ -29,7 +29,7 @@ from .crew_context import (
     role_task_message,
 )
 from .crew_spec import CrewSpec, CrewSpecError, RoleSpec
-from .errors import JupyterAgentsError, ReplyFormatError
+from .errors import InvalidOption, JupyterAgentsError, ReplyFormatError, UnknownHandoffTarget
 from .final_answer import NO_ANSWER
 from .kernel_state import summarize_namespace
 from .loop import TurnOutcome, run_turn
@@ -229,7 +229,12 @@ class CrewTurns:
         self.crew.turns.append(turn)
         summary = self.sections.setdefault(section, SectionSummary(section, role.role))
         summary.notes.append(note)
-        summary.cells.extend(step.code_run for step in steps if step.code_run is not None)
+        summary.cells.extend(
+            step.code_run
+            for step in steps
+            # A handoff to an unknown role is refused before its cell runs.
+            if step.code_run is not None and step.error != UnknownHandoffTarget.__name__
+        )
         return turn, outcome
 
     def count_handoff(self, source: str, target: str) -> None:
@@ -339,12 +344,18 @@ class Crew:
         from .agent import Agent
 
         self.agents = list(agents)
-        if not all(isinstance(agent, Agent) and agent.role for agent in self.agents):
-            raise JupyterAgentsError("a Crew's agents must be Agent(role=..., goal=...) objects.")
+        if not self.agents or not all(
+            isinstance(agent, Agent) and agent.role for agent in self.agents
+        ):
+            raise InvalidOption(
+                "a Crew needs a list of Agent(role=..., goal=...) objects, at least one."
+            )
         self.process = process
         self.manager_model = manager_model
         self.max_handoffs = max_handoffs
         self.options = {"model": model, "approve": approve, "max_steps": max_steps, **settings}
+        SettingsStore().check(self.options)
+        self.spec("(checked when the crew is made)")  # bad process, duplicate roles: now
 
     def spec(self, task: str) -> CrewSpec:
         from .crew_spec import build_crew_spec

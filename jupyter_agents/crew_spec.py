@@ -130,6 +130,10 @@ def _role(entry: Any, number: int) -> RoleSpec:
     if not isinstance(entry, dict):
         raise CrewSpecError(f"agent {number} must be a mapping with `role:` and `goal:`.")
     _check_keys(entry, _ROLE_KEYS, f"agent {number}")
+    for key in ("role", "goal", "backstory", "section", "model"):
+        if isinstance(entry.get(key), (list, dict)):
+            kind = "a list" if isinstance(entry[key], list) else "a mapping"
+            raise CrewSpecError(f"`{key}:` of agent {number} must be text, not {kind}.")
     role = str(entry.get("role") or "").strip()
     goal = str(entry.get("goal") or "").strip()
     if not role or not goal:

@@ -145,6 +145,9 @@ def test_an_unknown_role_in_handoff_is_explained_to_the_model(
     told = engineer[1].last_user_text
     assert "there is no role named 'Analyts'; the roles are 'Data engineer', 'Analyst'" in told
     assert "Nothing in this cell ran." in told
+    # The analyst's summary of the section lists only the cell that ran.
+    analyst_sees = first_request(script, ANALYST).messages[1]["content"]
+    assert "crew_sales = [5]" in analyst_sees and "crew_typo" not in analyst_sees
 
 
 def test_the_handoff_bound_stops_ping_pong(agent_kernel: KernelHarness, script: ScriptedLLMServer):

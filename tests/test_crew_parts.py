@@ -74,6 +74,7 @@ def test_the_issue_example_parses():
             "task: t\nagents:\n  - {role: A, goal: g, tools: [1, 2]}",
             "must be a list of function names",
         ),
+        ("task: t\nagents:\n  - {role: [1, 2], goal: g}", "`role:` of agent 1 must be text"),
     ],
 )
 def test_a_bad_spec_is_one_clear_line(text, fragment):
@@ -143,3 +144,18 @@ def test_the_role_prompt_says_who_it_is_and_how_to_hand_off():
     assert "Load sales.csv and leave a clean DataFrame named sales" in prompt
     assert 'handoff("<role>", note)' in prompt and "'Analyst'" in prompt
     assert "Analyst (Analysis)" in prompt and "Writer (Report)" in prompt
+
+
+def test_the_python_api_refuses_bad_crews_and_settings_when_they_are_made():
+    from jupyter_agents import Agent, Crew
+    from jupyter_agents.errors import InvalidOption
+
+    analyst = Agent(role="Analyst", goal="Find the drivers")
+    with pytest.raises(InvalidOption, match="approve='bogus' is not valid"):
+        Agent(approve="bogus")
+    with pytest.raises(InvalidOption, match="at least one"):
+        Crew([])
+    with pytest.raises(CrewSpecError, match="'sequential' or 'hierarchical', not 'nope'"):
+        Crew([analyst], process="nope")
+    with pytest.raises(InvalidOption, match="max_steps=0 is not valid"):
+        Crew([analyst], max_steps=0)
