@@ -21,6 +21,7 @@ from typing import Any
 import nbformat
 from nbformat.v4.nbbase import random_cell_id
 
+from ._version import __version__
 from .export import html_trace, strip_transcripts
 from .headless import (
     AgentNotebookClient,
@@ -321,6 +322,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="jupyter agents",
         description="Run, replay and export notebooks made with jupyter-agents.",
     )
+    parser.add_argument("--version", action="version", version=f"jupyter-agents {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", help="execute a notebook, agent cells included")

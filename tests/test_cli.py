@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from jupyter_agents._version import __version__
 from jupyter_agents.schema import metadata_errors
 from tests.conftest import kernel_env
 from tests.support.llm_server import ScriptedLLMServer
@@ -406,6 +407,8 @@ def test_the_jupyter_subcommand_is_installed():
     result = subprocess.run([jupyter, "agents", "--help"], capture_output=True, text=True)
     assert result.returncode == 0
     assert "run" in result.stdout and "replay" in result.stdout and "export" in result.stdout
+    version = subprocess.run([jupyter, "agents", "--version"], capture_output=True, text=True)
+    assert version.returncode == 0 and version.stdout.strip() == f"jupyter-agents {__version__}"
 
 
 def test_agent_cells_have_no_whole_cell_limit_in_headless_runs():
