@@ -220,11 +220,19 @@ def _cell_timeout(args: argparse.Namespace) -> float:
 
 def _execute(client: AgentNotebookClient, path: str) -> bool:
     """Run the notebook; True if a cell failed (the failure is reported, nothing is lost)."""
+    stopped: BaseException | None = None
     try:
         client.execute()
-    except Exception as error:  # nbclient: timeouts, a dead kernel; keep what ran
-        print(f"execution of {path} stopped: {type(error).__name__}: {error}", file=sys.stderr)
-        reason = f"the kernel stopped during the run ({type(error).__name__})"
+    except (Exception, KeyboardInterrupt) as error:  # timeouts, a dead kernel, Ctrl-C
+        stopped = error
+    if stopped is not None:  # keep what ran, and say why it ended
+        if client.stopped_by_signal:
+            print(f"execution of {path} stopped by Ctrl-C (or SIGTERM).", file=sys.stderr)
+            reason = "the run was stopped with Ctrl-C"
+        else:
+            message = f"{type(stopped).__name__}: {stopped}".rstrip(": ")
+            print(f"execution of {path} stopped: {message}", file=sys.stderr)
+            reason = f"the kernel stopped during the run ({type(stopped).__name__})"
         if end_unfinished_runs(client.nb, reason):
             print("the agent run that was going is recorded as interrupted", file=sys.stderr)
         return True

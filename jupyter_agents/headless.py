@@ -44,6 +44,10 @@ class AgentNotebookClient(NotebookClient):
         self.should_run = should_run or (lambda cell: True)
         self.progress = progress
         self._cell_id: str | None = None
+        #: True if Ctrl-C (or SIGTERM) ended the run: nbclient then shuts the kernel down,
+        #: and what it raises (a dead kernel, an assertion) does not say so.
+        self.stopped_by_signal = False
+        self._running_cells = False
 
     # -- execution ------------------------------------------------------------------------------
 
@@ -64,6 +68,7 @@ class AgentNotebookClient(NotebookClient):
             self._send_cell_ids()
             planned = [cell for cell in self.nb.cells if cell.cell_type == "code"]
             self.nb.cells = CellsInPlace(self.nb.cells)
+            self._running_cells = True
             try:
                 for number, cell in enumerate(planned, start=1):
                     index = next((i for i, c in enumerate(self.nb.cells) if c is cell), None)
@@ -78,9 +83,16 @@ class AgentNotebookClient(NotebookClient):
                         cell, index, execution_count=self.code_cells_executed + 1
                     )
             finally:
+                self._running_cells = False
                 self.nb.cells = list(self.nb.cells)
             self.set_widgets_metadata()
         return self.nb
+
+    async def _async_cleanup_kernel(self) -> None:
+        # nbclient's SIGINT/SIGTERM handler calls this while cells run; normally it comes after.
+        if self._running_cells:
+            self.stopped_by_signal = True
+        await super()._async_cleanup_kernel()
 
     def _send_cell_ids(self) -> None:
         """Send each execute request with ``metadata.cellId``, as JupyterLab does.

@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -300,6 +302,38 @@ def test_bad_metadata_and_output_paths_are_refused_before_any_work(
         late.stderr.strip()
         == "jupyter agents run: --timeout takes a number of seconds greater than 0."
     )
+
+
+def test_ctrl_c_keeps_what_ran_and_says_it_was_stopped(tmp_path: Path, env: dict[str, str]):
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb.cells = [
+        new_code_cell("print('first')"),
+        new_code_cell("import time\ntime.sleep(60)"),
+        new_code_cell("print('never')"),
+    ]
+    nbformat.write(nb, tmp_path / "slow.ipynb")
+    log = tmp_path / "stderr.txt"
+    with log.open("w") as stderr:
+        # Its own process group, as a terminal's foreground job: Ctrl-C reaches the kernel too.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "jupyter_agents.cli", "run", "slow.ipynb", "-o", "out.ipynb"],
+            env=env, cwd=tmp_path, stderr=stderr, stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 60
+            while "[2/3]" not in log.read_text() and time.monotonic() < deadline:
+                time.sleep(0.2)
+            time.sleep(1)  # the sleeping cell has started
+            os.killpg(process.pid, signal.SIGINT)
+            assert process.wait(timeout=60) == 1
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+
+    assert "execution of slow.ipynb stopped by Ctrl-C (or SIGTERM)." in log.read_text()
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert out.cells[0].outputs[0]["text"] == "first\n" and out.cells[2].outputs == []
 
 
 def test_rerun_needs_an_explicit_auto_policy(workdir: Path, env: dict[str, str]):
