@@ -101,23 +101,27 @@ async def wait_for_future(
         handle.cancel()
 
 
-async def finish_despite_cancellation(awaitable: Any, timeout: float = 10.0) -> None:
+async def finish_despite_cancellation(awaitable: Any, timeout: float = 10.0) -> bool:
     """Run cleanup to its end even if the caller is cancelled again meanwhile (bounded).
 
     When a run ends by interrupt, cleanup (removing a pending cell, closing the protocol) is
     what keeps the notebook consistent; a second press of the stop button must not cut it
     short. ``asyncio.wait`` does not cancel what it waits for, so the cleanup task survives
     the caller's cancellation and is simply waited for again, up to ``timeout`` in total.
+    Returns whether the caller was cancelled meanwhile (the caller decides what that ends).
     """
     task = asyncio.ensure_future(awaitable)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
+    cancelled = False
     while not task.done() and loop.time() < deadline:
         try:
             await asyncio.wait({task}, timeout=deadline - loop.time())
         except asyncio.CancelledError:
+            cancelled = True
             continue
     if not task.done():
         task.cancel()
     elif not task.cancelled() and task.exception() is not None:
         raise task.exception()
+    return cancelled

@@ -59,6 +59,9 @@ class ExecutionOutcome:
     answer: Any = NO_ANSWER
     handoff: Handoff | None = None
     interrupted: bool = False
+    #: A Stop or interrupt arrived after the cell had ended, while its outputs were being
+    #: released: the cell completed, and the loop ends the run once the step is recorded.
+    cancelled_after: bool = False
     seconds: float = 0.0
     #: The time limit (seconds) that interrupted the cell; None if it ran to its end.
     timed_out_after: float | None = None
@@ -134,6 +137,7 @@ class KernelExecutor:
         started = time.perf_counter()
         result = None
         interrupted = False
+        cancelled_after = False
         limit = CellTimeLimit(self.cell_timeout, runs_async)
         snapshot = NamespaceSnapshot(shell.user_ns)
         try:
@@ -166,9 +170,14 @@ class KernelExecutor:
         except KeyboardInterrupt:
             interrupted = True
         except asyncio.CancelledError:
-            if not limit.fired:
+            if limit.fired:
+                interrupted = True  # the time limit's cancellation, caught outside the cell's code
+            elif result is not None:
+                # The cell had ended. A Stop clicked during a cell that never awaits is read
+                # only now, and an interrupt can cancel twice: record the step as it is.
+                cancelled_after = True
+            else:
                 raise
-            interrupted = True  # the time limit's cancellation, caught outside the cell's code
         seconds = time.perf_counter() - started
         error = None if result is None else (result.error_before_exec or result.error_in_exec)
         if isinstance(error, KeyboardInterrupt):
@@ -203,6 +212,7 @@ class KernelExecutor:
             answer=slot.value,
             handoff=slot.handoff,
             interrupted=interrupted,
+            cancelled_after=cancelled_after,
             seconds=seconds,
             timed_out_after=limit.seconds if limit.fired else None,
             rolled_back=rolled_back,

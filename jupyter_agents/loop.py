@@ -9,6 +9,7 @@ business (:mod:`jupyter_agents.runner`, :mod:`jupyter_agents.crew`), and so is c
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,7 +18,7 @@ from typing import Any
 
 from . import prompts
 from .approval import ApprovalDecision, ApprovalGate, ApprovalRequest, Verdict, step_status
-from .control import RunControl
+from .control import RunControl, finish_despite_cancellation
 from .errors import ContextOverflow, ReplyFormatError, RunInterrupted
 from .executor import KernelExecutor
 from .final_answer import NO_ANSWER, Handoff
@@ -177,10 +178,14 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
         observation = f"{limit.strip()}\n\n{observation}"
     step.observation = parts.redact(observation)
     step.timings.execution_seconds = outcome.seconds
-    await parts.recorder.ran(cell, step)
+    # The cell has run: its record (execution count, outputs, no longer "running") must land
+    # even if Stop or an interrupt arrives now; the checks below then end the run.
+    cancelled = await finish_despite_cancellation(parts.recorder.ran(cell, step))
     step_view.show_outcome(step)
     parts.view.update_footer()
     parts.control.check()
+    if cancelled or outcome.cancelled_after:
+        raise asyncio.CancelledError  # not ours: pass it on
     if outcome.interrupted:
         raise RunInterrupted(f"interrupted while step {number} ran")
     if outcome.handoff is not None:

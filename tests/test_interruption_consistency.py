@@ -44,7 +44,7 @@ def wait_for_second_proposal(kernel: KernelHarness, frontend: NotebookFrontend) 
     kernel.wait_for(lambda: len(statuses(frontend)) == 2, 30, "the second proposal")
 
 
-@pytest.mark.parametrize("phase", ["streaming", "approval", "executing"])
+@pytest.mark.parametrize("phase", ["streaming", "approval", "executing", "awaiting"])
 def test_an_interrupt_in_any_phase_leaves_things_consistent(
     phase: str,
     agent_kernel: KernelHarness,
@@ -60,6 +60,11 @@ def test_an_interrupt_in_any_phase_leaves_things_consistent(
         "executing": code(
             f"{name}_done = 'clobbered'\n{name}_late = 1\nimport time\n"
             "print('started', flush=True)\ntime.sleep(60)"
+        ),
+        # The same in a cell that awaits: ipykernel and the run both cancel it.
+        "awaiting": code(
+            f"{name}_done = 'clobbered'\n{name}_late = 1\nimport asyncio\n"
+            "print('started', flush=True)\nawait asyncio.sleep(60)"
         ),
     }[phase]
     script.script(first, second)
@@ -98,7 +103,37 @@ def test_an_interrupt_in_any_phase_leaves_things_consistent(
         stepped = sum(m["prompt_tokens"] for m in record["step_metrics"])
         assert record["usage"]["prompt_tokens"] > stepped
         assert record["seconds"]["model"] > sum(m["model_seconds"] for m in record["step_metrics"])
-    if phase == "executing":  # the cell cut short stays, marked so (replay skips it)
+    if phase in ("executing", "awaiting"):  # the cell cut short stays, marked so
         assert step_cells(notebook)[1].metadata["jupyter_agents"].get("interrupted") is True
         assert "running" not in step_cells(notebook)[1].metadata["jupyter_agents"]
-        assert f"assignments were undone: {name}_done, {name}_late, time" in run.error_text
+        assert "interrupted at step 2; 1 earlier cell(s) completed" in run.error_text
+        module = "time" if phase == "executing" else "asyncio"
+        undone = ", ".join(sorted([f"{name}_done", f"{name}_late", module]))
+        assert f"assignments were undone: {undone}." in run.error_text
+
+
+def test_stop_during_a_cell_that_never_awaits_records_the_cell_it_let_finish(
+    agent_kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    # The click is read only when the cell ends (the cell holds the event loop): the cell
+    # completed, so it is recorded like any cell that ran, and then the run stops.
+    script.script(
+        code("import time\nprint('start', flush=True)\ntime.sleep(3)\nslow_done = True"),
+        code("never_proposed = 1"),
+    )
+    run = agent_kernel.start("%agent One slow step", cell_id=PROMPT)
+    agent_kernel.wait_for(lambda: len(step_cells(notebook)) == 1, 30, "the proposal")
+    agent_kernel.click("Approve")
+    agent_kernel.wait_for(lambda: "start" in str(step_cells(notebook)[0].outputs), 30, "start")
+    agent_kernel.click("Stop")
+    agent_kernel.wait_done(run, 30)
+
+    assert run.status == "ok" and "Stopped by you" in agent_kernel.html_text()
+    [cell] = step_cells(notebook)
+    meta = cell.metadata["jupyter_agents"]
+    assert meta["status"] == "approved" and "running" not in meta and "interrupted" not in meta
+    assert cell.execution_count is not None
+    [record] = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert record["status"] == "stopped" and record["steps"] == 1
+    assert len(script.requests) == 1
+    assert agent_kernel.execute("print(slow_done)").stdout.strip() == "True"
