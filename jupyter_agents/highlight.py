@@ -66,7 +66,8 @@ _LAYOUT_CSS = """
   border-left: 3px solid var(--jp-border-color1, #bdbdbd); }
 .jupyter-agents .ja-risks { margin: 4px 0; padding: 3px 8px; border-radius: 3px;
   border-left: 3px solid var(--jp-warn-color1, #ef6c00);
-  background: var(--jp-warn-color3, #fff3e0); color: var(--jp-content-font-color1, inherit); }
+  background: #fff3e0; color: var(--jp-content-font-color1, inherit);
+  background: color-mix(in srgb, var(--jp-warn-color1, #ef6c00) 14%, transparent); }
 .jupyter-agents .ja-risk { white-space: pre-wrap; font-size: 0.95em; }
 .jupyter-agents .ja-ok { color: var(--jp-success-color1, #2e7d32); }
 .jupyter-agents .ja-warn { color: var(--jp-warn-color1, #ef6c00); }
