@@ -45,6 +45,13 @@ export function cellLook(provenance: unknown): ICellLook | null {
   if (status) {
     parts.push(status);
   }
+  // A cell that did not run to its end (interrupted, past its time limit, or running when
+  // the kernel went away): `jupyter agents replay` skips it, so the reader must see it.
+  if (provenance.interrupted === true) {
+    parts.push('cut short');
+  } else if (provenance.running === true) {
+    parts.push('running');
+  }
   return { className: status ? statusClass(status) : null, badge: parts.join(' · ') };
 }
 

@@ -15,6 +15,15 @@ describe('cellLook', () => {
     });
   });
 
+  it('says when a cell was cut short or is still running', () => {
+    expect(cellLook({ step: 2, status: 'approved', interrupted: true })?.badge).toBe(
+      'agent · step 2 · approved · cut short'
+    );
+    expect(cellLook({ step: 2, status: 'auto', running: true })?.badge).toBe(
+      'agent · step 2 · auto · running'
+    );
+  });
+
   it('has a class for every status of the protocol', () => {
     for (const status of ['pending', 'approved', 'edited', 'auto', 'rejected']) {
       const look = cellLook({ step: 1, status });
