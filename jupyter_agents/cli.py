@@ -246,10 +246,15 @@ def _execute(client: AgentNotebookClient, path: str) -> bool:
     if errors:
         print(f"cells with errors: {', '.join(map(str, errors))}", file=sys.stderr)
     # An agent step's error is part of its run (the model saw it); any other cell's is not.
-    failed = {i: e for i, e in errors.items() if not is_agent_step(client.nb.cells[i])}
-    for index, error in failed.items():
-        print(f"  cell {index}: {error}", file=sys.stderr)
-    return bool(failed)
+    failed = False
+    for index, error in errors.items():
+        cell = client.nb.cells[index]
+        if is_agent_step(cell):
+            print(f"  cell {index} ({_label(cell)}, part of its run): {error}", file=sys.stderr)
+        else:
+            failed = True
+            print(f"  cell {index}: {error}", file=sys.stderr)
+    return failed
 
 
 def _first_error(cell: nbformat.NotebookNode) -> str | None:

@@ -59,3 +59,5 @@ def test_the_example_replays_offline(name: str, tmp_path: Path):
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "reproduced: all" in result.stdout
+    if name == "quickstart.ipynb":  # its first step raised, as recorded: named as such
+        assert "(agent step 1, auto, part of its run): KeyError: 'Date'" in result.stderr
