@@ -81,6 +81,9 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     from .awaitable import agent_lines_as_calls, await_agent_magics
+    from .session import forget_session
+
+    forget_session(ipython)
 
     line_transforms = ipython.input_transformer_manager.line_transforms
     if agent_lines_as_calls in line_transforms:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import os
 import re
 import sys
 from pathlib import Path
@@ -306,6 +307,8 @@ def _writable(path: str | Path) -> Path:
         raise UsageError(f"cannot write {out}: there is no folder {out.parent}.")
     if out.is_dir():
         raise UsageError(f"cannot write {out}: it is a folder; give a file name.")
+    if not os.access(out if out.exists() else out.parent, os.W_OK):
+        raise UsageError(f"cannot write {out}: permission denied.")
     return out
 
 

@@ -192,7 +192,14 @@ class SettingsStore:
         return Settings(values, sources)
 
     def check(self, options: dict[str, Any]) -> None:
-        """Refuse bad option values now (``Agent(approve="bogus")``), not when a run starts."""
+        """Refuse bad options now (``Agent(approve="bogus")``), not when a run starts."""
+        known = self.configurable.traits(config=True)
+        unknown = sorted(name for name in options if name not in known)
+        if unknown:
+            raise InvalidOption(
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(SETTABLE)}, "
+                "model_kwargs."
+            )
         for name, value in options.items():
             if value is not None:
                 self._validated(name, value)
@@ -239,32 +246,32 @@ def _valid_config(config: Config) -> Config:
     """``config`` without the ``c.JupyterAgents.*`` values its traits refuse, each one reported.
 
     A bad value in ipython_config.py must not stop ``%load_ext``: the extension loads, says
-    in one line which setting is wrong, and uses that setting's default.
+    in one line which setting is wrong, and uses that setting's default. Each value is tried
+    the way traitlets itself applies it (command-line strings, ``.update(...)``), one at a time.
     """
     section = config.get("JupyterAgents")
     if not section:
         return config
+    try:
+        JupyterAgents(config=config)
+        return config
+    except TraitError:
+        pass
     traits = JupyterAgents.class_traits(config=True)
-    probe = JupyterAgents()
-    bad = []
+    cleaned = copy.deepcopy(config)
     for name, value in dict(section).items():
-        if name not in traits:
-            continue  # traitlets itself warns about unknown names
+        alone = Config()
+        alone.JupyterAgents[name] = copy.deepcopy(value)
         try:
-            traits[name].validate(probe, value)
+            JupyterAgents(config=alone)
         except TraitError as error:
-            bad.append(name)
+            del cleaned.JupyterAgents[name]
+            default = traits[name].default() if name in traits else None
             print(
                 f"jupyter-agents: c.JupyterAgents.{name} = {value!r} in your IPython config is "
-                f"not valid ({_problem(error, value)}); using the default "
-                f"{traits[name].default()!r}.",
+                f"not valid ({_problem(error, value)}); using the default {default!r}.",
                 file=sys.stderr,
             )
-    if not bad:
-        return config
-    cleaned = copy.deepcopy(config)
-    for name in bad:
-        del cleaned.JupyterAgents[name]
     return cleaned
 
 

@@ -149,9 +149,10 @@ class KernelExecutor:
                 # Displays are described to the model before the limit cuts them; the limit
                 # goes on the kernel's own streams, under the tee that records for the model.
                 stack.enter_context(_record_displays(shell, displays))
+                # Cut first, then redact what is left (a display's hooks run in this order).
+                stack.enter_context(limit_outputs(shell, self.max_output_bytes))
                 if self.redact is not None:
                     stack.enter_context(redact_outputs(shell, self.redact))
-                stack.enter_context(limit_outputs(shell, self.max_output_bytes))
                 stack.enter_context(_tee_streams(stdout, stderr))
                 stack.enter_context(_answer_scope(shell, slot))
                 if not runs_async:

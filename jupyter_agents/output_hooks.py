@@ -11,7 +11,10 @@ routes in ipykernel, and each has its own way in:
 - errors: ipykernel publishes them itself from ``_showtraceback``, past the display hooks.
 
 Output limits (:mod:`.output_limits`) and secret redaction (:mod:`.output_redaction`) both
-use these; each helper undoes its change on exit, so they nest in any order.
+use these. Each helper undoes its change on exit. They may also be exited out of order (the
+prompt cell's redaction ends at ``post_run_cell``, not at the end of a ``with``): a change
+whose helper has exited passes everything through unchanged, and is taken off as soon as
+nothing was put on top of it.
 """
 
 from __future__ import annotations
@@ -40,20 +43,24 @@ def wrapped_streams(wrap: Callable[[Any, str], Callable[[Any], Any]]) -> Iterato
 
 @contextmanager
 def _wrapped_write(stream: Any, name: str, wrap: Callable[..., Any]) -> Iterator[None]:
-    had_own = "write" in getattr(stream, "__dict__", {})
-    original = stream.write
+    own = getattr(stream, "__dict__", {}).get("write")  # None: the class's own write
+    changed = wrap(stream.write, name)
+    write = _Switchable(changed, stream.write, own)
     try:
-        stream.write = wrap(original, name)
+        stream.write = write
     except (AttributeError, TypeError):  # a stream that takes no attributes: leave it be
         yield
         return
     try:
         yield
     finally:
-        if had_own:
-            stream.write = original
-        else:
-            del stream.write
+        write.exited = True
+        if stream.__dict__.get("write") is write:  # nothing was put on top: take it off
+            below = _live(own)
+            if below is None:
+                del stream.write
+            else:
+                stream.write = below
 
 
 @contextmanager
@@ -82,16 +89,40 @@ def filtered_errors(shell: Any, change: ErrorFilter) -> Iterator[None]:
         yield
         return
 
-    def filtered(etype: Any, evalue: Any, stb: list[str]) -> Any:
+    def changed(etype: Any, evalue: Any, stb: list[str]) -> Any:
         evalue, stb = change(etype, evalue, list(stb))
         return show(etype, evalue, stb)
 
     own = shell.__dict__.get("_showtraceback")  # another patch (ours or an extension's)
+    filtered = _Switchable(changed, show, own)
     shell._showtraceback = filtered
     try:
         yield
     finally:
-        if own is None:
-            del shell._showtraceback
-        else:
-            shell._showtraceback = own
+        filtered.exited = True
+        if shell.__dict__.get("_showtraceback") is filtered:
+            below = _live(own)
+            if below is None:
+                del shell._showtraceback
+            else:
+                shell._showtraceback = below
+
+
+class _Switchable:
+    """Calls ``changed`` until its helper exits, then ``original``: a patch that can be left
+    in someone else's chain and still does nothing. ``own`` is what it replaced on the object
+    itself (None: nothing; the class's method applied)."""
+
+    def __init__(self, changed: Callable[..., Any], original: Callable[..., Any], own: Any):
+        self.changed, self.original, self.own = changed, original, own
+        self.exited = False
+
+    def __call__(self, *args: Any) -> Any:
+        return (self.original if self.exited else self.changed)(*args)
+
+
+def _live(patch: Any) -> Any:
+    """``patch`` without the exited patches at its top: what to put back on the object."""
+    while isinstance(patch, _Switchable) and patch.exited:
+        patch = patch.own
+    return patch

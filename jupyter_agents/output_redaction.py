@@ -88,6 +88,7 @@ class CellOutputRules:
         self._redact: Redact = str
         self._max_output_bytes: int | None = None
         self._top: Any = None  # the running top-level cell's ExecutionInfo
+        self._top_request: str | None = None  # and the execute request it came with
         self._active: ExitStack | None = None
         shell.events.register("pre_run_cell", self._pre_run_cell)
         shell.events.register("post_run_cell", self._post_run_cell)
@@ -109,20 +110,37 @@ class CellOutputRules:
         self._active = stack
 
     def _pre_run_cell(self, info: Any) -> None:
-        if self._top is not None:
+        request = self._request_id()
+        if self._top is not None and request == self._top_request:
             return  # an agent cell inside the running prompt cell: the executor covers it
-        self._top = info
+        self._end()  # (a top-level cell whose end was never announced)
+        self._top, self._top_request = info, request
         if getattr(info, "cell_id", None) in self._watched:
-            stack = ExitStack()
-            stack.enter_context(redact_outputs(self.shell, self._redact))
+            stack = ExitStack()  # in the agent executor's order, so the outputs are the same
             stack.enter_context(limit_outputs(self.shell, self._max_output_bytes))
+            stack.enter_context(redact_outputs(self.shell, self._redact))
             self._active = stack
+
+    def close(self) -> None:
+        """Stop following cells (``%unload_ext``)."""
+        self._end()
+        self.shell.events.unregister("pre_run_cell", self._pre_run_cell)
+        self.shell.events.unregister("post_run_cell", self._post_run_cell)
 
     def _post_run_cell(self, result: Any) -> None:
         # ``result`` is None when the cell ended by an exception outside IPython's handling.
         if result is not None and getattr(result, "info", None) is not self._top:
             return  # an agent cell's end, not the top-level cell's
         self._top = None
+        self._end()
+
+    def _request_id(self) -> str | None:
+        """The execute request being handled: agent cells run within their prompt cell's."""
+        get_parent = getattr(self.shell, "get_parent", None)
+        parent = get_parent() if callable(get_parent) else None
+        return ((parent or {}).get("header") or {}).get("msg_id")
+
+    def _end(self) -> None:
         if self._active is not None:
             active, self._active = self._active, None
             active.close()

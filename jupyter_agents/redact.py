@@ -49,12 +49,17 @@ MIN_ENV_SECRET = 8
 #: A quoted string given to a secret-named thing: ``db_password = "..."``, ``token="..."``
 #: (a keyword argument), ``'api_key': '...'`` (a dict entry or printed dict). The name and the
 #: quotes stay; the value goes. Values under 6 characters are left (placeholders, "").
-#: Its names are stricter than SECRET_NAME's: text is changed, so ``compass_heading`` or
-#: ``tokenizer_name = "bert-base-uncased"`` must not lose their values.
+#: The name must *end* in the secret word (the separator follows it at once): text is changed,
+#: so ``token_pattern``, ``secretary`` or ``cookie_policy`` keep their values. It is tried only
+#: where one of ``_SECRET_WORD_STARTS`` occurs (found by ``str.find``): outputs can be
+#: megabytes of HTML, and a regex scan of every position costs seconds there.
+_SECRET_WORD_STARTS = (
+    "pass", "secret", "token", "api", "access", "private", "credential", "auth", "session",
+    "cookie",
+)  # fmt: skip
 _SECRET_ASSIGNMENT = re.compile(
-    r"(?P<name>[\w.-]*(?:pass(?:word|wd|phrase)|(?<![a-z])pass(?![a-z])|secret"
-    r"|token(?!i[sz])|api[_-]?key|access[_-]?key|private[_-]?key|credential"
-    r"|(?<![a-z])auth(?![a-z])|session[_-]?key|cookie)[\w.-]*['\"]?"
+    r"(?P<name>(?:password|passwd|passphrase|secret|token|api[_-]?key|access[_-]?key"
+    r"|private[_-]?key|credentials?|auth|session[_-]?key|cookie)['\"]?"
     r"\s*(?::|=(?!=))\s*)(?P<quote>['\"])[^'\"\n]{6,}(?P=quote)",
     re.IGNORECASE,
 )
@@ -76,8 +81,35 @@ class Redactor:
         for value in self._env_values:
             if value in text:
                 text = text.replace(value, REDACTED)
-        text = _SECRET_ASSIGNMENT.sub(rf"\g<name>\g<quote>{REDACTED}\g<quote>", text)
+        text = _redact_assignments(text)
         return _SECRET_VALUE.sub(REDACTED, text)
+
+
+def _redact_assignments(text: str) -> str:
+    """``text`` with the values of ``_SECRET_ASSIGNMENT`` matches replaced."""
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character whose lower case is longer: plain scan
+        return _SECRET_ASSIGNMENT.sub(_keep_name, text)
+    spans: list[tuple[int, int, str]] = []
+    for word in _SECRET_WORD_STARTS:
+        at = lowered.find(word)
+        while at >= 0:
+            match = _SECRET_ASSIGNMENT.match(text, at)
+            if match is not None:
+                spans.append((match.start(), match.end(), _keep_name(match)))
+            at = lowered.find(word, at + 1)
+    if not spans:
+        return text
+    parts, end = [], 0
+    for start, stop, replacement in sorted(spans):
+        if start >= end:  # "passphrase" is found as "pass" too: one replacement
+            parts += [text[end:start], replacement]
+            end = stop
+    return "".join(parts) + text[end:]
+
+
+def _keep_name(match: re.Match[str]) -> str:
+    return f"{match['name']}{match['quote']}{REDACTED}{match['quote']}"
 
 
 def looks_secret(name: str) -> bool:

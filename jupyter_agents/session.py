@@ -94,6 +94,13 @@ class KernelSession:
             self.last = run
 
 
+def forget_session(shell: Any) -> None:
+    """``%unload_ext``: the kernel's session goes, and with it its output rules."""
+    session = _sessions.pop(shell, None)
+    if session is not None and session.output_rules is not None:
+        session.output_rules.close()
+
+
 def _clip(text: str, limit: int = 60) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -159,3 +159,5 @@ def test_the_python_api_refuses_bad_crews_and_settings_when_they_are_made():
         Crew([analyst], process="nope")
     with pytest.raises(InvalidOption, match="max_steps=0 is not valid"):
         Crew([analyst], max_steps=0)
+    with pytest.raises(InvalidOption, match="unknown setting"):
+        Crew([analyst], max_stpes=3)

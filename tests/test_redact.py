@@ -75,5 +75,8 @@ def test_quoted_values_given_to_secret_names_are_replaced():
         "tokenizer_name = 'bert-base-uncased'",
         "author = 'Jane Austen'",
         "{'passenger': 'Braund, Mr. Owen'}",
+        "{'token_pattern': '(?u)\\b\\w\\w+\\b', 'first_pass': 'complete'}",
+        "secretary = 'Jane Smith'; tokens = 'the quick brown fox'",
+        "{'token_count': '12345678', 'cookie_policy': 'accepted', 'pass_fail': 'failed'}",
     ]:
         assert redact(text) == text

@@ -8,6 +8,7 @@ import asyncio
 import nbformat
 import pytest
 from traitlets.config import Config
+from traitlets.config.loader import DeferredConfigString
 
 from jupyter_agents import prompts
 from jupyter_agents.agent import Agent
@@ -149,6 +150,16 @@ def test_a_bad_value_in_the_config_file_is_reported_and_the_default_used(capsys)
     assert config.JupyterAgents.approve == "sometimes"  # the user's config object is untouched
 
 
+def test_config_values_traitlets_converts_are_kept():
+    config = Config()
+    config.JupyterAgents.max_steps = DeferredConfigString("5")  # --JupyterAgents.max_steps=5
+    config.JupyterAgents.model_kwargs.update({"temperature": 0})
+    config.JupyterAgents.approve = "sometimes"
+    resolved = SettingsStore(config).resolve()
+    assert (resolved.max_steps, resolved.model_kwargs) == (5, {"temperature": 0})
+    assert resolved.approve == "each"
+
+
 def test_the_python_api_takes_the_new_settings():
     agent = Agent(approve="risky", cell_timeout=5, max_output_bytes=10_000)
     assert agent.options["approve"] == "risky"
@@ -283,3 +294,40 @@ def test_progress_lines_show_code_as_written_but_escape_control_characters():
     assert _first_line(cell) == 'handoff("Analyst", "données prêtes")'
     hostile = nbformat.v4.new_code_cell("print('x')  \x1b[2J\x1b[31mgotcha")
     assert _first_line(hostile) == "print('x')  \\x1b[2J\\x1b[31mgotcha"
+
+
+def test_output_changes_undo_cleanly_even_when_exited_out_of_order(monkeypatch):
+    # The prompt cell's redaction ends at post_run_cell, which may come before an agent
+    # cell's own contexts end (a task that outlived its cell): nothing may stay changed.
+    import io
+    import sys
+    from contextlib import ExitStack
+
+    from jupyter_agents.output_redaction import redact_outputs
+
+    class Shell:
+        def __init__(self):
+            self.shown = []
+
+        def _showtraceback(self, etype, evalue, stb):
+            self.shown.append((evalue, stb))
+
+    class Stream(io.StringIO):
+        pass
+
+    shell = Shell()
+    monkeypatch.setattr(sys, "stdout", Stream())
+    monkeypatch.setattr(sys, "stderr", Stream())
+    outer, inner = ExitStack(), ExitStack()
+    outer.enter_context(redact_outputs(shell, lambda text: text.replace("a", "P")))
+    inner.enter_context(redact_outputs(shell, lambda text: text.replace("b", "E")))
+    sys.stdout.write("ab ")
+    outer.close()  # out of order: the first one entered ends first
+    sys.stdout.write("ab ")
+    inner.close()
+    sys.stdout.write("ab")
+    shell._showtraceback(ValueError, "ab", ["ab"])
+
+    assert sys.stdout.getvalue() == "PE aE ab"
+    assert "write" not in vars(sys.stdout) and "_showtraceback" not in vars(shell)
+    assert shell.shown == [("ab", ["ab"])]
