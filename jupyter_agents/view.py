@@ -97,7 +97,7 @@ async def open_view(
     if await widget_frontend_answers(frontend_timeout):
         from .widget_view import WidgetRunView
 
-        view = WidgetRunView(run, approval=needs_approval, crew=crew)
+        view = WidgetRunView(run, approval=needs_approval, crew=crew, redact=redact)
     else:
         from .plain_view import PlainRunView
 

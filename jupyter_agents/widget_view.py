@@ -108,8 +108,16 @@ class ControlBar:
 class StepWidget:
     """One step: streamed thought, proposed code, decision and outputs."""
 
-    def __init__(self, number: int, controls: ControlBar, title: str) -> None:
+    def __init__(
+        self,
+        number: int,
+        controls: ControlBar,
+        title: str,
+        redact: Callable[[str], str] = lambda text: text,
+    ) -> None:
         self.number = number
+        #: Widget state can be saved with the notebook (nbclient does): model text is redacted.
+        self.redact = redact
         self._controls = controls
         self.title = widgets.HTML(f'<div class="ja-title">{html.escape(title)}</div>')
         self.thought = widgets.HTML()
@@ -146,7 +154,7 @@ class StepWidget:
 
     def _show_stream(self) -> None:
         self._refresh = None
-        streamed = html.escape("".join(self._streamed))
+        streamed = html.escape(self.redact("".join(self._streamed)))
         self.thought.value = f'<div class="ja-text ja-streaming">{streamed}</div>'
 
     def restart_stream(self, note: str) -> None:
@@ -157,7 +165,7 @@ class StepWidget:
 
     def show_proposal(self, thought: str, code: str, risks: Sequence[RiskFlag] = ()) -> None:
         self._cancel_refresh()
-        self.thought.value = text_html(thought) if thought else ""
+        self.thought.value = text_html(self.redact(thought)) if thought else ""
         self.show_risks(risks)
         self.code.value = code_html(code)
         self.editor.value = code
@@ -170,7 +178,7 @@ class StepWidget:
     def show_text(self, text: str) -> None:
         """Show a finished text-only reply (the best answer at the step limit)."""
         self._cancel_refresh()
-        self.thought.value = text_html(text)
+        self.thought.value = text_html(self.redact(text))
 
     def show_note(self, text: str, style: str = "ja-muted") -> None:
         self.outcome.value = f'<div class="{style}">{html.escape(text)}</div>'
@@ -242,7 +250,7 @@ class StepWidget:
         style, label = _STATUS_LINES[step.status]
         parts = [label]
         if step.status is StepStatus.REJECTED and step.reason:
-            parts.append(f"reason: {step.reason}")
+            parts.append(f"reason: {self.redact(step.reason)}")
         if step.execution_count is not None:
             parts.append(f"In [{step.execution_count}]")
         if step.timed_out_after is not None:
@@ -273,8 +281,15 @@ class WidgetRunView:
     #: The frontend renders widgets, so a person can be asked.
     can_ask = True
 
-    def __init__(self, run: RunResult, approval: bool, crew: bool = False) -> None:
+    def __init__(
+        self,
+        run: RunResult,
+        approval: bool,
+        crew: bool = False,
+        redact: Callable[[str], str] = lambda text: text,
+    ) -> None:
         self.run = run
+        self.redact = redact
         self.controls = ControlBar(approval, crew)
         self.controls.approve.on_click(lambda _: self._decide(ApprovalDecision.approve))
         self.controls.approve_all.on_click(
@@ -320,12 +335,12 @@ class WidgetRunView:
 
     def show_handoff(self, text: str) -> None:
         """What a role passed on when its turn ended (the note the next role starts from)."""
-        line = widgets.HTML(f'<div class="ja-handoff">{html.escape(text)}</div>')
+        line = widgets.HTML(f'<div class="ja-handoff">{html.escape(self.redact(text))}</div>')
         self.steps.children = (*self.steps.children, line)
 
     def start_step(self, number: int, title: str | None = None) -> StepWidget:
         title = title or f"Step {number} of {self.run.max_steps}"
-        step = StepWidget(number, self.controls, title)
+        step = StepWidget(number, self.controls, title, self.redact)
         if self.notebook_mode:  # the code lives in its notebook cell, right below
             step.code.layout.display = "none"
         self.steps.children = (*self.steps.children, step.box)
@@ -357,7 +372,7 @@ class WidgetRunView:
 
     def notice(self, text: str) -> None:
         """A lasting note about the run (shown under the header)."""
-        line = f'<div class="ja-warn">{html.escape(text)}</div>'
+        line = f'<div class="ja-warn">{html.escape(self.redact(text))}</div>'
         self.notices.value += line
 
     def update_footer(self) -> None:
@@ -382,10 +397,10 @@ class WidgetRunView:
             RunStatus.FAILED: "ja-bad",
             RunStatus.INTERRUPTED: "ja-bad",
         }.get(run.status, "ja-warn")
-        headline = run.headline()
+        headline = self.redact(run.headline())
         self.footer.value = (
             f'<div class="{style}">{html.escape(headline)}</div>'
-            f'<div class="ja-muted">{html.escape(run.summary())}</div>'
+            f'<div class="ja-muted">{html.escape(self.redact(run.summary()))}</div>'
         )
 
     def _decide(self, make: Callable[[str], ApprovalDecision]) -> None:

@@ -210,6 +210,20 @@ def test_secrets_never_reach_the_saved_notebook(
     assert "[redacted]" in saved  # the transcript kept the messages, with the secrets cut
 
 
+def test_a_provider_error_quoting_the_key_is_redacted_in_the_prompt_cell(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    script.script(Fault(status=401, message=f"Incorrect API key provided: {FAKE_KEY}."))
+    run = kernel.execute("%agent --approve auto Add up the sales", timeout=60, cell_id=PROMPT)
+
+    assert run.status == "error" and "ModelCallFailed" in run.error_text
+    shown = json.dumps(run.outputs) + run.error_text + kernel.html_text()
+    assert FAKE_KEY not in shown and "[redacted]" in run.error_text
+    # The next cell is the user's own: nothing of the agent's rules is left on it.
+    mine = kernel.execute(f"print('{FAKE_KEY}')")
+    assert mine.stdout.strip() == FAKE_KEY
+
+
 def test_secrets_in_rejections_and_edited_proposals_stay_out_of_the_notebook(
     kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer, tmp_path
 ):
