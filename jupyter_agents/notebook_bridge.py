@@ -40,6 +40,7 @@ class NotebookBridge:
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._hello: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._on_decision: DecisionHandler | None = None
+        self._on_queued: DecisionHandler | None = None
         self.closed = False
         self.client = ""
         comm.on_msg(self._receive)
@@ -72,6 +73,10 @@ class NotebookBridge:
     def on_decision(self, handler: DecisionHandler) -> None:
         """``handler(event)`` receives decisions the user makes from the notebook."""
         self._on_decision = handler
+
+    def on_queued(self, handler: DecisionHandler) -> None:
+        """``handler(event)`` hears that the user ran a pending cell themselves."""
+        self._on_queued = handler
 
     async def request(self, op: str, **arguments: Any) -> dict[str, Any]:
         """Send one request and await its result; raise BridgeError if it fails."""
@@ -166,6 +171,8 @@ class NotebookBridge:
                 self._hello.set_result(data)
         elif data.get("op") == "decision" and self._on_decision is not None:
             self._on_decision(data)
+        elif data.get("op") == "queued" and self._on_queued is not None:
+            self._on_queued(data)
 
     def _closed(self, _message: Any) -> None:
         self.closed = True

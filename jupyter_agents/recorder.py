@@ -106,6 +106,7 @@ class NotebookRecorder(NoRecorder):
         on_decision: Callable[[ApprovalDecision], None] | None = None,
         on_lost: Callable[[str], None] | None = None,
         redact: Callable[[str], str] = lambda text: text,
+        on_queued: Callable[[str], None] | None = None,
     ) -> None:
         self.bridge = bridge
         #: Applied to what the notebook keeps besides code that ran: the model's original of
@@ -141,6 +142,8 @@ class NotebookRecorder(NoRecorder):
         #: interrupted.
         self.progress: Callable[[], dict[str, Any]] | None = None
         bridge.on_decision(self._decision)
+        self._on_queued = on_queued
+        bridge.on_queued(self._queued)
 
     async def previous_run(self) -> RecordedRun | None:
         notebook = await self._call(self.bridge.read_notebook())
@@ -416,6 +419,11 @@ class NotebookRecorder(NoRecorder):
             self._on_decision(ApprovalDecision.reject(event.get("reason")))
         elif verdict == "stop":
             self._on_decision(ApprovalDecision.stop())
+
+    def _queued(self, event: dict[str, Any]) -> None:
+        """The user ran the pending cell themselves (:mod:`.queued_proposals`)."""
+        if self._on_queued is not None and event.get("cell_id") == self._pending:
+            self._on_queued(self._pending)
 
     async def _call(self, request: Any) -> Any:
         """Await a bridge request; None if refused (e.g. the cell is gone) or disconnected."""

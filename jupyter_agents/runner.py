@@ -313,6 +313,7 @@ async def connect_notebook(context: RunContext) -> NoRecorder:
         on_decision=view.answer,
         on_lost=lost,
         redact=context.redact,
+        on_queued=context.session.queued_proposals.add,
     )
     view.use_notebook(True)
     return recorder

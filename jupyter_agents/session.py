@@ -16,6 +16,7 @@ from .config import SettingsStore
 from .errors import InvalidOption, RunAlreadyActive
 from .final_answer import final_answer, handoff
 from .output_redaction import CellOutputRules
+from .queued_proposals import QueuedProposals
 from .result import RunResult
 
 _sessions: weakref.WeakKeyDictionary[Any, KernelSession] = weakref.WeakKeyDictionary()
@@ -30,6 +31,8 @@ class KernelSession:
         #: Output rules for recorded agent cells and the prompt cell (None: a shell without
         #: IPython's events, as in some embedding).
         self.output_rules = CellOutputRules(shell) if hasattr(shell, "events") else None
+        #: Pending cells the user ran themselves: their queued request must not run them.
+        self.queued_proposals = QueuedProposals(shell)
         if self.shell.user_ns.get("final_answer", final_answer) is final_answer:
             self.install_final_answer()
         else:
@@ -97,7 +100,10 @@ class KernelSession:
 def forget_session(shell: Any) -> None:
     """``%unload_ext``: the kernel's session goes, and with it its output rules."""
     session = _sessions.pop(shell, None)
-    if session is not None and session.output_rules is not None:
+    if session is None:
+        return
+    session.queued_proposals.close()
+    if session.output_rules is not None:
         session.output_rules.close()
 
 

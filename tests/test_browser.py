@@ -276,6 +276,48 @@ def test_reject_removes_the_cell_and_tells_the_model(
     expect(cells(page)).to_have_count(3)  # setup, %agent, the one cell that ran
 
 
+@pytest.mark.parametrize("verdict", ["Reject", "Approve"])
+def test_a_pending_cell_run_with_shift_enter_runs_only_through_the_decision(
+    verdict: str, page, lab: LabServer, script: ScriptedLLMServer
+):
+    name = f"shift_enter_{verdict.lower()}"
+    script.script(
+        code(f"{name} = globals().get('{name}', 0) + 1\nprint('ran', {name})", "Count."),
+        code("final_answer('done')", "Done."),
+    )
+    open_notebook(page, lab, f"{name}.ipynb", [SETUP_CELL, "%agent Count once"])
+    run_all(page)
+    proposal = pending_cell(page)
+    expect(proposal).to_have_count(1, timeout=60_000)
+    proposal.locator(".cm-content").click()
+    page.keyboard.press("Shift+Enter")  # queued behind the %agent cell
+    expect(proposal.locator(".jp-InputPrompt")).to_contain_text("*", timeout=10_000)
+    widget_button(page, verdict).click()
+    expect(pending_cell(page)).to_contain_text("final_answer", timeout=30_000)
+    widget_button(page, "Approve").click()
+    expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 'done'", timeout=30_000)
+
+    check = cells(page).nth(2) if verdict == "Approve" else None
+    if check is not None:  # ran once, as the agent's step; the queued request only says so
+        expect(check.locator(".jp-Cell-outputArea")).to_contain_text(
+            "not run again", timeout=30_000
+        )
+        expect(check.locator(".jp-Cell-outputArea")).to_contain_text("ran 1")
+        assert check.locator(".jp-Cell-outputArea").inner_text().count("ran 1") == 1
+    # Ask the kernel: a cell added at the end, run by itself.
+    page.evaluate(
+        "() => { const nb = window.jupyterapp.shell.currentWidget.content;"
+        " nb.model.sharedModel.insertCell(nb.model.cells.length, "
+        f"{{cell_type: 'code', source: \"print('count:', globals().get('{name}', 0))\"}});"
+        " nb.activeCellIndex = nb.model.cells.length - 1; }"
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:run-cell')")
+    expected = "count: 1" if verdict == "Approve" else "count: 0"
+    expect(cells(page).last.locator(".jp-Cell-outputArea")).to_contain_text(
+        expected, timeout=30_000
+    )
+
+
 RUNS_IN_PAGE = (
     "() => (window.jupyterapp.shell.currentWidget.context.model.getMetadata('jupyter_agents')"
     " || {}).runs || []"

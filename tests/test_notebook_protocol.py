@@ -280,3 +280,36 @@ def test_losing_the_frontend_mid_run_falls_back_to_the_widget(
     lab.wait_done(run, 60)
     assert run.result == "'still ran'"
     assert "The notebook stopped answering" in lab.html_text()
+
+
+@pytest.mark.parametrize("verdict", ["reject", "approve"])
+def test_a_pending_cell_the_user_ran_runs_only_through_the_gate(
+    verdict: str, lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    # Shift+Enter on a pending cell: JupyterLab sends its execute request, which waits behind
+    # the %agent cell, and the extension sends the `queued` event.
+    name = f"nb_queued_{verdict}"
+    script.script(
+        code(f"{name} = {name} + 1 if '{name}' in globals() else 1"), code("final_answer(0)")
+    )
+    run = lab.start("%agent Count once", cell_id=AGENT_CELL)
+    cell = pending_cell(lab, notebook)
+    queued = lab.start(cell.source, cell_id=cell.id)
+    comm_id = next(iter(notebook.comms))
+    lab.send_comm(comm_id, {"op": "queued", "cell_id": cell.id})
+    lab.button("Approve")  # the question is open
+    if verdict == "reject":
+        lab.click("Reject")
+    else:
+        lab.click("Approve")
+    lab.click("Approve")  # the final answer
+    lab.wait_done(run)
+    lab.wait_done(queued)
+
+    assert "not run again" in queued.stdout
+    ran = lab.execute(f"print({name} if '{name}' in globals() else 'never')").stdout.strip()
+    assert ran == ("never" if verdict == "reject" else "1")
+    # A later run of that cell by the user is theirs, and runs.
+    if verdict == "approve":
+        assert "not run again" not in lab.execute(cell.source, cell_id=cell.id).stdout
+        assert lab.execute(f"print({name})").stdout.strip() == "2"

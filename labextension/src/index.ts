@@ -4,7 +4,7 @@
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { IConsoleTracker } from '@jupyterlab/console';
-import { INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
+import { INotebookTracker, NotebookActions, NotebookPanel } from '@jupyterlab/notebook';
 
 import { addDecisionCommands } from './commands';
 import { decorateNotebook } from './decorations';
@@ -33,6 +33,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
     consoles?.forEach(panel => registerCommTarget(panel.sessionContext, onOpen));
     consoles?.widgetAdded.connect((_, panel) => registerCommTarget(panel.sessionContext, onOpen));
     addDecisionCommands(app, notebooks, runs);
+    // Emitted before the cell's execute request is sent, so the kernel hears of it first.
+    NotebookActions.executionScheduled.connect((_, { notebook, cell }) => {
+      const model = notebook.model;
+      if (model) {
+        runs.find(model, cell.model.id)?.ranByUser(cell.model.id);
+      }
+    });
   }
 };
 

@@ -294,6 +294,16 @@ export function decisionEvent(cellId: string, verdict: Verdict, reason?: string)
   return event;
 }
 
+/** The user ran a pending cell themselves: its execute request waits behind `%agent`. */
+export interface IQueuedEvent {
+  op: 'queued';
+  cell_id: string;
+}
+
+export function queuedEvent(cellId: string): IQueuedEvent {
+  return { op: 'queued', cell_id: cellId };
+}
+
 export function isObject(value: unknown): value is JSONObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

@@ -10,7 +10,7 @@ import { ISignal, Signal } from '@lumino/signaling';
 
 import { OutputCapture } from './capture';
 import { NotebookModelHost } from './host';
-import { classify, decisionEvent, dispatch, IHandshake, Verdict } from './protocol';
+import { classify, decisionEvent, dispatch, IHandshake, queuedEvent, Verdict } from './protocol';
 import { knownStatus, METADATA_KEY } from './status';
 
 export class AgentRun {
@@ -81,6 +81,17 @@ export class AgentRun {
     this._decided.add(cellId);
     this.comm.send({ ...decisionEvent(cellId, verdict, reason) });
     this._changed.emit();
+  }
+
+  /**
+   * The user ran a cell of this run that is still pending (Shift+Enter, Run All). Its execute
+   * request waits in the kernel behind the `%agent` cell; the kernel is told, so that request
+   * does not run the cell a second time (after Approve) or at all (after Reject).
+   */
+  ranByUser(cellId: string): void {
+    if (this.knows(cellId) && !this.hasDecided(cellId)) {
+      this.comm.send({ ...queuedEvent(cellId) });
+    }
   }
 
   /**
