@@ -154,7 +154,8 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
 
     step.code_run = code
     await parts.recorder.executing(cell, step)
-    step_view.show_note(RUNNING_NOTE)
+    if not decided.by_policy:  # a policy's note already says it runs (one message less)
+        step_view.show_note(RUNNING_NOTE)
     output = parts.recorder.capture(cell, fallback=step_view.capture())
     with span(
         "execute_tool run_cell",
@@ -300,10 +301,11 @@ async def decide(
 #: Shown while a cell runs. A click on Stop reaches the kernel only when the cell awaits or
 #: ends (a cell busy in Python holds the kernel's event loop); the kernel's interrupt button
 #: raises KeyboardInterrupt in the cell itself.
-RUNNING_NOTE = (
-    "Running. Stop ends the run when this cell ends (or awaits); "
+STOP_HINT = (
+    "Stop ends the run when this cell ends (or awaits); "
     "the kernel's interrupt button (■) cuts the cell short."
 )
+RUNNING_NOTE = f"Running. {STOP_HINT}"
 
 #: What the conversation keeps of a reply that could not run: it is re-sent with every later
 #: call, and a reply cut at the output limit is as long as that limit.
@@ -333,8 +335,8 @@ def _decision_note(gate: ApprovalGate, risks: tuple[RiskFlag, ...]) -> str:
             return "It has risk flags, so it waits for your decision (--approve risky)."
         return "Waiting for your decision."
     if gate.policy == "risky":
-        return "No risk flags: approved automatically (--approve risky); running."
-    return "Approved automatically (--approve auto); running."
+        return f"No risk flags: approved automatically (--approve risky); running. {STOP_HINT}"
+    return f"Approved automatically (--approve auto); running. {STOP_HINT}"
 
 
 async def best_answer(parts: LoopParts) -> str:
