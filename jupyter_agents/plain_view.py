@@ -108,6 +108,9 @@ class PlainRunView:
         """With the notebook connected, each step's code is a cell of its own below."""
         self.notebook_mode = active
 
+    def show_replay(self, description: str) -> None:
+        """The header is printed already; the notice that follows names the record."""
+
     def notice(self, text: str) -> None:
         print(text)
 

@@ -336,6 +336,7 @@ async def _replay_or_start(context: RunContext) -> None:
             )
         run.answer = decode_answer(previous.record.get("answer"))
         run.finish(RunStatus.REPLAYED)
+        context.view.show_replay(previous.describe())
         context.view.notice(
             f"Found this cell's {previous.describe()} below: not calling a model. The recorded "
             "cells run as ordinary code; the result is the recorded answer. "

@@ -303,6 +303,7 @@ class WidgetRunView:
         self.controls.reject.on_click(lambda _: self._reject())
         self.controls.edit.on_click(lambda _: self._current and self._current.toggle_edit())
         self.controls.stop.on_click(lambda _: self._stop())
+        self._replaying: str | None = None
         self.header = widgets.HTML(self._header_html())
         self.notices = widgets.HTML()
         self.steps = widgets.VBox()
@@ -417,12 +418,21 @@ class WidgetRunView:
         elif self._on_stop is not None:
             self._on_stop()
 
+    def show_replay(self, description: str) -> None:
+        """The run replays a record: the header names it, not this kernel's model and policy."""
+        self._replaying = description
+        self.header.value = self._header_html()
+
     def _header_html(self) -> str:
         run = self.run
         task = run.task if len(run.task) <= 300 else run.task[:297] + "..."
+        about = (
+            f"replaying the {self._replaying} · no model is called"
+            if self._replaying
+            else f"{run.model} · approve: {run.approve} · at most {run.max_steps} steps"
+        )
         return (
             f"<style>{stylesheet()}</style>"
-            f'<div class="ja-muted">jupyter-agents · {html.escape(run.model)} · '
-            f"approve: {html.escape(run.approve)} · at most {run.max_steps} steps</div>"
+            f'<div class="ja-muted">jupyter-agents · {html.escape(about)}</div>'
             f'<div class="ja-text"><b>Task:</b> {html.escape(task)}</div>'
         )

@@ -104,6 +104,8 @@ def test_a_run_is_recorded_and_run_all_replays_it_without_a_model(
     assert len(script.requests) == requests_before, "a replay must not call the model"
     assert replay.result == "7"
     assert "not calling a model" in kernel.html_text()
+    # The header names the record, not this kernel's (empty) model and policy.
+    assert f"jupyter-agents · replaying the recorded run {record['run_id']}" in kernel.html_text()
     assert [cell.source for cell in notebook.notebook.cells] == cells_before
     assert len(notebook.notebook.metadata["jupyter_agents"]["runs"]) == 1
     nbformat.validate(notebook.notebook)
