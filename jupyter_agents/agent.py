@@ -37,16 +37,10 @@ class Agent:
         section: str = "",
         **settings: Any,
     ) -> None:
-        unknown = set(settings) - set(SETTABLE) - {"model_kwargs"}
-        if unknown:
-            raise InvalidOption(
-                f"unknown setting(s) {', '.join(sorted(unknown))}; "
-                f"known: {', '.join(SETTABLE)}, model_kwargs."
-            )
+        self.options = {"model": model, "max_steps": max_steps, "approve": approve, **settings}
+        SettingsStore().check(self.options, known=(*SETTABLE, "model_kwargs"))
         if role is not None and not (goal or "").strip():
             raise InvalidOption(f"the agent with role {role!r} needs a goal (goal=...).")
-        self.options = {"model": model, "max_steps": max_steps, "approve": approve, **settings}
-        SettingsStore().check(self.options)
         self.tools = list(tools)
         self.role = (role or "").strip()
         self.goal = (goal or "").strip()

@@ -13,6 +13,7 @@ import copy
 import os
 import re
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -191,9 +192,12 @@ class SettingsStore:
                 values[name], sources[name] = trait.default(), "default"
         return Settings(values, sources)
 
-    def check(self, options: dict[str, Any]) -> None:
-        """Refuse bad options now (``Agent(approve="bogus")``), not when a run starts."""
-        known = self.configurable.traits(config=True)
+    def check(self, options: dict[str, Any], known: Sequence[str] | None = None) -> None:
+        """Refuse bad options now (``Agent(approve="bogus")``), not when a run starts.
+
+        ``known``: the names accepted (default: every configurable setting).
+        """
+        known = list(self.configurable.traits(config=True)) if known is None else known
         unknown = sorted(name for name in options if name not in known)
         if unknown:
             raise InvalidOption(

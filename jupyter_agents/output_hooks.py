@@ -37,30 +37,9 @@ def wrapped_streams(wrap: Callable[[Any, str], Callable[[Any], Any]]) -> Iterato
     """Give stdout and stderr the ``write`` that ``wrap(their_write, name)`` returns."""
     with ExitStack() as stack:
         for name in ("stdout", "stderr"):
-            stack.enter_context(_wrapped_write(getattr(sys, name), name, wrap))
+            make = lambda write, name=name: wrap(write, name)  # noqa: E731
+            stack.enter_context(_patched(getattr(sys, name), "write", make))
         yield
-
-
-@contextmanager
-def _wrapped_write(stream: Any, name: str, wrap: Callable[..., Any]) -> Iterator[None]:
-    own = getattr(stream, "__dict__", {}).get("write")  # None: the class's own write
-    changed = wrap(stream.write, name)
-    write = _Switchable(changed, stream.write, own)
-    try:
-        stream.write = write
-    except (AttributeError, TypeError):  # a stream that takes no attributes: leave it be
-        yield
-        return
-    try:
-        yield
-    finally:
-        write.exited = True
-        if stream.__dict__.get("write") is write:  # nothing was put on top: take it off
-            below = _live(own)
-            if below is None:
-                del stream.write
-            else:
-                stream.write = below
 
 
 @contextmanager
@@ -89,23 +68,43 @@ def filtered_errors(shell: Any, change: ErrorFilter) -> Iterator[None]:
         yield
         return
 
-    def changed(etype: Any, evalue: Any, stb: list[str]) -> Any:
-        evalue, stb = change(etype, evalue, list(stb))
-        return show(etype, evalue, stb)
+    def changing(show: Callable[..., Any]) -> Callable[..., Any]:
+        def changed(etype: Any, evalue: Any, stb: list[str]) -> Any:
+            evalue, stb = change(etype, evalue, list(stb))
+            return show(etype, evalue, stb)
 
-    own = shell.__dict__.get("_showtraceback")  # another patch (ours or an extension's)
-    filtered = _Switchable(changed, show, own)
-    shell._showtraceback = filtered
+        return changed
+
+    with _patched(shell, "_showtraceback", changing):
+        yield
+
+
+@contextmanager
+def _patched(owner: Any, attribute: str, make: Callable[[Any], Any]) -> Iterator[None]:
+    """``owner.attribute`` is ``make(its current value)`` while inside; then it is undone.
+
+    Undone even when exited out of order: if another patch sits on top by then, this one
+    only stops changing anything (it stays in that chain, passing calls through) and is
+    taken off when the one on top goes.
+    """
+    current = getattr(owner, attribute)
+    own = getattr(owner, "__dict__", {}).get(attribute)  # None: the class's own applied
+    patch = _Switchable(make(current), current, own)
+    try:
+        setattr(owner, attribute, patch)
+    except (AttributeError, TypeError):  # an object that takes no attributes: leave it be
+        yield
+        return
     try:
         yield
     finally:
-        filtered.exited = True
-        if shell.__dict__.get("_showtraceback") is filtered:
+        patch.exited = True
+        if owner.__dict__.get(attribute) is patch:  # nothing was put on top: take it off
             below = _live(own)
             if below is None:
-                del shell._showtraceback
+                delattr(owner, attribute)
             else:
-                shell._showtraceback = below
+                setattr(owner, attribute, below)
 
 
 class _Switchable:

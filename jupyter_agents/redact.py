@@ -102,7 +102,7 @@ def _redact_assignments(text: str) -> str:
         return text
     parts, end = [], 0
     for start, stop, replacement in sorted(spans):
-        if start >= end:  # "passphrase" is found as "pass" too: one replacement
+        if start >= end:  # overlapping matches (two secret words in one name): replace once
             parts += [text[end:start], replacement]
             end = stop
     return "".join(parts) + text[end:]
