@@ -186,10 +186,10 @@ def test_proposals_become_cells_and_approve_fills_them(
 
     first = cells(page).nth(2)
     expect(first).to_have_class(re.compile("jp-agents-approved"), timeout=30_000)
-    expect(first.locator(".jp-Cell-outputArea")).to_contain_text(
-        "Jan"
-    )  # the table, in its own cell
-    expect(first.locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"))
+    # The table, in its own cell. The badge says approved as soon as the cell starts, and a
+    # first pandas import can take seconds on a loaded machine: wait as long as for the rest.
+    expect(first.locator(".jp-Cell-outputArea")).to_contain_text("Jan", timeout=30_000)
+    expect(first.locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"), timeout=30_000)
     expect(pending_cell(page)).to_have_count(1, timeout=30_000)
     widget_button(page, "Approve").click()
 
@@ -381,8 +381,10 @@ def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):
     first = cells(page).nth(2)
     expect(first).to_have_class(re.compile("jp-agents-approved"), timeout=30_000)
     outputs = first.locator(".jp-Cell-outputArea")
-    expect(outputs).to_contain_text("nb7 42")
-    expect(outputs.locator("img")).to_have_count(1)  # the plot, an image output in the cell
+    expect(outputs).to_contain_text("nb7 42", timeout=30_000)  # approved shows as it starts
+    expect(outputs.locator("img")).to_have_count(
+        1, timeout=30_000
+    )  # the plot, an image output in the cell
     expect(outputs.locator(".widget-slider")).to_be_visible()  # a live widget in the cell
     expect(outputs).to_contain_text("agent slider")
     expect(pending_cell(page)).to_have_count(1, timeout=30_000)
