@@ -31,6 +31,14 @@ class FrontendGone(BridgeError):
     """The frontend is no longer there: it closed the comm or stopped answering."""
 
 
+class FrontendRefused(BridgeError):
+    """A frontend that speaks the protocol answered the handshake but will not take part.
+
+    Unlike a silent fallback, its reason (another protocol version, a console instead of a
+    notebook) is worth showing: it tells the user why no cells appear in the notebook.
+    """
+
+
 class NotebookBridge:
     """One run's comm to a frontend that speaks the protocol."""
 
@@ -50,7 +58,10 @@ class NotebookBridge:
     async def connect(
         cls, run_id: str, anchor_cell_id: str | None, model: str, role: str | None = None
     ) -> NotebookBridge | None:
-        """Open the run's comm and shake hands; None if no capable frontend answers."""
+        """Open the run's comm and shake hands.
+
+        None if no capable frontend answers; :class:`FrontendRefused` if one declines.
+        """
         if not anchor_cell_id:
             return None  # not run from a notebook cell the frontend could know
         from comm import create_comm
@@ -66,7 +77,7 @@ class NotebookBridge:
             return None
         if not hello.get("accepted") or hello.get("version") != protocol.VERSION:
             bridge.close()
-            return None
+            raise FrontendRefused(_refusal(hello))
         bridge.client = str(hello.get("client", ""))
         return bridge
 
@@ -186,3 +197,14 @@ class NotebookBridge:
         # Nobody may be awaiting the hello any more; don't let asyncio log its exception.
         if self._hello.done() and not self._hello.cancelled():
             self._hello.exception()
+
+
+def _refusal(hello: dict[str, Any]) -> str:
+    """Why the frontend does not take part, in its words or from the versions."""
+    client = hello.get("client") or "the notebook frontend"
+    if not hello.get("accepted"):
+        return f"{client} declined the notebook protocol: {hello.get('reason') or 'no reason'}"
+    return (
+        f"{client} speaks notebook protocol version {hello.get('version')!r}, this kernel "
+        f"{protocol.VERSION}: install the same jupyter-agents version in both"
+    )

@@ -36,8 +36,13 @@ METADATA_KEY = "jupyter_agents"
 #: The ``client`` the headless runner (``jupyter agents run``) names in its ``hello``.
 HEADLESS_CLIENT = "jupyter-agents-cli"
 
-#: Seconds the kernel waits for ``hello`` and for each reply.
-HELLO_TIMEOUT = 1.0
+#: Seconds the kernel waits for ``hello`` and for each reply. The hello is generous because a
+#: JupyterLab tab handles kernel messages one at a time, awaiting each comm target: the hello
+#: queues behind the run's widget models, whose first build in a fresh tab on a busy machine
+#: took over a second in CI. Frontends without the protocol do not pay it: JupyterLab and
+#: Notebook 7 close an unknown comm at once, and clients that ignore comms (nbclient, consoles)
+#: send no ``cellId``, so no handshake starts.
+HELLO_TIMEOUT = 10.0
 REPLY_TIMEOUT = 10.0
 
 

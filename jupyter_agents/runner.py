@@ -26,7 +26,7 @@ from .final_answer import NO_ANSWER
 from .loop import LoopParts, run_turn
 from .memory import Memory
 from .model import ModelClient
-from .notebook_bridge import NotebookBridge
+from .notebook_bridge import FrontendRefused, NotebookBridge
 from .recorded import RecordedRun
 from .recorder import NoRecorder, NotebookRecorder
 from .redact import Redactor
@@ -296,7 +296,11 @@ async def connect_notebook(context: RunContext) -> NoRecorder:
     shell, run, view = context.shell, context.run, context.view
     parent = shell.get_parent() if hasattr(shell, "get_parent") else {}
     anchor = (parent.get("metadata") or {}).get("cellId")
-    bridge = await NotebookBridge.connect(run.run_id, anchor, run.model)
+    try:
+        bridge = await NotebookBridge.connect(run.run_id, anchor, run.model)
+    except FrontendRefused as refusal:
+        view.notice(f"{refusal}; the run goes on in this widget.")
+        return NoRecorder()
     if bridge is None:
         return NoRecorder()
 

@@ -392,6 +392,32 @@ def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):
     expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 42", timeout=30_000)
 
 
+def test_in_a_console_the_run_goes_on_in_its_widget_and_says_why(
+    page, lab: LabServer, script: ScriptedLLMServer
+):
+    """A console has no notebook: the extension refuses at once, with a reason the user sees."""
+    script.script(
+        code("console_value = 6 * 7", "Compute it."),
+        code("final_answer(console_value)", "Return it."),
+    )
+    open_notebook(page, lab, "console.ipynb", [SETUP_CELL])
+    run_all(page)
+    expect(cells(page).nth(0).locator(".jp-InputPrompt")).to_contain_text(
+        re.compile(r"\[\d+\]"), timeout=30_000
+    )
+    page.evaluate("() => window.jupyterapp.commands.execute('notebook:create-console')")
+    prompt = page.locator(".jp-CodeConsole-promptCell .cm-content")
+    expect(prompt).to_be_visible(timeout=30_000)
+    prompt.click()
+    page.keyboard.type("%agent --approve auto Compute a value")
+    page.keyboard.press("Shift+Enter")
+
+    console = page.locator(".jp-CodeConsole-content")
+    expect(console).to_contain_text("Final answer: 42", timeout=60_000)
+    expect(console).to_contain_text("a console has no notebook to write the agent's cells into")
+    assert len(script.requests) == 2
+
+
 def test_a_two_role_crew_writes_two_sections(page, lab: LabServer, script: ScriptedLLMServer):
     script.script_for(
         "You are the Data engineer",

@@ -14,6 +14,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
+from jupyter_agents import protocol
 from jupyter_agents.notebook_frontend import NotebookFrontend
 from jupyter_agents.schema import metadata_errors
 from tests.conftest import PREPARE, start_kernel
@@ -259,12 +260,27 @@ def test_a_deleted_proposal_counts_as_rejected(
 
 
 def test_without_a_capable_frontend_nothing_waits(lab: KernelHarness, script: ScriptedLLMServer):
-    """A kernel run from a notebook cell whose frontend never answers the handshake."""
+    """A run from a notebook cell in a frontend without the protocol, which closes the comm."""
     script.script(code("final_answer('widget only')"))
     started = time.monotonic()
     run = lab.execute("%agent --approve auto Plain", cell_id="cell-nobody-knows", timeout=60)
     assert run.result == "'widget only'"
     assert time.monotonic() - started < 10
+
+
+def test_a_frontend_that_declines_says_why_and_the_run_goes_on_in_the_widget(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer, monkeypatch
+):
+    script.script(code("final_answer('declined')"))
+    refusal = protocol.hello(False, "test-lab", "0.0", "protocol version 1 is not supported")
+    monkeypatch.setattr(notebook, "on_comm_open", lambda comm_id, data: refusal)
+    run = lab.execute("%agent --approve auto Decline", cell_id=AGENT_CELL, timeout=60)
+    assert run.result == "'declined'"
+    assert (
+        "test-lab declined the notebook protocol: protocol version 1 is not supported; "
+        "the run goes on in this widget." in lab.html_text()
+    )
+    assert agent_cells(notebook) == []
 
 
 def test_losing_the_frontend_mid_run_falls_back_to_the_widget(

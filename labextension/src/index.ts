@@ -22,7 +22,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     notebooks: INotebookTracker,
     consoles: IConsoleTracker | null
   ): void => {
-    const runs = new AgentRuns(notebooks, { name: clientName(app), version: app.version });
+    const runs = new AgentRuns(
+      notebooks,
+      { name: clientName(app), version: app.version },
+      consoles
+    );
     const onOpen = runs.open.bind(runs);
     const watchNotebook = (panel: NotebookPanel): void => {
       registerCommTarget(panel.sessionContext, onOpen);

@@ -51,19 +51,23 @@ export interface IClientInfo {
  * Several notebooks may share a kernel, so only the frontend that holds the anchor cell (the
  * `%agent` cell) may answer at all; every other one must neither reply nor close the comm.
  * The holder refuses what it cannot speak instead of ignoring it, so the kernel learns at
- * once that it should fall back to its widget.
+ * once that it should fall back to its widget. So does a console of this app that ran the
+ * `%agent` line (`inConsole`): it has no notebook to write cells into, and silence would
+ * leave the kernel waiting out its handshake timeout.
  */
 export function answerHandshake(
   data: unknown,
   holdsAnchor: (cellId: string) => boolean,
-  client: IClientInfo
+  client: IClientInfo,
+  inConsole: (cellId: string) => boolean = () => false
 ): Hello | null {
-  if (
-    !isObject(data) ||
-    typeof data.anchor_cell_id !== 'string' ||
-    !holdsAnchor(data.anchor_cell_id)
-  ) {
+  if (!isObject(data) || typeof data.anchor_cell_id !== 'string') {
     return null;
+  }
+  if (!holdsAnchor(data.anchor_cell_id)) {
+    return inConsole(data.anchor_cell_id)
+      ? refuse("a console has no notebook to write the agent's cells into")
+      : null;
   }
   if (data.protocol !== PROTOCOL_NAME) {
     return refuse(`unknown protocol ${JSON.stringify(data.protocol ?? null)}`);

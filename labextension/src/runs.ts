@@ -2,6 +2,7 @@
  * The live agent runs of the app, and the answer to the kernel's `comm_open` that starts one.
  */
 import type { CodeCell } from '@jupyterlab/cells';
+import type { ConsolePanel, IConsoleTracker } from '@jupyterlab/console';
 import type { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
@@ -12,7 +13,8 @@ import { AgentRun } from './run';
 export class AgentRuns {
   constructor(
     private readonly notebooks: INotebookTracker,
-    private readonly client: IClientInfo
+    private readonly client: IClientInfo,
+    private readonly consoles: IConsoleTracker | null = null
   ) {}
 
   /** Emitted when a run starts, changes or ends. */
@@ -46,7 +48,9 @@ export class AgentRuns {
       found.panel = this.notebooks.find(panel => executed(panel, kernel.id, anchor, executeMsgId));
       return found.panel !== undefined;
     };
-    const hello = answerHandshake(data, holdsAnchor, this.client);
+    const inConsole = (cellId: string): boolean =>
+      this.consoles?.find(panel => ranInConsole(panel, kernel.id, cellId)) !== undefined;
+    const hello = answerHandshake(data, holdsAnchor, this.client, inConsole);
     if (!hello) {
       return;
     }
@@ -89,4 +93,14 @@ function executed(
     return false;
   }
   return (cell as CodeCell).outputArea.future?.msg.header.msg_id === executeMsgId;
+}
+
+/** Whether the console `panel`, on kernel `kernelId`, holds the cell that ran `%agent`. */
+function ranInConsole(panel: ConsolePanel, kernelId: string, cellId: string): boolean {
+  if (panel.sessionContext.session?.kernel?.id !== kernelId) {
+    return false;
+  }
+  const { cells, promptCell } = panel.console;
+  const ids = [...Array.from(cells), promptCell].map(cell => cell?.model.sharedModel.getId());
+  return ids.includes(cellId);
 }

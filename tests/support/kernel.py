@@ -22,6 +22,7 @@ from typing import Any
 import nbformat
 from jupyter_client.manager import KernelManager
 
+from jupyter_agents import protocol
 from jupyter_agents.notebook_frontend import NotebookFrontend
 
 WIDGET_TARGET = "jupyter.widget"
@@ -245,6 +246,10 @@ class KernelHarness:
         message = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
         self.client.shell_channel.send(message)
 
+    def _close_comm(self, comm_id: str) -> None:
+        message = self.client.session.msg("comm_close", {"comm_id": comm_id, "data": {}})
+        self.client.shell_channel.send(message)
+
     def html_text(self) -> str:
         """All open HTML widget values joined: what the widget area shows, roughly."""
         return "\n".join(str(w.get("value", "")) for w in self.find_widgets("HTMLModel"))
@@ -256,6 +261,9 @@ class KernelHarness:
         content = message["content"]
         parent = message["parent_header"].get("msg_id")
         if self.notebook is not None and self.notebook.take(message, self.send_comm):
+            return
+        if kind == "comm_open" and content.get("target_name") == protocol.COMM_TARGET:
+            self._close_comm(content["comm_id"])  # as JupyterLab closes a target it lacks
             return
         if kind == "comm_open" and content.get("target_name") == WIDGET_TARGET:
             state = dict(content["data"].get("state", {}))

@@ -165,6 +165,19 @@ describe('the handshake', () => {
     expect(asked).toEqual([ANCHOR]);
   });
 
+  it('refuses at once when a console of this app ran the cell', () => {
+    const inConsole = (cellId: string) => cellId === 'console-cell';
+    const fromConsole = handshake({ anchor_cell_id: 'console-cell' });
+    expect(answerHandshake(fromConsole, holds, CLIENT, inConsole)).toEqual({
+      op: 'hello',
+      version: 1,
+      accepted: false,
+      reason: "a console has no notebook to write the agent's cells into"
+    });
+    const elsewhere = handshake({ anchor_cell_id: 'elsewhere' });
+    expect(answerHandshake(elsewhere, holds, CLIENT, inConsole)).toBeNull();
+  });
+
   it('refuses a version it does not speak, with a reason', () => {
     for (const version of [2, 0, '1', null]) {
       const answer = answerHandshake(handshake({ version }), holds, CLIENT);
