@@ -28,6 +28,10 @@ from tests.support.screenshots import ARTIFACTS, ROOT, save_screenshot
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
+# A 2-core CI machine running JupyterLab, a kernel and Chromium at once can take seconds to
+# show what a fast machine shows at once: every check waits up to 15 s by default. A check
+# passes as soon as its condition holds and still fails if it never does.
+expect.set_options(timeout=15_000)
 
 pytestmark = pytest.mark.browser
 
