@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from .memory import Step, StepStatus
 from .protocol import METADATA_KEY
 
 
@@ -22,6 +23,45 @@ class RecordedRun:
     record: dict[str, Any]
     #: The cells the run wrote (steps, section headings, kept rejections), in notebook order.
     cell_ids: tuple[str, ...]
+    #: The step cells among them: (source, provenance), in notebook order.
+    step_cells: tuple[tuple[str, dict[str, Any]], ...] = ()
+
+    def steps(self) -> list[Step]:
+        """The recorded steps, so ``last_run()`` after a replay lists what the run did.
+
+        Built from what the notebook keeps: each step's number, role and decision (the
+        record's ``step_metrics``) and its code (the step's cell; an edited cell's original
+        from its provenance). Left empty because the notebook does not keep them per step:
+        the model's words (``reply``, ``thought``; the record's transcript has them, if kept),
+        and the code of a rejected proposal that was not kept as a cell. Tokens, cost and
+        times stay zero: the replay called no model, and the record holds the original's.
+        """
+        crew = self.record.get("kind") == "crew"
+        cells = {
+            (meta.get("role"), meta.get("step")): (source, meta) for source, meta in self.step_cells
+        }
+        steps = []
+        for metrics in self.record.get("step_metrics", []):
+            role, number = metrics.get("role"), metrics.get("step")
+            try:
+                status = StepStatus(metrics.get("status"))
+            except ValueError:
+                continue  # a hand-edited record: skip what cannot be read
+            source, meta = cells.get((role, number), ("", {}))
+            rejected = status is StepStatus.REJECTED
+            steps.append(
+                Step(
+                    number=number,
+                    reply="",
+                    thought="",
+                    proposed_code=meta.get("proposed_source", source),
+                    status=status,
+                    code_run=None if rejected else source,
+                    reason=meta.get("reason"),
+                    role=role if crew else None,
+                )
+            )
+        return steps
 
     def describe(self) -> str:
         record = self.record
@@ -54,7 +94,17 @@ def find_recorded_run(notebook: dict[str, Any], anchor: str) -> RecordedRun | No
     )
     if record is None or not cell_ids:
         return None
-    return RecordedRun(run_id, record, cell_ids)
+    step_cells = tuple(
+        (_source(cell), _agent_metadata(cell))
+        for cell in cells
+        if cell.get("id") in cell_ids and "step" in _agent_metadata(cell)
+    )
+    return RecordedRun(run_id, record, cell_ids, step_cells)
+
+
+def _source(cell: dict[str, Any]) -> str:
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def _agent_metadata(cell: dict[str, Any]) -> dict[str, Any]:

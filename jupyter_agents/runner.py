@@ -339,6 +339,7 @@ async def _replay_or_start(context: RunContext) -> None:
                 previous.cell_ids, context.redact, settings.max_output_bytes
             )
         run.answer = decode_answer(previous.record.get("answer"))
+        run.steps = previous.steps()
         run.finish(RunStatus.REPLAYED)
         context.view.show_replay(previous.describe())
         context.view.notice(

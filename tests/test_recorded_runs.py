@@ -15,6 +15,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.recorded import find_recorded_run
 from jupyter_agents.result import RunResult, RunStatus
 from jupyter_agents.run_record import run_record
 from jupyter_agents.schema import metadata_errors
@@ -110,6 +111,54 @@ def test_a_run_is_recorded_and_run_all_replays_it_without_a_model(
     assert len(notebook.notebook.metadata["jupyter_agents"]["runs"]) == 1
     nbformat.validate(notebook.notebook)
     assert metadata_errors(notebook.notebook) == []
+    # last_run() lists the replayed steps, as it listed the original's; this run used no tokens.
+    listed = kernel.execute(
+        "replayed = jupyter_agents.last_run()\n"
+        "print([(s.number, str(s.status), s.code_run) for s in replayed.steps], "
+        "replayed.usage.prompt_tokens)"
+    ).stdout.strip()
+    assert listed == (
+        "[(1, 'auto', 'rec_sales = [3, 4]'), (2, 'auto', 'final_answer(sum(rec_sales))')] 0"
+    )
+
+
+def test_replayed_steps_keep_decisions_edits_and_rejections():
+    """What a replay's steps hold for each kind of cell, read from a saved notebook."""
+    run_id = "0123456789ab"
+
+    def step_cell(source: str, step: int, status: str, **extra) -> nbformat.NotebookNode:
+        provenance = {"run_id": run_id, "step": step, "role": "agent", "model": "m"}
+        return new_code_cell(
+            source, metadata={"jupyter_agents": {**provenance, "status": status, **extra}}
+        )
+
+    cells = [
+        new_code_cell(
+            "%agent Task",
+            id=PROMPT,
+            metadata={"jupyter_agents": {"run_id": run_id, "prompt": True}},
+        ),
+        step_cell("bad = 1", 2, "rejected", reason="no"),
+        step_cell("good = 2", 3, "edited", proposed_source="good = 3"),
+        step_cell("final_answer(good)", 4, "approved"),
+    ]
+    metrics = [
+        {"step": n, "role": "agent", "status": status}
+        for n, status in [(1, "rejected"), (2, "rejected"), (3, "edited"), (4, "approved")]
+    ]
+    record = {"run_id": run_id, "kind": "agent", "step_metrics": metrics}
+    # As read_notebook returns it: the cells, and the notebook's jupyter_agents metadata.
+    notebook = {"cells": cells, "metadata": {"runs": [record]}}
+
+    steps = find_recorded_run(notebook, PROMPT).steps()
+
+    assert [(s.number, str(s.status), s.proposed_code, s.code_run, s.reason) for s in steps] == [
+        (1, "rejected", "", None, None),  # not kept as a cell: its code is not in the notebook
+        (2, "rejected", "bad = 1", None, "no"),
+        (3, "edited", "good = 3", "good = 2", None),
+        (4, "approved", "final_answer(good)", "final_answer(good)", None),
+    ]
+    assert all(s.role is None and s.usage.prompt_tokens == 0 and s.reply == "" for s in steps)
 
 
 def test_rerun_replaces_exactly_that_runs_cells(
