@@ -40,8 +40,9 @@ HEADLESS_CLIENT = "jupyter-agents-cli"
 #: JupyterLab tab handles kernel messages one at a time, awaiting each comm target: the hello
 #: queues behind the run's widget models, whose first build in a fresh tab on a busy machine
 #: took over a second in CI. Frontends without the protocol do not pay it: JupyterLab and
-#: Notebook 7 close an unknown comm at once, and clients that ignore comms (nbclient, consoles)
-#: send no ``cellId``, so no handshake starts.
+#: Notebook 7 close an unknown comm at once (a JupyterLab console refuses at once), and
+#: clients that ignore comms (nbclient, the terminal ``jupyter console``) send no ``cellId``,
+#: so no handshake starts.
 HELLO_TIMEOUT = 10.0
 REPLY_TIMEOUT = 10.0
 
