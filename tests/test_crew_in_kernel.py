@@ -288,6 +288,21 @@ def test_an_edited_crew_spec_replaces_the_old_sections(
     assert len(runs) == 1 and runs[0]["crew"]["roles"][1]["goal"].startswith("Find the largest")
     assert metadata_errors(notebook.notebook) == []
 
+    # Unchanged, the cell replays the record; last_run() lists each role's steps.
+    requests = len(script.requests)
+    replay = agent_kernel.execute(edited, timeout=90, cell_id=CREW_CELL)
+    assert replay.result == "7" and len(script.requests) == requests
+    listed = agent_kernel.execute(
+        "import jupyter_agents\n"
+        "print([(s.role, s.number, s.code_run) for s in jupyter_agents.last_run().steps])"
+    )
+    assert listed.stdout.strip() == str(
+        [
+            ("Data engineer", 1, 'crew_sales = [6, 7]\nhandoff("Analyst", "two sales")'),
+            ("Analyst", 1, "final_answer(max(crew_sales))"),
+        ]
+    )
+
 
 def test_a_crew_whose_roles_all_name_models_needs_no_crew_model(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
