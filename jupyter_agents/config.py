@@ -201,8 +201,7 @@ class SettingsStore:
         unknown = sorted(name for name in options if name not in known)
         if unknown:
             raise InvalidOption(
-                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(SETTABLE)}, "
-                "model_kwargs."
+                f"unknown setting(s) {', '.join(unknown)}; known: {', '.join(known)}."
             )
         for name, value in options.items():
             if value is not None:

@@ -20,7 +20,7 @@ from . import protocol
 from .control import wait_for_future
 from .errors import JupyterAgentsError
 
-DecisionHandler = Callable[[dict[str, Any]], None]
+EventHandler = Callable[[dict[str, Any]], None]
 
 
 class BridgeError(JupyterAgentsError):
@@ -47,8 +47,7 @@ class NotebookBridge:
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self._hello: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._on_decision: DecisionHandler | None = None
-        self._on_queued: DecisionHandler | None = None
+        self._event_handlers: dict[str, EventHandler] = {}
         self.closed = False
         self.client = ""
         comm.on_msg(self._receive)
@@ -81,13 +80,11 @@ class NotebookBridge:
         bridge.client = str(hello.get("client", ""))
         return bridge
 
-    def on_decision(self, handler: DecisionHandler) -> None:
-        """``handler(event)`` receives decisions the user makes from the notebook."""
-        self._on_decision = handler
-
-    def on_queued(self, handler: DecisionHandler) -> None:
-        """``handler(event)`` hears that the user ran a pending cell themselves."""
-        self._on_queued = handler
+    def on_event(self, op: str, handler: EventHandler) -> None:
+        """``handler(event)`` receives the frontend's events of kind ``op`` (docs/protocol.md):
+        ``decision`` (the user decided from the notebook), ``queued`` (the user ran a pending
+        cell themselves)."""
+        self._event_handlers[op] = handler
 
     async def request(self, op: str, **arguments: Any) -> dict[str, Any]:
         """Send one request and await its result; raise BridgeError if it fails."""
@@ -180,10 +177,8 @@ class NotebookBridge:
         elif data.get("op") == "hello":
             if not self._hello.done():
                 self._hello.set_result(data)
-        elif data.get("op") == "decision" and self._on_decision is not None:
-            self._on_decision(data)
-        elif data.get("op") == "queued" and self._on_queued is not None:
-            self._on_queued(data)
+        elif data.get("op") in self._event_handlers:
+            self._event_handlers[data["op"]](data)
 
     def _closed(self, _message: Any) -> None:
         self.closed = True

@@ -141,9 +141,9 @@ class NotebookRecorder(NoRecorder):
         #: kernel dies mid-run, the notebook still holds it, and the extension marks it
         #: interrupted.
         self.progress: Callable[[], dict[str, Any]] | None = None
-        bridge.on_decision(self._decision)
+        bridge.on_event("decision", self._decision)
         self._on_queued = on_queued
-        bridge.on_queued(self._queued)
+        bridge.on_event("queued", self._queued)
 
     async def previous_run(self) -> RecordedRun | None:
         notebook = await self._call(self.bridge.read_notebook())

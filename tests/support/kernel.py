@@ -243,12 +243,13 @@ class KernelHarness:
         self.send_comm(widget.comm_id, {"method": "update", "state": state, "buffer_paths": []})
 
     def send_comm(self, comm_id: str, data: dict[str, Any]) -> None:
-        message = self.client.session.msg("comm_msg", {"comm_id": comm_id, "data": data})
-        self.client.shell_channel.send(message)
+        self._send_shell("comm_msg", {"comm_id": comm_id, "data": data})
 
     def _close_comm(self, comm_id: str) -> None:
-        message = self.client.session.msg("comm_close", {"comm_id": comm_id, "data": {}})
-        self.client.shell_channel.send(message)
+        self._send_shell("comm_close", {"comm_id": comm_id, "data": {}})
+
+    def _send_shell(self, msg_type: str, content: dict[str, Any]) -> None:
+        self.client.shell_channel.send(self.client.session.msg(msg_type, content))
 
     def html_text(self) -> str:
         """All open HTML widget values joined: what the widget area shows, roughly."""
