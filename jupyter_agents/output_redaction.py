@@ -12,10 +12,11 @@ to watch those cells, so they produce what was recorded, redacted and capped ali
 prompt cell's own outputs (its lines about the run, an error's message, the final answer
 shown as its result) are redacted while it runs.
 
-Only text is touched: images and other base64 data can spell a key's shape by chance. The
-user's own cells are never touched (with the Python API, ``await Agent(...).run()`` in a
-cell of theirs, only the agent's cells are). Like all redaction here, this is a safety net: a secret
-with no recognisable name or shape passes.
+Only text is touched (``text/*``, and the strings inside JSON data such as
+``IPython.display.JSON(dict(os.environ))``): images and other base64 data can spell a key's
+shape by chance. The user's own cells are never touched (with the Python API,
+``await Agent(...).run()`` in a cell of theirs, only the agent's cells are). Like all
+redaction here, this is a safety net: a secret with no recognisable name or shape passes.
 """
 
 from __future__ import annotations
@@ -52,18 +53,25 @@ def redact_outputs(shell: Any, redact: Redact) -> Iterator[None]:
 
 
 def redacted_bundle(data: dict[str, Any], redact: Redact) -> dict[str, Any]:
-    """A MIME bundle with its text forms redacted (``text/*``); other data as it was."""
+    """A MIME bundle with its text forms redacted (``text/*``, and every string inside JSON
+    data: ``application/json``, ``application/*+json``); other data (images) as it was."""
     return {
-        kind: _redacted(value, redact) if kind.startswith("text/") else value
-        for kind, value in data.items()
+        kind: _redacted(value, redact) if _is_text(kind) else value for kind, value in data.items()
     }
 
 
+def _is_text(kind: str) -> bool:
+    return kind.startswith("text/") or kind == "application/json" or kind.endswith("+json")
+
+
 def _redacted(value: Any, redact: Redact) -> Any:
+    """``value`` with every string in it redacted: text, nbformat's list of lines, JSON."""
     if isinstance(value, str):
         return redact(value)
-    if isinstance(value, list) and all(isinstance(part, str) for part in value):
-        return [redact(part) for part in value]
+    if isinstance(value, list):
+        return [_redacted(part, redact) for part in value]
+    if isinstance(value, dict):
+        return {key: _redacted(part, redact) for key, part in value.items()}
     return value
 
 

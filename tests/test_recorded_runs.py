@@ -251,13 +251,25 @@ def test_secrets_never_reach_the_saved_notebook(
     kernel.execute(f"import os\nvendor_config = {{'endpoint': 'x', 'key': {FAKE_KEY!r}}}")
     script.script(
         code("pw_len = len(os.environ['WAREHOUSE_PASSWORD'])", f"I saw {FAKE_KEY}."),
-        code("final_answer(pw_len)", f"Length of {FAKE_ENV_SECRET}."),
+        code(  # JSON output is data, not text: its strings are redacted too
+            "from IPython.display import JSON\n"
+            "display(JSON({'pw': os.environ['WAREHOUSE_PASSWORD']}))\n"
+            "final_answer(pw_len)",
+            f"Length of {FAKE_ENV_SECRET}.",
+        ),
     )
     run_prompt(kernel)
     path = tmp_path / "saved.ipynb"
     nbformat.write(notebook.notebook, path)
     saved = path.read_text()
     assert FAKE_KEY not in saved and FAKE_ENV_SECRET not in saved
+    shown = [
+        output["data"]["application/json"]
+        for cell in notebook.notebook.cells
+        for output in cell.get("outputs", [])
+        if "application/json" in output.get("data", {})
+    ]
+    assert shown == [{"pw": "[redacted]"}]
     assert "[redacted]" in saved  # the transcript kept the messages, with the secrets cut
 
 

@@ -271,20 +271,26 @@ def test_a_bundle_over_the_limit_becomes_its_plain_text_start_and_a_note():
     assert cut.startswith("xxx") and " ...\n[jupyter-agents:" in cut and len(cut) <= 1000
 
 
-def test_only_the_text_forms_of_a_bundle_are_redacted():
+def test_only_the_text_and_json_forms_of_a_bundle_are_redacted():
     key = "AIza" + "B" * 35  # a Google key's shape, which base64 image data can spell
     redact = Redactor({})
     bundle = {
         "text/plain": f"key={key}",
         "text/html": ["<b>", key, "</b>"],  # nbformat's list form
         "image/png": f"iVBOR{key}",
-        "application/json": {"key": key},
+        "application/json": {"env": {"KEY": key, "n": 3}, "keys": [key, None]},
+        "application/vnd.example+json": {"key": key},
     }
     redacted = redacted_bundle(bundle, redact)
     assert redacted["text/plain"] == "key=[redacted]"
     assert redacted["text/html"] == ["<b>", "[redacted]", "</b>"]
     assert redacted["image/png"] == bundle["image/png"]
-    assert redacted["application/json"] == {"key": key}
+    # IPython.display.JSON(dict(os.environ)) is JSON, not base64: its strings are redacted.
+    assert redacted["application/json"] == {
+        "env": {"KEY": "[redacted]", "n": 3},
+        "keys": ["[redacted]", None],
+    }
+    assert redacted["application/vnd.example+json"] == {"key": "[redacted]"}
 
 
 def test_progress_lines_show_code_as_written_but_escape_control_characters():
