@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .config import SETTABLE, SettingsStore
+from .config import SettingsStore
 from .errors import ConfigurationError, InvalidOption
 from .result import RunResult
 from .runner import run_agent
@@ -21,7 +21,7 @@ class Agent:
 
     Settings not given here come from ``%agent_config``, then ``c.JupyterAgents.*``, then the
     environment (see :mod:`jupyter_agents.config`). Extra keyword arguments are any of
-    those settings (``observation_tokens=...``, ``model_kwargs={...}``, ...).
+    those settings (``observation_tokens=...``, ``model_kwargs={...}``, ``rerun=True``, ...).
     """
 
     def __init__(
@@ -38,7 +38,7 @@ class Agent:
         **settings: Any,
     ) -> None:
         self.options = {"model": model, "max_steps": max_steps, "approve": approve, **settings}
-        SettingsStore().check(self.options, known=(*SETTABLE, "model_kwargs"))
+        SettingsStore().check(self.options)  # as Crew(...): every c.JupyterAgents.* setting
         if role is not None and not (goal or "").strip():
             raise InvalidOption(f"the agent with role {role!r} needs a goal (goal=...).")
         self.tools = list(tools)

@@ -232,6 +232,23 @@ def test_a_changed_task_is_a_new_run(
     assert metadata_errors(notebook.notebook) == []
 
 
+def test_the_python_api_replays_its_cells_record_unless_told_to_rerun(
+    kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    api = "r = await jupyter_agents.Agent(approve='auto'{}).run('Add up the sales')\nr.answer"
+    script.script(code("api_a = 1"), code("final_answer(api_a)"))
+    assert run_prompt(kernel, api.format("")).result == "1"
+    assert len(script.requests) == 2
+
+    replayed = run_prompt(kernel, api.format(""))  # the same cell again: its record is below it
+    assert replayed.result == "1" and len(script.requests) == 2
+
+    script.script(code("api_b = 2"), code("final_answer(api_b)"))
+    rerun = run_prompt(kernel, api.format(", rerun=True"))
+    assert rerun.result == "2" and len(script.requests) == 4
+    assert agent_cells(notebook) == ["api_b = 2", "final_answer(api_b)"]
+
+
 def test_offline_mode_refuses_a_cell_without_a_recorded_run(
     kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
 ):
