@@ -1,8 +1,9 @@
 """``python -m benchmarks.profile_overhead``: where our per-step overhead goes.
 
 Runs the overhead measure's 10-step task (instant scripted model, ``--approve auto``, the
-widget frontend) under cProfile inside a real kernel, after one unprofiled warm-up run, and
-prints the functions with the most cumulative and own time. Not part of the suite: it is the
+widget frontend, or with ``--notebook`` also the notebook protocol) under cProfile inside a
+real kernel, after one unprofiled warm-up run, and prints the functions with the most
+cumulative and own time. Not part of the suite: it is the
 evidence behind the hot spots named in benchmarks/README.md, kept so it can be re-run.
 """
 
@@ -13,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from .kernels import ScriptedLLMServer, agent_line, check, ours_reply, start_agent_kernel
-from .overhead import TASK, cells
+from .overhead import AGENT_CELL, TASK, cells
 
 PROFILED = """\
 import cProfile as _bench_cprofile
@@ -31,7 +32,11 @@ print(_bench_out.getvalue())
 """
 
 
-def main(limit: int = 45, steps: int = 10) -> None:
+def main(limit: int = 45, steps: int = 10, notebook: bool = False) -> None:
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from jupyter_agents.notebook_frontend import NotebookFrontend
+
     plan = cells(steps)
     with tempfile.TemporaryDirectory() as home, ScriptedLLMServer() as server:
         kernel = start_agent_kernel(server, Path(home))
@@ -42,11 +47,18 @@ def main(limit: int = 45, steps: int = 10) -> None:
                 if profiled:
                     # One cell: the profiler must be on while the %agent coroutine runs.
                     check(kernel.execute(PROFILED), "starting the profiler")
-                check(kernel.execute(agent_line(TASK, steps), timeout=120), "the agent run")
+                line = agent_line(TASK, steps)
+                if notebook:
+                    document = new_notebook(cells=[new_code_cell(line, id=AGENT_CELL)])
+                    kernel.notebook = NotebookFrontend(document, client="benchmark")
+                run = kernel.execute(line, timeout=120, cell_id=AGENT_CELL if notebook else None)
+                kernel.notebook = None
+                check(run, "the agent run")
             print(check(kernel.execute(REPORT.format(limit=limit)), "the report").stdout)
         finally:
             kernel.shutdown()
 
 
 if __name__ == "__main__":
-    main(*(int(arg) for arg in sys.argv[1:]))
+    arguments = [arg for arg in sys.argv[1:] if arg != "--notebook"]
+    main(*(int(arg) for arg in arguments), notebook="--notebook" in sys.argv)

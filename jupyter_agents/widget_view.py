@@ -105,6 +105,34 @@ class ControlBar:
         self.box.close()
 
 
+class SharedLook:
+    """Layout and style models that every step of a run shares, created once per run.
+
+    Each ipywidgets widget gets its own Layout and Style model by default, and each model costs
+    a ``comm_open`` (its whole state) in the kernel and a model in the browser: a step's
+    seven widgets came with fifteen of them. Where a widget's look never changes, one model
+    serves them all, so nothing may change these shared models afterwards; a widget that
+    toggles its own ``display`` (the code, the editor) keeps a Layout of its own.
+    """
+
+    def __init__(self) -> None:
+        self.layout = widgets.Layout()
+        self._html_style: widgets.Style | None = None  # the first HTML widget's style
+
+    def html(self, value: str = "", own_layout: bool = False) -> widgets.HTML:
+        """An HTML widget with the shared style (and the shared layout, unless ``own_layout``).
+
+        ipywidgets does not export the HTML style class, so the first HTML widget made here
+        creates the style model and the others reuse it.
+        """
+        options = {} if own_layout else {"layout": self.layout}
+        if self._html_style is not None:
+            options["style"] = self._html_style
+        widget = widgets.HTML(value, **options)
+        self._html_style = widget.style
+        return widget
+
+
 class StepWidget:
     """One step: streamed thought, proposed code, decision and outputs."""
 
@@ -114,29 +142,25 @@ class StepWidget:
         controls: ControlBar,
         title: str,
         redact: Callable[[str], str] = lambda text: text,
+        look: SharedLook | None = None,
     ) -> None:
         self.number = number
         #: Widget state can be saved with the notebook (nbclient does): model text is redacted.
         self.redact = redact
         self._controls = controls
-        self.title = widgets.HTML(f'<div class="ja-title">{html.escape(title)}</div>')
-        self.thought = widgets.HTML()
+        self._look = look = look or SharedLook()
+        self.title = look.html(f'<div class="ja-title">{html.escape(title)}</div>')
+        self.thought = look.html()
         #: Stays visible in notebook mode, where the code itself is in the pending cell.
-        self.risks = widgets.HTML()
-        self.code = widgets.HTML()
-        self.editor = widgets.Textarea(layout=widgets.Layout(width="100%", display="none"))
-        self.outcome = widgets.HTML()
-        self.output = widgets.Output()
+        self.risks = look.html()
+        self.code = look.html(own_layout=True)  # its layout is its own: hidden while editing
+        #: Made on the first Edit (most steps are never edited): see :meth:`_set_editing`.
+        self.editor: widgets.Textarea | None = None
+        self.outcome = look.html()
+        self.output = widgets.Output(layout=look.layout)
         self.box = widgets.VBox(
-            [
-                self.title,
-                self.thought,
-                self.risks,
-                self.code,
-                self.editor,
-                self.outcome,
-                self.output,
-            ]
+            [self.title, self.thought, self.risks, self.code, self.outcome, self.output],
+            layout=look.layout,
         )
         self._streamed: list[str] = []
         self._refresh: asyncio.TimerHandle | None = None
@@ -168,8 +192,6 @@ class StepWidget:
         self.thought.value = text_html(self.redact(thought)) if thought else ""
         self.show_risks(risks)
         self.code.value = code_html(code)
-        self.editor.value = code
-        self.editor.rows = min(max(code.count("\n") + 2, 4), 30)
 
     def show_risks(self, risks: Sequence[RiskFlag]) -> None:
         """The risk review's flags above the code (replacing earlier ones, e.g. after an edit)."""
@@ -207,7 +229,7 @@ class StepWidget:
         if self._pending is None:
             return
         request, future = self._pending
-        code = self.editor.value if self._editing else request.code
+        code = self.editor.value if self._editing and self.editor is not None else request.code
         if not future.done():
             future.set_result(make(code))
 
@@ -219,11 +241,26 @@ class StepWidget:
         if editing == self._editing:
             return
         self._editing = editing
+        editor = self._editor()
         if not editing and self._pending is not None:
-            self.editor.value = self._pending[0].code  # "Discard edit" restores the proposal
-        self.editor.layout.display = "" if editing else "none"
+            editor.value = self._pending[0].code  # "Discard edit" restores the proposal
+        editor.layout.display = "" if editing else "none"
         self.code.layout.display = "none" if editing else ""
         self._controls.edit.description = "Discard edit" if editing else "Edit"
+
+    def _editor(self) -> widgets.Textarea:
+        """The code editor, made and placed under the code the first time it is needed."""
+        if self.editor is None:
+            code = self._pending[0].code if self._pending is not None else ""
+            self.editor = widgets.Textarea(
+                code,
+                rows=min(max(code.count("\n") + 2, 4), 30),
+                layout=widgets.Layout(width="100%", display="none"),
+            )
+            children = list(self.box.children)
+            children.insert(children.index(self.code) + 1, self.editor)
+            self.box.children = tuple(children)
+        return self.editor
 
     @property
     def pending(self) -> bool:
@@ -306,6 +343,7 @@ class WidgetRunView:
         self._replaying: str | None = None
         self.header = widgets.HTML(self._header_html())
         self.notices = widgets.HTML()
+        self.look = SharedLook()
         self.steps = widgets.VBox()
         self.footer = widgets.HTML()
         self.box = widgets.VBox(
@@ -328,7 +366,7 @@ class WidgetRunView:
 
     def start_section(self, title: str, role: str) -> None:
         """A heading in the run's widget: the steps below belong to this section."""
-        heading = widgets.HTML(
+        heading = self.look.html(
             f'<div class="ja-section">{html.escape(title)} '
             f'<span class="ja-muted">· {html.escape(role)}</span></div>'
         )
@@ -336,12 +374,12 @@ class WidgetRunView:
 
     def show_handoff(self, text: str) -> None:
         """What a role passed on when its turn ended (the note the next role starts from)."""
-        line = widgets.HTML(f'<div class="ja-handoff">{html.escape(self.redact(text))}</div>')
+        line = self.look.html(f'<div class="ja-handoff">{html.escape(self.redact(text))}</div>')
         self.steps.children = (*self.steps.children, line)
 
     def start_step(self, number: int, title: str | None = None) -> StepWidget:
         title = title or f"Step {number} of {self.run.max_steps}"
-        step = StepWidget(number, self.controls, title, self.redact)
+        step = StepWidget(number, self.controls, title, self.redact, self.look)
         if self.notebook_mode:  # the code lives in its notebook cell, right below
             step.code.layout.display = "none"
         self.steps.children = (*self.steps.children, step.box)
