@@ -52,7 +52,11 @@ def now() -> str:
 
 
 def commit(repo: Path) -> str:
-    """The checked-out commit, marked "+ local changes" when the tree is dirty."""
+    """The checked-out commit, marked "+ local changes" when the tree is dirty.
+
+    The results folder does not count: the previous run's files, not yet committed, are no
+    change to what is measured.
+    """
     try:
         head = subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"],
@@ -62,7 +66,11 @@ def commit(repo: Path) -> str:
             check=True,
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
+            ["git", "status", "--porcelain", "--", ".", ":(exclude)benchmarks/results"],
+            cwd=repo,
+            capture_output=True,
+            text=True,
+            check=True,
         ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown"
