@@ -148,7 +148,7 @@ class StepWidget:
         #: Widget state can be saved with the notebook (nbclient does): model text is redacted.
         self.redact = redact
         self._controls = controls
-        self._look = look = look or SharedLook()
+        look = look or SharedLook()
         self.title = look.html(f'<div class="ja-title">{html.escape(title)}</div>')
         self.thought = look.html()
         #: Stays visible in notebook mode, where the code itself is in the pending cell.
