@@ -95,16 +95,11 @@ def find_recorded_run(notebook: dict[str, Any], anchor: str) -> RecordedRun | No
     if record is None or not cell_ids:
         return None
     step_cells = tuple(
-        (_source(cell), _agent_metadata(cell))
+        (str(cell.get("source", "")), _agent_metadata(cell))  # one string, as read_notebook sends
         for cell in cells
         if cell.get("id") in cell_ids and "step" in _agent_metadata(cell)
     )
     return RecordedRun(run_id, record, cell_ids, step_cells)
-
-
-def _source(cell: dict[str, Any]) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else str(source)
 
 
 def _agent_metadata(cell: dict[str, Any]) -> dict[str, Any]:
