@@ -67,11 +67,13 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_agents``: register the magics and make ``%agent`` awaitable."""
     from .awaitable import agent_lines_as_calls, await_agent_magics
+    from .display_quiet import tolerate_broken_last_cell
     from .magics import AgentMagics
     from .session import KernelSession
 
     session = KernelSession.for_shell(ipython)
     ipython.register_magics(AgentMagics(ipython, session))
+    tolerate_broken_last_cell(ipython)
     line_transforms = ipython.input_transformer_manager.line_transforms
     if agent_lines_as_calls not in line_transforms:
         line_transforms.append(agent_lines_as_calls)
@@ -81,9 +83,11 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     from .awaitable import agent_lines_as_calls, await_agent_magics
+    from .display_quiet import restore_quiet
     from .session import forget_session
 
     forget_session(ipython)
+    restore_quiet(ipython)
 
     line_transforms = ipython.input_transformer_manager.line_transforms
     if agent_lines_as_calls in line_transforms:

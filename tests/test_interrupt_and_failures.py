@@ -347,3 +347,15 @@ def test_interrupt_during_the_frontend_check(llm: ScriptedLLMServer, tmp_path: P
         assert status == "interrupted"
     finally:
         kernel.shutdown()
+
+
+def test_an_agent_cell_that_does_not_tokenize_does_not_break_the_agent_cells_result(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    """IPython decides whether to show a cell's value by tokenizing the last cell in history
+    (a trailing ``;`` silences it). After a run, that is the agent's last cell, which may be
+    broken code (an unterminated string): the %agent cell must still return its answer."""
+    script.script(code('def broken():\n    """never closed'), "my best answer")
+    run = agent_kernel.execute("%agent --approve auto --max-steps 1 Do it", timeout=60)
+    assert run.status == "ok", run.error_text
+    assert "my best answer" in (run.result or "")
