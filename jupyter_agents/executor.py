@@ -29,6 +29,7 @@ from contextlib import (
 from dataclasses import dataclass, field
 from typing import Any
 
+from .error_hints import error_hint
 from .errors import UnknownHandoffTarget
 from .final_answer import (
     NO_ANSWER,
@@ -205,6 +206,7 @@ class KernelExecutor:
             displays=displays.kept,
             more_displays=displays.dropped,
             error=None if error is None else format_error(error, self.capture_chars),
+            hint=None if error is None else _hint(error, transformed, shell.user_ns),
         )
         return ExecutionOutcome(
             execution_count=None if result is None else result.execution_count,
@@ -229,6 +231,14 @@ class KernelExecutor:
         except Exception as error:
             text = f"<{type(value).__name__}: repr failed with {type(error).__name__}>"
         return truncate_middle(text, self.capture_chars)
+
+
+def _hint(error: BaseException, code: str, namespace: Any) -> str | None:
+    """:func:`.error_hints.error_hint`, which must never turn a failed cell into a crash."""
+    try:
+        return error_hint(error, code, namespace)
+    except Exception:
+        return None
 
 
 def format_error(error: BaseException, max_chars: int) -> str:

@@ -97,6 +97,8 @@ class Observation:
     error: str | None = None
     #: Displays that happened but were not kept (a cell may display thousands of things).
     more_displays: int = 0
+    #: After an error: what helps fix it, from the kernel's state (:mod:`.error_hints`).
+    hint: str | None = None
 
     def render(self, budget_tokens: int) -> str:
         """The observation text, at most about ``budget_tokens`` tokens.
@@ -112,7 +114,8 @@ class Observation:
         if self.more_displays:
             displays += f", and {self.more_displays:,} more"
         displays = truncate_middle(displays, int(budget * 0.15)) if displays else ""
-        left = budget - len(error) - len(result) - len(displays)
+        hint = truncate_middle(self.hint, int(budget * 0.15)) if self.hint else ""
+        left = budget - len(error) - len(result) - len(displays) - len(hint)
         streams = {"stdout": self.stdout, "stderr": self.stderr}
         total = sum(len(text) for text in streams.values()) or 1
         for name, text in streams.items():
@@ -125,6 +128,8 @@ class Observation:
             parts.append(f"Displayed to the user (not shown to you): {displays}")
         if error:
             parts.append(f"Error:\n{error}")
+        if hint:
+            parts.append(f"Hint:\n{hint}")
         if not parts:
             return "The cell ran and produced no output."
         return "\n\n".join(parts)
