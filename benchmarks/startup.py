@@ -74,7 +74,7 @@ def _ours(ctx: Any, repetition: int) -> dict[str, float]:
 
 def _first_token(ctx: Any, kernel: Any) -> float:
     ctx.server.reset()
-    ctx.server.script(ours_reply(REPLY_THOUGHT, "final_answer(1)"))
+    ctx.server.script(ours_reply(REPLY_THOUGHT, "final_answer('ready')"))
     seen = len(kernel.widgets)  # only widgets of this run count
     started = time.perf_counter()
     cell = kernel.start(agent_line("Return 1.", 1))
@@ -97,7 +97,7 @@ def _smolagents(ctx: Any) -> dict[str, float]:
     from .smol import smol_reply
 
     ctx.server.reset()
-    ctx.server.script(*[smol_reply(REPLY_THOUGHT, "final_answer(1)")] * 2)
+    ctx.server.script(*[smol_reply(REPLY_THOUGHT, "final_answer('ready')")] * 2)
     process = subprocess.run(
         [sys.executable, "-m", "benchmarks.smol_first_token", ctx.server.base_url],
         cwd=REPO,

@@ -106,3 +106,24 @@ def step_status(decision: ApprovalDecision, by_policy: bool, proposed: str, ran:
     if by_policy:
         return StepStatus.AUTO
     return StepStatus.EDITED if ran.strip() != proposed.strip() else StepStatus.APPROVED
+
+
+#: Shown while a cell runs. A click on Stop reaches the kernel only when the cell awaits or
+#: ends (a cell busy in Python holds the kernel's event loop); the kernel's interrupt button
+#: raises KeyboardInterrupt in the cell itself.
+STOP_HINT = (
+    "Stop ends the run when this cell ends (or awaits); "
+    "the kernel's interrupt button (■) cuts the cell short."
+)
+RUNNING_NOTE = f"Running. {STOP_HINT}"
+
+
+def decision_note(gate: ApprovalGate, risks: Sequence[RiskFlag]) -> str:
+    """What happens next to a proposal, as the step says while it waits or runs."""
+    if gate.asks(tuple(risks)):
+        if gate.policy == "risky":
+            return "It has risk flags, so it waits for your decision (--approve risky)."
+        return "Waiting for your decision."
+    if gate.policy == "risky":
+        return f"No risk flags: approved automatically (--approve risky); running. {STOP_HINT}"
+    return f"Approved automatically (--approve auto); running. {STOP_HINT}"

@@ -153,8 +153,9 @@ class CrewTurns:
                 continue
             if index == len(roles) - 1:
                 self.crew.answer = outcome.answer
-                done = outcome.status is RunStatus.COMPLETED
-                self.crew.finish(RunStatus.COMPLETED if done else RunStatus.MAX_STEPS)
+                answered = (RunStatus.COMPLETED, RunStatus.ANSWERED_WITHOUT_CODE)
+                done = outcome.status in answered
+                self.crew.finish(outcome.status if done else RunStatus.MAX_STEPS)
                 return
             index += 1
             self.notes[roles[index].role].append(f"From {role.role}: {turn.note}")
@@ -391,4 +392,5 @@ def _status_words(status: RunStatus) -> str:
         RunStatus.COMPLETED: "finished",
         RunStatus.HANDED_OFF: "finished",
         RunStatus.MAX_STEPS: "stopped at its step limit",
+        RunStatus.ANSWERED_WITHOUT_CODE: "answered without code",
     }.get(status, str(status))

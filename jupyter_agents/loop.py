@@ -13,28 +13,31 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 from . import prompts
-from .approval import ApprovalDecision, ApprovalGate, ApprovalRequest, Verdict, step_status
+from .answer_check import typed_in_answer, unsupported_facts, verify_note
+from .approval import (
+    RUNNING_NOTE,
+    ApprovalDecision,
+    ApprovalGate,
+    ApprovalRequest,
+    Verdict,
+    decision_note,
+    step_status,
+)
 from .control import RunControl, finish_despite_cancellation
-from .errors import ContextOverflow, ReplyFormatError, RunInterrupted
-from .executor import KernelExecutor
+from .errors import RunInterrupted
+from .executor import ExecutionOutcome, KernelExecutor
 from .final_answer import NO_ANSWER, Handoff
 from .memory import Memory, Step, Timings, Usage
-from .model import ModelClient, ModelReply
-from .observation import truncate_middle
-from .parser import parse_reply
+from .model import ModelClient
+from .proposals import Proposal, StepBudget, StepsSpent, ask_model, propose
 from .recorder import NoRecorder
 from .result import RunStatus
-from .retry import ModelFailure
 from .risk import RiskFlag, review_cell
 from .telemetry import set_attributes, span
 from .view import RunView, StepView
-
-#: Replies in a row without a code block before the run gives up.
-MAX_REPLIES_WITHOUT_CODE = 3
 
 
 @dataclass
@@ -58,6 +61,15 @@ class LoopParts:
     review: Callable[[str], list[RiskFlag]] = review_cell
     #: Told of model calls that no step accounts for (tokens, seconds): the run's totals.
     account: Callable[[Usage, float], None] = lambda usage, seconds: None
+    #: Replies this turn may still use; made from ``max_steps`` when not given.
+    budget: StepBudget | None = None
+
+    def __post_init__(self) -> None:
+        if self.budget is None:
+            self.budget = StepBudget(self.max_steps)
+
+    def decision_note(self, risks: tuple[RiskFlag, ...]) -> str:
+        return decision_note(self.gate, risks)
 
 
 @dataclass
@@ -67,20 +79,6 @@ class TurnOutcome:
     status: RunStatus
     answer: Any = NO_ANSWER
     handoff: Handoff | None = None
-
-
-@dataclass
-class Proposal:
-    """A reply that holds code, and what it cost to get it."""
-
-    reply: str
-    thought: str
-    code: str
-    usage: Usage
-    model_seconds: float
-    #: Replies that could not run, each with the correction the model got (see ``Step``).
-    invalid_replies: list[tuple[str, str]] = field(default_factory=list)
-    risks: tuple[RiskFlag, ...] = ()
 
 
 @dataclass
@@ -96,14 +94,24 @@ class Decided:
 
 
 async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
-    """Drive one turn to its end, appending each step to ``steps`` as it is decided."""
-    for number in range(1, parts.max_steps + 1):
+    """Drive one turn to its end, appending each step to ``steps`` as it is decided.
+
+    Each step, and each reply that gave no cell to run, uses one of ``max_steps``; when they
+    are used up, one last call asks the model for its best answer.
+    """
+    number = 0
+    while parts.budget.left > 0:
+        number += 1
+        parts.budget.spend()
         with span(
             f"step {number}",
             jupyter_agents__step=number,
             jupyter_agents__role=parts.role or "agent",
         ) as step_span:
-            ended = await run_step(parts, steps, number)
+            try:
+                ended = await run_step(parts, steps, number)
+            except StepsSpent:
+                break
             if steps and steps[-1].number == number:
                 set_attributes(step_span, jupyter_agents__status=str(steps[-1].status))
         if ended is not None:
@@ -116,6 +124,11 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
     """One step: propose, decide, run. A TurnOutcome if it ended the turn, else None."""
     step_view = parts.view.start_step(number, title=_title(parts, number))
     proposal = await propose(parts, step_view)
+    if proposal.prose_answer is not None:
+        parts.account(proposal.usage, proposal.model_seconds)
+        step_view.show_text(proposal.prose_answer)
+        step_view.show_note(PROSE_ANSWER_NOTE)
+        return TurnOutcome(RunStatus.ANSWERED_WITHOUT_CODE, answer=proposal.prose_answer)
     try:
         parts.control.check()
         cell = await parts.recorder.propose(number, proposal.code, parts.role, proposal.risks)
@@ -177,6 +190,15 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
             undone=undone_note(outcome.rolled_back),
         )
         observation = f"{limit.strip()}\n\n{observation}"
+    unverified = _unverified_facts(parts, code, outcome) if outcome.has_answer else []
+    accepted = outcome.has_answer and not unverified
+    if unverified:
+        step.answer_turned_back = True
+        observation += "\n\n" + verify_note(outcome.answer, unverified)
+        parts.view.notice(
+            f"Step {number} called final_answer with a value written into the code that no "
+            "cell showed; the model was asked to compute it first, and the run goes on."
+        )
     step.observation = parts.redact(observation)
     step.timings.execution_seconds = outcome.seconds
     # The cell has run: its record (execution count, outputs, no longer "running") must land
@@ -191,81 +213,32 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
         raise RunInterrupted(f"interrupted while step {number} ran")
     if outcome.handoff is not None:
         return TurnOutcome(RunStatus.HANDED_OFF, handoff=outcome.handoff)
-    if outcome.has_answer:
+    if accepted:
         return TurnOutcome(RunStatus.COMPLETED, answer=outcome.answer)
     return None
 
 
-async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
-    """Ask the model for the next cell.
-
-    A reply that cannot run gets a correction and a retry (bounded): one without a code
-    block, and one the model's output token limit cut off, whose code may be a fragment
-    (``rmtree("build")`` without the line that was to follow) and so never runs.
-    """
-    invalid: list[tuple[str, str]] = []
-    usage = Usage()
-    seconds = 0.0
-    for _ in range(MAX_REPLIES_WITHOUT_CODE):
-        corrections: list[dict[str, str]] = []
-        for text, correction in invalid:
-            corrections.append({"role": "assistant", "content": text})
-            corrections.append({"role": "user", "content": correction})
-        try:
-            reply = await ask_model(parts, step_view, corrections)
-        except BaseException:  # earlier replies of this step (without code) still count
-            parts.account(usage, seconds)
-            raise
-        usage = usage + reply.usage
-        seconds += reply.seconds
-        if reply.truncated:
-            invalid.append((_kept(reply.text), prompts.render("cut_off").strip()))
-            step_view.restart_stream(
-                "The reply was cut off at the model's output limit; nothing ran. Asking again."
-            )
-            continue
-        parsed = parse_reply(reply.text)
-        if parsed.code is not None:
-            risks = tuple(parts.review(parsed.code))
-            step_view.show_proposal(parsed.thought, parsed.code, risks)
-            step_view.show_note(_decision_note(parts.gate, risks))
-            return Proposal(reply.text, parsed.thought, parsed.code, usage, seconds, invalid, risks)
-        invalid.append((_kept(reply.text), prompts.render("no_code").strip()))
-        step_view.restart_stream("The reply had no code block; asking the model again.")
-    parts.account(usage, seconds)
-    last = " ".join(invalid[-1][0].split())[:200] if invalid else ""
-    raise ReplyFormatError(
-        f"the model gave {MAX_REPLIES_WITHOUT_CODE} replies in a row that could not run (no "
-        f"Python code block, or cut off at its output limit; last reply: {last!r}). Try again, "
-        "ask for smaller steps, or use a model that follows instructions better."
-    )
+#: Under a reply the model gave instead of a cell, when it is taken as the answer.
+PROSE_ANSWER_NOTE = (
+    "Answered without code: the model stated this in its reply instead of calling "
+    "final_answer in a cell; the numbers in it were shown by the cells above."
+)
 
 
-async def ask_model(
-    parts: LoopParts, step_view: StepView, extra: list[dict[str, str]]
-) -> ModelReply:
-    """The model's reply to the memory plus ``extra``.
-
-    If the model says the prompt is longer than its context window, older steps are
-    shortened harder (once per run) and the call is made again; a second overflow fails
-    with a message that says what to change.
-    """
-    call = partial(
-        parts.model.complete, on_text=step_view.stream, on_retry=_retry_notice(step_view)
-    )
-    try:
-        return await call(parts.memory.to_messages() + extra)
-    except ContextOverflow:
-        if parts.memory.compressed:
-            raise
-    parts.memory.compress()
-    note = (
-        "The conversation grew longer than the model's context window; shortened the older "
-        "steps and asked again."
-    )
-    step_view.restart_stream(note)
-    parts.view.notice(note)
-    return await call(parts.memory.to_messages() + extra)
+def _unverified_facts(parts: LoopParts, code: str, outcome: ExecutionOutcome) -> list[str]:
+    """What no cell showed of a typed-in ``final_answer``, the first time one is (see
+    :mod:`.answer_check`): then the answer is turned back once. Empty: accept it."""
+    memory = parts.memory
+    # A crew role's final_answer is its report to the next role or the manager, not the run's
+    # answer: it is read by a model that can check it, so it is not turned back.
+    if parts.role is not None or memory.answer_nudged or not typed_in_answer(code):
+        return []
+    shown = [memory.task, *(step.observation or "" for step in memory.steps[:-1])]
+    shown += [step.code_run or "" for step in memory.steps[:-1]]  # numbers earlier cells set
+    shown.append(outcome.observation.render(parts.observation_tokens))
+    missing = unsupported_facts(outcome.answer, shown)
+    memory.answer_nudged = bool(missing)
+    return missing
 
 
 async def decide(
@@ -298,25 +271,6 @@ async def decide(
         request = ApprovalRequest(number, code, proposal.thought, risks)
 
 
-#: Shown while a cell runs. A click on Stop reaches the kernel only when the cell awaits or
-#: ends (a cell busy in Python holds the kernel's event loop); the kernel's interrupt button
-#: raises KeyboardInterrupt in the cell itself.
-STOP_HINT = (
-    "Stop ends the run when this cell ends (or awaits); "
-    "the kernel's interrupt button (■) cuts the cell short."
-)
-RUNNING_NOTE = f"Running. {STOP_HINT}"
-
-#: What the conversation keeps of a reply that could not run: it is re-sent with every later
-#: call, and a reply cut at the output limit is as long as that limit.
-INVALID_REPLY_CHARS = 600
-
-
-def _kept(reply: str) -> str:
-    """A reply that could not run, as the conversation keeps it: head and tail, cut noted."""
-    return truncate_middle(reply, INVALID_REPLY_CHARS)
-
-
 def undone_note(names: list[str]) -> str:
     """One sentence on the assignments an interrupted cell had made and that were undone."""
     if not names:
@@ -326,17 +280,6 @@ def undone_note(names: list[str]) -> str:
         f"Its assignments were undone ({shown}): the namespace is as it was before the cell, "
         "except for changes made inside existing objects and files written."
     )
-
-
-def _decision_note(gate: ApprovalGate, risks: tuple[RiskFlag, ...]) -> str:
-    """What happens next to a proposal, as the step says while it waits or runs."""
-    if gate.asks(risks):
-        if gate.policy == "risky":
-            return "It has risk flags, so it waits for your decision (--approve risky)."
-        return "Waiting for your decision."
-    if gate.policy == "risky":
-        return f"No risk flags: approved automatically (--approve risky); running. {STOP_HINT}"
-    return f"Approved automatically (--approve auto); running. {STOP_HINT}"
 
 
 async def best_answer(parts: LoopParts) -> str:
@@ -354,14 +297,3 @@ async def best_answer(parts: LoopParts) -> str:
 def _title(parts: LoopParts, number: int) -> str:
     step = f"Step {number} of {parts.max_steps}"
     return f"{parts.role} · {step.lower()}" if parts.role else step
-
-
-def _retry_notice(step_view: StepView) -> Callable[[ModelFailure, int, float], None]:
-    def notice(failure: ModelFailure, attempt: int, delay: float) -> None:
-        status = f" {failure.status}" if failure.status else ""
-        step_view.restart_stream(
-            f"{failure.provider}:{status} {failure.kind}; retrying in {delay:.1f} s "
-            f"(attempt {attempt + 1})"
-        )
-
-    return notice

@@ -96,6 +96,9 @@ class Step:
     timed_out_after: float | None = None
     #: Names whose assignments were undone because the cell was cut short.
     rolled_back: list[str] = field(default_factory=list)
+    #: It called final_answer with a typed-in value no cell showed, which was turned back
+    #: once (:mod:`.answer_check`): the same cell again means "yes, that value".
+    answer_turned_back: bool = False
 
     def to_messages(
         self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS
@@ -137,6 +140,8 @@ class Memory:
     steps: list[Step] = field(default_factory=list)
     #: Set after a context-window overflow: older steps are shortened harder.
     compressed: bool = False
+    #: A typed-in final answer was turned back once (see :mod:`.answer_check`); not again.
+    answer_nudged: bool = False
 
     def compress(self) -> None:
         """Shorten older steps further (once: the model said the prompt is too long)."""

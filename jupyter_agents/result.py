@@ -14,6 +14,9 @@ from .memory import Step, Timings, Usage
 class RunStatus(str, Enum):
     RUNNING = "running"
     COMPLETED = "completed"
+    #: The model stated the answer in prose (numbers the cells showed) instead of calling
+    #: final_answer in a cell: the answer is its reply's text.
+    ANSWERED_WITHOUT_CODE = "answered-without-code"
     MAX_STEPS = "max-steps"
     STOPPED = "stopped"
     #: A role's turn in a crew ended with handoff(); not an ending for a whole run.
@@ -80,6 +83,11 @@ class RunResult:
         if self.status is RunStatus.COMPLETED:
             answer = repr(self.answer)
             return "Done. Final answer: " + (answer if len(answer) <= 200 else answer[:197] + "...")
+        if self.status is RunStatus.ANSWERED_WITHOUT_CODE:
+            answer = repr(self.answer)
+            return "Answered without code (the model's reply, not a cell's result): " + (
+                answer if len(answer) <= 200 else answer[:197] + "..."
+            )
         if self.status is RunStatus.MAX_STEPS:
             return (
                 f"Reached the step limit ({self.max_steps}); the model's best answer is the result."

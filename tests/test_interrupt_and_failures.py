@@ -111,10 +111,9 @@ TOO_LONG = Fault(
 def test_a_context_overflow_shortens_older_steps_once_and_retries(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):
-    long_print = code("print('overflow-row\\n' * 400)")  # about 5 kB per step
-    script.script(
-        long_print, long_print, long_print, long_print, TOO_LONG, code("final_answer('fits')")
-    )
+    # About 5 kB per step; each cell differs (the same cell twice in a row would not run).
+    long_prints = [code(f"print('overflow-row-{n}\\n' * 400)") for n in range(4)]
+    script.script(*long_prints, TOO_LONG, code("final_answer('fits')"))
     run = agent_kernel.execute("%agent --approve auto Print a lot", timeout=90)
 
     assert run.status == "ok", run.error_text
@@ -193,7 +192,9 @@ def test_settings_resolution_order(
         assert re.search(r"model\s+openai/from-config\s+config$", shown, re.MULTILINE), shown
         assert "max_steps          4" in shown
 
-        script.script(code("final_answer(1)"), code("final_answer(2)"), code("final_answer(3)"))
+        script.script(
+            code("final_answer('a')"), code("final_answer('b')"), code("final_answer('c')")
+        )
         kernel.execute("%agent --approve auto one", timeout=60)
         kernel.execute("%agent_config model=openai/from-magic")
         kernel.execute("%agent --approve auto two", timeout=60)

@@ -306,7 +306,8 @@ def test_a_pending_cell_the_user_ran_runs_only_through_the_gate(
     # the %agent cell, and the extension sends the `queued` event.
     name = f"nb_queued_{verdict}"
     script.script(
-        code(f"{name} = {name} + 1 if '{name}' in globals() else 1"), code("final_answer(0)")
+        code(f"{name} = {name} + 1 if '{name}' in globals() else 1"),
+        code("final_answer('counted')"),
     )
     run = lab.start("%agent Count once", cell_id=AGENT_CELL)
     cell = pending_cell(lab, notebook)

@@ -139,7 +139,7 @@ def test_in_the_widget_too(limited: KernelHarness, script: ScriptedLLMServer):
 def test_zero_means_no_limit(agent_kernel: KernelHarness, script: ScriptedLLMServer):
     agent_kernel.execute("%agent_config max_output_bytes=0")
     try:
-        script.script(code("print('n' * 1_500_000)"), code("final_answer(2)"))
+        script.script(code("print('n' * 1_500_000)"), code("final_answer('printed')"))
         older = set(agent_kernel.widgets)
         run = agent_kernel.execute("%agent --approve auto Print", timeout=120)
     finally:
@@ -174,7 +174,7 @@ def test_output_written_to_the_file_descriptor_counts_too(llm: ScriptedLLMServer
             "import subprocess, sys\n"
             "subprocess.run([sys.executable, '-c', \"print('z' * 300_000)\"])"
         )
-        llm.script(code(child), code("final_answer(3)"))
+        llm.script(code(child), code("final_answer('ran')"))
         run = kernel.execute("%agent --approve auto Run a child process", timeout=120)
         assert run.status == "ok", run.error_text
 
