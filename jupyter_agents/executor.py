@@ -12,12 +12,10 @@ cell that runs past ``cell_timeout`` is interrupted as the stop button does
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
 import sys
 import threading
 import time
-import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import (
     AbstractAsyncContextManager,
@@ -29,7 +27,7 @@ from contextlib import (
 from dataclasses import dataclass, field
 from typing import Any
 
-from .error_hints import error_hint
+from .error_feedback import error_hint, format_error
 from .errors import UnknownHandoffTarget
 from .final_answer import (
     NO_ANSWER,
@@ -206,7 +204,7 @@ class KernelExecutor:
             displays=displays.kept,
             more_displays=displays.dropped,
             error=None if error is None else format_error(error, self.capture_chars),
-            hint=None if error is None else _hint(error, transformed, shell.user_ns),
+            hint=None if error is None else error_hint(error, transformed, shell.user_ns),
         )
         return ExecutionOutcome(
             execution_count=None if result is None else result.execution_count,
@@ -231,38 +229,6 @@ class KernelExecutor:
         except Exception as error:
             text = f"<{type(value).__name__}: repr failed with {type(error).__name__}>"
         return truncate_middle(text, self.capture_chars)
-
-
-def _hint(error: BaseException, code: str, namespace: Any) -> str | None:
-    """:func:`.error_hints.error_hint`, which must never turn a failed cell into a crash."""
-    try:
-        return error_hint(error, code, namespace)
-    except Exception:
-        return None
-
-
-def format_error(error: BaseException, max_chars: int) -> str:
-    """The error as the model should see it: type, message and the frames of the cell's code.
-
-    IPython's own frames (run_code and friends) come first in the traceback and say nothing
-    about the cell, so frames are kept from the first one outside IPython's package.
-    """
-    if isinstance(error, SyntaxError):
-        text = "".join(traceback.format_exception_only(type(error), error))
-        return truncate_middle(text.strip(), max_chars)
-    summary = traceback.extract_tb(error.__traceback__)
-    frames = [frame for frame in summary if not _machinery(frame.filename)]
-    lines = ["Traceback (most recent call last):\n", *traceback.format_list(frames)]
-    lines += traceback.format_exception_only(type(error), error)
-    return truncate_middle("".join(lines).strip(), max_chars, head_share=0.3)
-
-
-_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
-
-
-def _machinery(filename: str) -> bool:
-    """A frame of IPython's or ours (the interrupt handlers), not of the cell's code."""
-    return "/IPython/" in filename.replace("\\", "/") or filename.startswith(_PACKAGE_DIR)
 
 
 class _Tee:

@@ -97,7 +97,7 @@ class Observation:
     error: str | None = None
     #: Displays that happened but were not kept (a cell may display thousands of things).
     more_displays: int = 0
-    #: After an error: what helps fix it, from the kernel's state (:mod:`.error_hints`).
+    #: After an error: what helps fix it, from the kernel's state (:mod:`.error_feedback`).
     hint: str | None = None
 
     def render(self, budget_tokens: int) -> str:

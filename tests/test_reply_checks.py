@@ -4,13 +4,14 @@ typed-in answers, repeated cells, ``!pip``, and the hints a failed cell's observ
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from jupyter_agents.answer_check import typed_in_answer, unsupported_facts
-from jupyter_agents.error_hints import error_hint, missing_module_hint
+from jupyter_agents.error_feedback import error_hint, format_error, missing_module_hint
 from jupyter_agents.kernel_installs import pip_in_kernel
 from jupyter_agents.memory import Step, StepStatus
 from jupyter_agents.observation import Observation
@@ -113,3 +114,16 @@ def test_secret_names_and_other_errors_get_no_hint() -> None:
 def test_the_hint_follows_the_error_in_what_the_model_sees() -> None:
     seen = Observation(error="KeyError: 'region'", hint="- sales: DataFrame").render(500)
     assert seen == "Error:\nKeyError: 'region'\n\nHint:\n- sales: DataFrame"
+
+
+def test_frames_inside_a_library_fold_into_one_line() -> None:
+    try:
+        exec(compile("import pandas as pd\npd.Series(['$1']).astype(float)", "cell.py", "exec"))
+    except ValueError as error:
+        text = format_error(error, 4000)
+    lines = text.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert any('File "cell.py", line 2, in <module>' in line for line in lines)
+    assert re.fullmatch(r"  \[\.\.\. \d+ frames inside pandas \.\.\.\]", lines[-2]), lines
+    assert lines[-1] == "ValueError: could not convert string to float: '$1'"
+    assert "site-packages" not in text

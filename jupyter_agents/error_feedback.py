@@ -1,4 +1,4 @@
-"""What the model needs, besides the traceback, to fix a failed cell.
+"""What the model learns from a failed cell: the traceback, folded, and a hint to fix it.
 
 Real models (measured with a 1.5B coder model) answered a ``KeyError`` by explaining it in
 prose, guessed column names again, and after ``ModuleNotFoundError`` wrote ``!pip install``,
@@ -12,12 +12,16 @@ missing. Nothing here runs user code beyond :func:`~.kernel_state.describe`'s ch
 from __future__ import annotations
 
 import ast
+import itertools
 import os
+import sysconfig
+import traceback
 import types
 from collections.abc import Mapping
 from typing import Any
 
 from .kernel_state import describe
+from .observation import truncate_middle
 from .redact import looks_secret
 
 #: Names described after a failure, and files listed when one was not found.
@@ -37,7 +41,17 @@ _STATE_ERRORS = (KeyError, IndexError, AttributeError, TypeError, ValueError, Na
 
 
 def error_hint(error: BaseException, code: str, namespace: Mapping[str, Any]) -> str | None:
-    """A few lines that help fix ``error``, raised by the cell ``code``; None if none help."""
+    """A few lines that help fix ``error``, raised by the cell ``code``; None if none help.
+
+    Never raises: a failed cell must not become a crash of the loop.
+    """
+    try:
+        return _hint(error, code, namespace)
+    except Exception:
+        return None
+
+
+def _hint(error: BaseException, code: str, namespace: Mapping[str, Any]) -> str | None:
     if isinstance(error, ModuleNotFoundError) and error.name:
         return missing_module_hint(error.name)
     if isinstance(error, FileNotFoundError):
@@ -97,3 +111,55 @@ def _names_read(code: str) -> list[str]:
         if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
             seen.setdefault(node.id, None)
     return list(seen)
+
+
+def format_error(error: BaseException, max_chars: int) -> str:
+    """The error as the model should see it: type, message and the frames of the cell's code.
+
+    IPython's own frames (run_code and friends) come first in the traceback and say nothing
+    about the cell, so frames are kept from the first one outside IPython's package. Frames
+    inside installed libraries (pandas' ten frames under ``astype``) are folded into one line
+    naming the library: the model can fix its own line, not pandas', and a real model given
+    the whole stack spent its tokens on it.
+    """
+    if isinstance(error, SyntaxError):
+        text = "".join(traceback.format_exception_only(type(error), error))
+        return truncate_middle(text.strip(), max_chars)
+    summary = traceback.extract_tb(error.__traceback__)
+    frames = [frame for frame in summary if not _machinery(frame.filename)]
+    lines = ["Traceback (most recent call last):\n"]
+    for library, group in itertools.groupby(frames, key=lambda frame: _library(frame.filename)):
+        run = list(group)
+        if library is None:
+            lines += traceback.format_list(run)
+        else:
+            count = f"{len(run)} frames" if len(run) > 1 else "1 frame"
+            lines.append(f"  [... {count} inside {library} ...]\n")
+    lines += traceback.format_exception_only(type(error), error)
+    return truncate_middle("".join(lines).strip(), max_chars, head_share=0.3)
+
+
+_LIBRARY_DIRS = tuple(
+    os.path.join(path, "")
+    for path in {sysconfig.get_path("stdlib"), sysconfig.get_path("platstdlib")}
+)
+
+
+def _library(filename: str) -> str | None:
+    """The installed library (or ``the standard library``) a frame's file belongs to."""
+    parts = filename.replace("\\", "/").split("/")
+    for marker in ("site-packages", "dist-packages"):
+        if marker in parts:
+            rest = parts[parts.index(marker) + 1 :]
+            return rest[0].removesuffix(".py") if rest else marker
+    if filename.startswith(_LIBRARY_DIRS):
+        return "the standard library"
+    return None
+
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _machinery(filename: str) -> bool:
+    """A frame of IPython's or ours (the interrupt handlers), not of the cell's code."""
+    return "/IPython/" in filename.replace("\\", "/") or filename.startswith(_PACKAGE_DIR)
