@@ -127,17 +127,14 @@ def no_code_correction(memory: Memory) -> str:
     """The correction for a reply without code, pointed at where the run stands."""
     last = memory.steps[-1] if memory.steps else None
     if last is not None and last.error:
-        situation = (
-            f"Cell {last.number} failed with {last.error}: the next cell should fix or avoid "
-            "its cause."
-        )
+        situation = f"Cell {last.number} failed with {last.error}: fix or avoid its cause."
     elif last is not None and last.code_run is not None:
         situation = (
-            "If the cells so far answer the task, the cell calls final_answer(...) with the "
-            "result they computed; otherwise it does the next step."
+            "If the cells so far answer the task, call final_answer(...) with the values they "
+            "computed; otherwise write the next cell."
         )
     else:
-        situation = "The cell does the first step of the task."
+        situation = "Write the code for the task."
     return prompts.render("no_code", situation=situation).strip()
 
 

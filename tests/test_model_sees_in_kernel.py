@@ -225,10 +225,10 @@ def test_replies_without_code_use_the_step_budget_then_the_best_answer_ends_the_
     assert run.result == "'The answer is probably 4.'"
     status = agent_kernel.execute("print(jupyter_agents.last_run().status)").stdout.strip()
     assert status == "max-steps"
-    # Nothing had run yet, so the correction asks for the task's first step.
+    # Nothing had run yet, so the correction asks for the code for the task.
     correction = script.requests[1].messages[-1]["content"]
     assert correction.startswith("Your reply had no ```python block")
-    assert "first step of the task" in correction
+    assert "Write the code for the task." in correction
     assert "used all 2 steps" in script.requests[2].messages[-1]["content"]
     assert len(script.requests) == 3
 
