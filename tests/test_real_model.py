@@ -3,8 +3,9 @@ reached through litellm's real HTTP path (``openai/local``), in a real kernel.
 
 Scripted replies only say what a test expects. This model rambles to its token limit, answers
 in prose, repeats itself and rarely writes usable code; whatever it writes, every run must
-end within a bound in a documented way (a final answer, the step limit, or a one-line
-ReplyFormatError), and nothing may run that a person did not approve. The model is free to
+end within a bound in a documented way (a final answer, an answer in prose, or the step
+limit: a reply format never ends a run with an error), and nothing may run that a person did
+not approve. The model is free to
 choose its path, so the tests follow whichever it takes and assert something in each.
 
 Skipped, with one line saying why, where the weights or the server cannot be had; with
@@ -50,7 +51,7 @@ RUN_SECONDS = 120
 CELL_SECONDS = 15
 TASK = "Write one Python code block: real_total = sum(range(1, 11)), then print(real_total)."
 #: README, "How a run ends": what a run left alone by the person can end with.
-ENDINGS = {"completed", "max-steps", "failed"}
+ENDINGS = {"completed", "answered-without-code", "max-steps"}
 AGENT_CELL = "real-agent-cell"
 #: What the model sees of a cell's outputs: small enough that two steps fit the server's
 #: 4,096-token context (the default, 2,000, is meant for models with far larger ones).
@@ -199,15 +200,10 @@ def logged_cells(log: Path) -> list[str]:
 
 
 def assert_documented_ending(status: str, error_outputs: list[dict[str, Any]]) -> None:
-    """A run left to itself ends with a final answer, at the step limit, or, when the model
-    kept writing no runnable code, with ReplyFormatError shown as one line."""
+    """A run left to itself ends with a final answer, an answer in prose, or at the step
+    limit; never with an error, whatever the model wrote."""
     assert status in ENDINGS, status
-    if status == "failed":
-        assert [o["ename"] for o in error_outputs] == ["ReplyFormatError"], error_outputs
-        assert len(error_outputs[0]["traceback"]) == 1, "the error shows as one line"
-        assert "replies in a row that could not run" in error_outputs[0]["evalue"]
-    else:
-        assert error_outputs == []
+    assert error_outputs == []
 
 
 def test_nothing_runs_unless_approved(interactive: InteractiveRun):
@@ -221,8 +217,8 @@ def test_nothing_runs_unless_approved(interactive: InteractiveRun):
     assert run.ran == approved
     assert [s["ran"] for s in run.last_run["steps"] if s["ran"] is not None] == approved
     if not run.decisions:
-        # The model never wrote a runnable cell: the run gave up on step 1, nothing ran.
-        assert run.last_run["status"] == "failed" and run.last_run["steps"] == []
+        # The model never wrote a runnable cell: its replies used the steps, nothing ran.
+        assert run.last_run["status"] == "max-steps" and run.last_run["steps"] == []
         return
     # While each proposal waited, only the cells approved before it had run.
     for index, ran_then in enumerate(run.ran_while_waiting):
@@ -310,7 +306,7 @@ def test_headless_run_writes_a_valid_record(real_model: RealModelServer, tmp_pat
     prompt = next(cell for cell in out.cells if cell.id == "prompt")
     errors = [o for o in prompt.outputs if o["output_type"] == "error"]
     assert_documented_ending(record["status"], errors)
-    assert ran.returncode == (1 if record["status"] == "failed" else 0), ran.stderr
+    assert ran.returncode == 0, ran.stderr
     assert record["usage"]["prompt_tokens"] > 0 and record["usage"]["completion_tokens"] > 0
     assert record["transcript"]["calls"], "the model calls are recorded"
     steps = [cell for cell in out.cells if "step" in cell.metadata.get("jupyter_agents", {})]
