@@ -2,7 +2,8 @@
 
 Models are told to answer with a short thought and one fenced python block, but real replies
 vary: ```py or bare ``` fences, smolagents-style ``<code>...</code>``, prose after the code, a
-closing fence cut off by a length limit, a whole block on one line, or several blocks. All of
+closing fence cut off by a length limit, a whole block on one line, several blocks, or an
+opening ```python at the end of a line of prose (a real 1.5B model's habit). All of
 these are accepted; several blocks are joined in order, because models that split a cell into
 pieces mean them to run together.
 
@@ -28,6 +29,8 @@ PYTHON_LANGUAGES = frozenset({"", "python", "py", "python3", "ipython", "ipython
 _OPENER = re.compile(
     r"^[ \t]*```(?P<inline>[^`\n]+)```[ \t]*$\n?"
     r"|^[ \t]*```[ \t]*(?P<lang>[\w.+-]*)[^\n]*(?:\n|\Z)"
+    # After prose on the same line ("...is 33.0. ```python"), only with a Python tag.
+    r"|(?<=[^\s`])[ \t]*```(?P<midlang>python3?|py|ipython3?)[ \t]*(?:\n|\Z)"
     r"|^[ \t]*<code>[ \t]*\n?",
     re.M,
 )
@@ -66,7 +69,8 @@ def parse_reply(text: str) -> ParsedReply:
         body_start = opener.end()
         body_end, position = _find_close(text, body_start, is_fence)
         body = text[body_start:body_end]
-        lang = (opener.group("lang") or "").lower() if is_fence else "code-tag"
+        lang = (opener.group("lang") or opener.group("midlang") or "").lower()
+        lang = lang if is_fence else "code-tag"
         if is_fence and lang not in PYTHON_LANGUAGES:
             prose.append(body)
         elif body.strip():

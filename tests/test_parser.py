@@ -128,3 +128,17 @@ def test_a_bare_block_next_to_a_python_block_is_prose():
 def test_a_block_on_one_line():
     assert parse_reply("```print(df.shape)```").code == "print(df.shape)"
     assert parse_reply("Answer:\n```python```").code is None
+
+
+def test_an_opening_fence_after_prose_on_the_same_line():
+    """A real model wrote the fence at the end of its sentence; the prose after the closing
+    fence once ran as code (SyntaxError) because the closer was read as a bare opener."""
+    text = (
+        "The highest is 33.0. ```python\nfinal_answer(best)\n```\n"
+        "This cell directly calls the `final_answer` function."
+    )
+    parsed = parse_reply(text)
+    assert parsed.code == "final_answer(best)"
+    assert parsed.thought.endswith("This cell directly calls the `final_answer` function.")
+    # Without a Python tag, a fence in mid-line is text, as before.
+    assert parse_reply("Use ``` to fence code.").code is None
