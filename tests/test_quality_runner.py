@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
+import time
 from pathlib import Path
 
 import pytest
 
 from benchmarks.quality.__main__ import main
+from benchmarks.quality.outcome import run_process
 from benchmarks.quality.tasks import load_tasks
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
@@ -78,3 +81,35 @@ def test_both_systems_are_run_graded_reported_and_resumed(
     assert main([*args[:-1], "5"]) == 2
     assert "holds runs made with other settings" in capsys.readouterr().err
     assert os.path.exists(out / "quality-runs.jsonl")
+
+
+def test_a_run_past_its_time_limit_is_killed_with_everything_it_started(tmp_path: Path) -> None:
+    """Our side's process starts a kernel: on a timeout nothing it started may keep running."""
+    pid_file = tmp_path / "grandchild.pid"
+    spawn = (
+        "import subprocess, sys, time\n"
+        "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+        f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+        "time.sleep(60)"
+    )
+    assert run_process([sys.executable, "-c", spawn], tmp_path, timeout=3) is None
+    grandchild = int(pid_file.read_text())
+    deadline = time.monotonic() + 5
+    while _alive(grandchild) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(grandchild)
+    finished = run_process([sys.executable, "-c", "print('fine')"], tmp_path, timeout=30)
+    assert finished is not None and finished.stdout == "fine\n"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # A killed child not yet reaped by its (killed) parent is a zombie: not running.
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().split(")")[-1].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"

@@ -18,7 +18,7 @@ from typing import Any
 
 import nbformat
 
-from .outcome import RunOutcome, RunSettings
+from .outcome import RunOutcome, RunSettings, run_process, timed_out
 
 #: The label the generated notebook starts with: whatever model answered, it is named here.
 LABEL = (
@@ -55,17 +55,9 @@ def run_ours(prompt: str, workdir: Path, settings: RunSettings, keep: Path) -> R
         sys.executable, "-m", "jupyter_agents.cli", "run", str(source), "-o", str(keep),
         "--model", settings.model, "--approve", "auto", "--cell-timeout", "120",
     ]  # fmt: skip
-    try:
-        finished = subprocess.run(
-            command,
-            cwd=workdir,
-            env=os.environ.copy(),
-            capture_output=True,
-            text=True,
-            timeout=settings.run_timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return RunOutcome(ended="timeout", error=f"no result in {settings.run_timeout:g} s")
+    finished = run_process(command, workdir, settings.run_timeout)
+    if finished is None:
+        return timed_out(settings)
     if not keep.exists():
         last = (finished.stderr.strip().splitlines() or ["no output"])[-1]
         return RunOutcome(ended="harness-error", error=last[:300])

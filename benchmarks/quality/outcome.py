@@ -10,6 +10,9 @@ comparable (model, temperature, step limit, ...) are kept beside them in ``quali
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,3 +119,33 @@ class RunStore:
 
     def clear(self) -> None:
         self.path.unlink(missing_ok=True)
+
+
+def run_process(
+    command: list[str], workdir: Path, timeout: float
+) -> subprocess.CompletedProcess[str] | None:
+    """Run one system's process in ``workdir``; None if it ran past ``timeout``.
+
+    It runs in a session of its own, so that on a timeout everything it started (our side's
+    kernel, a cell's subprocesses) is killed with it and nothing is left running.
+    """
+    with subprocess.Popen(
+        command,
+        cwd=workdir,
+        env=os.environ.copy(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            return None
+    return subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+
+
+def timed_out(settings: RunSettings) -> RunOutcome:
+    return RunOutcome(ended="timeout", error=f"no result in {settings.run_timeout:g} s")

@@ -8,12 +8,11 @@ token limit and temperature; imports are not restricted (``"*"``), as in our ker
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from .outcome import RunOutcome, RunSettings
+from .outcome import RunOutcome, RunSettings, run_process, timed_out
 
 JOB = Path(__file__).with_name("smolagents_job.py")
 
@@ -35,17 +34,9 @@ def run_smolagents(prompt: str, workdir: Path, settings: RunSettings, keep: Path
     ]  # fmt: skip
     if settings.temperature is not None:
         command += ["--temperature", f"{settings.temperature:g}"]
-    try:
-        finished = subprocess.run(
-            command,
-            cwd=workdir,
-            env=os.environ.copy(),
-            capture_output=True,
-            text=True,
-            timeout=settings.run_timeout,
-        )
-    except subprocess.TimeoutExpired:
-        return RunOutcome(ended="timeout", error=f"no result in {settings.run_timeout:g} s")
+    finished = run_process(command, workdir, settings.run_timeout)
+    if finished is None:
+        return timed_out(settings)
     lines = finished.stdout.strip().splitlines()
     try:
         data = json.loads(lines[-1])
