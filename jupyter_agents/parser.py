@@ -12,12 +12,17 @@ What is *not* code matters as much, because code runs: fences in other languages
 "expected output"); and ``<code>`` counts only at the start of a line, so ``<code>x</code>``
 mentioned inside a sentence is never executed.
 
+A bare ``` with no closing fence after it, followed by text that is not Python, is the closer
+of a block the model never opened (seen with a real model: the code without its opening
+fence, then ```, then "This code should run correctly."): that text is prose, never run.
+
 Known limit: a code block whose own text contains a line that is just ``` (a string holding
 Markdown) ends at that line.
 """
 
 from __future__ import annotations
 
+import ast
 import re
 from dataclasses import dataclass
 
@@ -73,6 +78,9 @@ def parse_reply(text: str) -> ParsedReply:
         lang = lang if is_fence else "code-tag"
         if is_fence and lang not in PYTHON_LANGUAGES:
             prose.append(body)
+        elif is_fence and not lang and body_end == len(text) and _reads_as_prose(body):
+            # A lone ``` that closed a block the model never opened, then its closing words.
+            prose.append(opener.group(0) + body)
         elif body.strip():
             blocks.append((lang != "", _dedent_block(body), body))
     prose.append(text[position:])
@@ -81,6 +89,20 @@ def parse_reply(text: str) -> ParsedReply:
     prose.extend(raw for is_explicit, _, raw in blocks if explicit and not is_explicit)
     thought = _tidy("".join(prose))
     return ParsedReply(thought=thought, code="\n\n".join(code_blocks) if code_blocks else None)
+
+
+def _reads_as_prose(body: str) -> bool:
+    """Text that is not Python (nor an IPython magic or shell line): a sentence."""
+    first = body.strip().splitlines()[0] if body.strip() else ""
+    if first.startswith(("%", "!")):
+        return False
+    try:
+        ast.parse(_dedent_block(body))
+    except (SyntaxError, ValueError):
+        return True
+    except RecursionError:
+        return False
+    return False
 
 
 def _find_close(text: str, start: int, is_fence: bool) -> tuple[int, int]:

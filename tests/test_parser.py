@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -90,9 +92,22 @@ def test_any_accepted_block_yields_exactly_its_code(code, before, after, opener)
 
 
 @settings(max_examples=200)
-@given(code=code_text, before=prose, opener=st.sampled_from(OPENERS))
+@given(code=code_text, before=prose, opener=st.sampled_from([o for o in OPENERS if o != "```"]))
 def test_a_missing_closer_still_yields_the_code(code, before, opener):
     assert parse_reply(f"{before}\n{wrap(code, opener, closed=False)}").code == code
+
+
+@settings(max_examples=200)
+@given(code=code_text, before=prose)
+def test_an_unclosed_bare_block_is_code_only_if_it_is_python(code, before):
+    """A bare ``` with nothing closing it may be the closer of a block never opened."""
+    try:
+        ast.parse(code)
+        python = True
+    except (SyntaxError, ValueError):
+        python = code.lstrip().startswith(("%", "!"))
+    parsed = parse_reply(f"{before}\n{wrap(code, '```', closed=False)}")
+    assert parsed.code == (code if python else None)
 
 
 @settings(max_examples=200)
@@ -142,3 +157,13 @@ def test_an_opening_fence_after_prose_on_the_same_line():
     assert parsed.thought.endswith("This cell directly calls the `final_answer` function.")
     # Without a Python tag, a fence in mid-line is text, as before.
     assert parse_reply("Use ``` to fence code.").code is None
+
+
+def test_a_lone_closing_fence_does_not_turn_the_sentence_after_it_into_code():
+    """A real model wrote its code without an opening fence, then ``` and a sentence; the
+    sentence ran as code. An unclosed bare block that is not Python is prose."""
+    text = "Here it is.\nx = 1\nfinal_answer(x)\n```\n\nThis code should run correctly."
+    assert parse_reply(text).code is None
+    # An unclosed bare block that is code (a reply cut short) is still code.
+    assert parse_reply("Next:\n```\nx = 1\nprint(x)").code == "x = 1\nprint(x)"
+    assert parse_reply("Install:\n```\n%pip install scipy").code == "%pip install scipy"
