@@ -86,6 +86,12 @@ class RunRecord:
         return cls(**{**data, "outcome": RunOutcome(**data["outcome"])})
 
 
+def read_records(path: Path) -> list[RunRecord]:
+    """Every run in a runs file (one JSON object per line)."""
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [RunRecord.from_json(json.loads(line)) for line in lines if line.strip()]
+
+
 class RunStore:
     """The runs file of one output folder, for one set of settings."""
 
@@ -105,13 +111,7 @@ class RunStore:
         settings_path.write_text(json.dumps(wanted, indent=1) + "\n", encoding="utf-8")
 
     def load(self) -> list[RunRecord]:
-        if not self.path.exists():
-            return []
-        records = []
-        for line in self.path.read_text(encoding="utf-8").splitlines():
-            if line.strip():
-                records.append(RunRecord.from_json(json.loads(line)))
-        return records
+        return read_records(self.path) if self.path.exists() else []
 
     def append(self, record: RunRecord) -> None:
         with self.path.open("a", encoding="utf-8") as file:

@@ -120,7 +120,8 @@ def _per_task(records: list[RunRecord], systems: list[str]) -> str:
         rows.append(f"| {task} | {levels[task]} | " + " | ".join(cells) + " |")
     legend = (
         "Per task, one mark per repeat: ✓ correct; ✗ wrong answer; F answer not in the asked "
-        "form; M step limit; R reply format error; T timeout; E other error."
+        "form; P answered in prose without code, not correct; M step limit; R reply format error; "
+        "T timeout; E other error."
     )
     return legend + "\n\n" + "\n".join(rows)
 
@@ -130,7 +131,8 @@ def _mark(record: RunRecord) -> str:
     if kind is None:
         return "✓"
     marks = {"wrong answer": "✗", "answer not in @name[value] form": "F", "max-steps": "M",
-             "max_steps_error": "M", "ReplyFormatError": "R", "timeout": "T"}  # fmt: skip
+             "max_steps_error": "M", "ReplyFormatError": "R", "timeout": "T",
+             "answered-without-code": "P"}  # fmt: skip
     return marks.get(kind, "E")
 
 
