@@ -18,7 +18,9 @@ def _write_runs(folder: Path, records: list[RunRecord]) -> None:
 
 
 def _run(task: str, system: str, repeat: int, correct: bool, ended: str, steps: int) -> RunRecord:
-    outcome = RunOutcome(ended=ended, steps=steps, prompt_tokens=1000 * steps, seconds=10.0)
+    outcome = RunOutcome(
+        ended=ended, steps=steps, model_calls=steps + 1, prompt_tokens=1000 * steps, seconds=10.0
+    )
     return RunRecord(task, "easy", system, repeat, correct, None, outcome)
 
 
@@ -39,11 +41,11 @@ def test_one_row_per_run_and_system_with_rates_spread_and_format_errors(
     assert main([f"before={tmp_path / 'before'}", f"after={tmp_path / 'after'}"]) == 0
     rows = capsys.readouterr().out.splitlines()[2:]
     assert rows == [
-        "| before | jupyter-agents | **50%** (1/2; 0%–100%) | 50% | n/a | n/a | 2 | 2,000 "
-        "| 1 | 10 |",
-        "| before | smolagents CodeAgent | **100%** (2/2; 100%–100%) | 100% | n/a | n/a | 2 "
+        "| before | jupyter-agents | **50%** (1/2; 0%–100%) | 50% | n/a | n/a | 2 | 3 "
+        "| 2,000 | 1 | 10 |",
+        "| before | smolagents CodeAgent | **100%** (2/2; 100%–100%) | 100% | n/a | n/a | 2 | 3 "
         "| 2,000 | 0 | 10 |",
-        "| after | jupyter-agents | **100%** (1/1) | 100% | n/a | n/a | 2 | 2,000 | 0 | 10 |",
+        "| after | jupyter-agents | **100%** (1/1) | 100% | n/a | n/a | 2 | 3 | 2,000 | 0 | 10 |",
     ]
 
 

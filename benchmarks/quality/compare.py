@@ -28,9 +28,9 @@ def load(folder: Path) -> list[RunRecord]:
 def table(runs: list[tuple[str, list[RunRecord]]]) -> str:
     rows = [
         "| Run | System | Success (spread over repeats) | Easy | Medium | Hard "
-        "| Median steps | Median prompt tokens / task | Ended in ReplyFormatError "
-        "| Median wall s |",
-        "|" + " --- |" * 10,
+        "| Median steps | Median model calls | Median prompt tokens / task "
+        "| Ended in ReplyFormatError | Median wall s |",
+        "|" + " --- |" * 11,
     ]
     for label, records in runs:
         for system, s in summarize(records, list(SYSTEMS)).items():
@@ -47,6 +47,7 @@ def _row(label: str, system: str, s: dict[str, Any]) -> str:
     return (
         f"| {label} | {SYSTEM_NAMES.get(system, system)} | **{s['success_rate']:.0%}** "
         f"({s['correct']}/{s['runs']}{spread}) | {shown} | {s['median_steps']:g} "
+        f"| {s['median_model_calls']:g} "
         f"| {s['median_prompt_tokens']:,.0f} | {format_errors} | {s['median_seconds']:.0f} |"
     )
 
