@@ -54,3 +54,15 @@ def test_a_folder_without_runs_is_one_line(tmp_path: Path, capsys) -> None:
     assert capsys.readouterr().err.strip().count("\n") == 0
     assert main(["no-label"]) == 2
     assert "is not LABEL=DIR" in capsys.readouterr().err
+
+
+def test_common_keeps_the_tasks_and_repeats_every_folder_finished(tmp_path: Path, capsys) -> None:
+    both = [_run("a", system, 1, True, "completed", 1) for system in ("ours", "smolagents")]
+    _write_runs(
+        tmp_path / "long",
+        both + [_run("b", system, 1, False, "max-steps", 8) for system in ("ours", "smolagents")],
+    )
+    _write_runs(tmp_path / "short", [*both, _run("b", "ours", 1, False, "max-steps", 8)])
+    assert main(["--common", f"long={tmp_path / 'long'}", f"short={tmp_path / 'short'}"]) == 0
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert len(rows) == 4 and all("**100%** (1/1)" in row for row in rows)

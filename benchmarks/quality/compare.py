@@ -25,6 +25,19 @@ def load(folder: Path) -> list[RunRecord]:
     return [r for r in read_records(path) if r.outcome.ended != "harness-error"]
 
 
+def in_common(runs: list[tuple[str, list[RunRecord]]]) -> list[tuple[str, list[RunRecord]]]:
+    """Only the (task, repeat) pairs every folder finished for every system, so runs stopped
+    part way are compared on the same tasks."""
+    finished = [
+        {(r.task, r.repeat) for r in records if r.system == system}
+        for _, records in runs
+        for system in SYSTEMS
+    ]
+    shared = set.intersection(*finished) if finished else set()
+    kept = [(label, [r for r in rs if (r.task, r.repeat) in shared]) for label, rs in runs]
+    return kept
+
+
 def table(runs: list[tuple[str, list[RunRecord]]]) -> str:
     rows = [
         "| Run | System | Success (spread over repeats) | Easy | Medium | Hard "
@@ -57,6 +70,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m benchmarks.quality.compare", description=__doc__
     )
     parser.add_argument("runs", nargs="+", metavar="LABEL=DIR")
+    parser.add_argument(
+        "--common", action="store_true", help="only the tasks and repeats every folder finished"
+    )
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     loaded = []
     try:
@@ -68,7 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as problem:
         print(f"python -m benchmarks.quality.compare: {problem}", file=sys.stderr)
         return 2
-    print(table(loaded))
+    print(table(in_common(loaded) if args.common else loaded))
     return 0
 
 
