@@ -34,6 +34,7 @@ from .headless import (
 )
 from .replay_compare import Divergence, first_difference
 from .schema import metadata_errors
+from .terminal_text import first_line, one_line
 from .time_limit import HEADLESS_CELL_TIMEOUT as HEADLESS_CELL_TIMEOUT_FOR_AGENTS
 
 #: Seconds one of the user's cells may run in a headless run (``--timeout``).
@@ -52,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.handler(args)
     except UsageError as problem:
-        print(f"jupyter agents {args.command}: {problem}", file=sys.stderr)
+        print(f"jupyter agents {args.command}: {one_line(problem, 1000)}", file=sys.stderr)
         return 2
 
 
@@ -107,7 +108,7 @@ def replay_command(args: argparse.Namespace) -> int:
     print(f"replay will execute {len(runs)} code cell(s), without calling any model:")
     for index, cell in enumerate(nb.cells):
         if cell.cell_type == "code" and approved_or_own(cell):
-            print(f"  cell {index:>3} {_label(cell)}: {_first_line(cell.source)}")
+            print(f"  cell {index:>3} {_label(cell)}: {first_line(cell.source)}")
     for index, cell in skipped:
         status = "cut short" if was_cut_short(cell) else agent_metadata(cell).get("status")
         print(f"  cell {index:>3} {_label(cell)}: NOT executed (recorded as {status})")
@@ -120,7 +121,7 @@ def replay_command(args: argparse.Namespace) -> int:
     if divergences:
         print(f"{len(divergences)} of {checked} agent cell(s) diverge from the record:")
         for divergence in divergences:
-            print(f"  {divergence}")
+            print(f"  {one_line(divergence, 400)}")
         print("(text outputs are compared exactly, images by presence only)")
         return 1
     if failed:
@@ -231,7 +232,7 @@ def _execute(client: AgentNotebookClient, path: str) -> bool:
             print(f"execution of {path} stopped by Ctrl-C (or SIGTERM).", file=sys.stderr)
             reason = "the run was stopped with Ctrl-C"
         else:
-            message = f"{type(stopped).__name__}: {stopped}".rstrip(": ")
+            message = one_line(f"{type(stopped).__name__}: {stopped}".rstrip(": "), 400)
             print(f"execution of {path} stopped: {message}", file=sys.stderr)
             reason = f"the kernel stopped during the run ({type(stopped).__name__})"
         if end_unfinished_runs(client.nb, reason):
@@ -262,8 +263,9 @@ def _first_error(cell: nbformat.NotebookNode) -> str | None:
     """``ename: evalue`` (first line) of the cell's first error output, if it has one."""
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
-            value = str(output.get("evalue", "")).strip().splitlines()
-            return f"{output.get('ename', 'Error')}: {value[0] if value else ''}".rstrip(": ")
+            evalue = str(output.get("evalue", ""))
+            value = first_line(evalue, 200) if evalue.strip() else ""
+            return f"{one_line(output.get('ename', 'Error'), 80)}: {value}".rstrip(": ")
     return None
 
 
@@ -274,7 +276,7 @@ def _read(path: str) -> nbformat.NotebookNode:
     except FileNotFoundError:
         raise UsageError(f"no such notebook: {path}") from None
     except Exception as error:
-        raise UsageError(f"{path} is not a readable notebook: {error}") from None
+        raise UsageError(f"{path} is not a readable notebook: {one_line(error)}") from None
     problems = metadata_errors(nb)
     if problems:
         more = f"; {len(problems)} problems in all" if len(problems) > 1 else ""
@@ -324,13 +326,9 @@ def _timeout(args: argparse.Namespace) -> int:
 def _label(cell: nbformat.NotebookNode) -> str:
     meta = agent_metadata(cell)
     if "step" in meta:
-        return f"{meta.get('role', 'agent')} step {meta.get('step')}, {meta.get('status')}"
+        label = f"{meta.get('role', 'agent')} step {meta.get('step')}, {meta.get('status')}"
+        return one_line(label, 80)
     return "agent prompt" if meta.get("prompt") else "your cell"
-
-
-def _first_line(source: str) -> str:
-    line = source.strip().splitlines()[0] if source.strip() else "(empty)"
-    return line if len(line) <= 60 else line[:57] + "..."
 
 
 def _parser() -> argparse.ArgumentParser:

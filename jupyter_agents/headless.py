@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 
 from .notebook_frontend import NotebookFrontend
 from .protocol import HEADLESS_CLIENT, METADATA_KEY
+from .terminal_text import first_line, one_line
 
 #: Statuses of agent cells a replay executes: what a person (or their auto policy) approved.
 APPROVED = ("approved", "edited", "auto")
@@ -75,9 +76,9 @@ class AgentNotebookClient(NotebookClient):
                     if index is None:  # removed by a re-run of the agent cell above it
                         continue
                     if not self.should_run(cell):
-                        self._say(f"[{number}/{len(planned)}] skipped: {_first_line(cell)}")
+                        self._say(f"[{number}/{len(planned)}] skipped: {first_line(cell.source)}")
                         continue
-                    self._say(f"[{number}/{len(planned)}] {_first_line(cell)}")
+                    self._say(f"[{number}/{len(planned)}] {first_line(cell.source)}")
                     self._cell_id = cell.get("id")
                     await self.async_execute_cell(
                         cell, index, execution_count=self.code_cells_executed + 1
@@ -184,8 +185,10 @@ class AgentNotebookClient(NotebookClient):
             )
 
     def _say(self, line: str) -> None:
+        """Print one progress line; what it quotes of the notebook (sources, roles, sections)
+        is shown, never obeyed, by the terminal."""
         if self.progress is not None:
-            print(line, file=self.progress, flush=True)
+            print(one_line(line, 400), file=self.progress, flush=True)
 
 
 class CellsInPlace(list):  # type: ignore[type-arg]
@@ -246,13 +249,6 @@ def was_cut_short(cell: nbformat.NotebookNode) -> bool:
     when the kernel died."""
     meta = agent_metadata(cell)
     return bool(meta.get("interrupted") or meta.get("running"))
-
-
-def _first_line(cell: nbformat.NotebookNode) -> str:
-    line = cell.source.strip().splitlines()[0] if cell.source.strip() else "(empty)"
-    # Quotes and non-ASCII as written; control characters (a hostile notebook's terminal
-    # escapes) as escapes.
-    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in line[:70])
 
 
 async def _maybe_await(value: Any) -> Any:

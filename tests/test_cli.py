@@ -453,3 +453,27 @@ def test_agent_cells_have_no_whole_cell_limit_in_headless_runs():
     limit = _timeout_for(600)
     assert [limit(cell(s)) for s in ("%agent go", "x = %agent go", "%%crew\ntask: t")] == [None] * 3
     assert limit(cell("print('%agent')")) == 600 and limit(cell("# %agent\n1")) == 600
+
+
+# A hostile cell whose first line, printed raw, erases itself and shows a harmless one.
+SPOOF = "gone = 1  # \x1b[2K\x1b[1G\u202e  cell 9 your cell: print('hi')"
+
+
+def test_replay_and_run_print_notebook_text_with_its_control_characters_escaped(
+    workdir: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    script_run(script)
+    args = ("--model", "openai/scripted", "--approve", "auto", "-o", "ran.ipynb")
+    assert cli("run", "totals.ipynb", *args, env=env, cwd=workdir).returncode == 0
+    nb = nbformat.read(workdir / "ran.ipynb", as_version=4)
+    nb.cells.append(new_code_cell(SPOOF + "\nraise ValueError('\\x1b[31mall fine\\x1b[0m')"))
+    nbformat.write(nb, workdir / "ran.ipynb")
+
+    replay = cli("replay", "ran.ipynb", env=env, cwd=workdir)
+    ran = cli("run", "ran.ipynb", "-o", "again.ipynb", env=env, cwd=workdir)
+
+    for printed in (replay.stdout, replay.stderr, ran.stdout, ran.stderr):
+        assert not set(printed) & {"\x1b", "\r", "\u202e"}, printed
+    listed = "gone = 1  # \\x1b[2K\\x1b[1G\\u202e  cell 9"
+    assert listed in replay.stdout and listed in ran.stderr
+    assert "ValueError: \\x1b[31mall fine\\x1b[0m" in replay.stderr + ran.stderr

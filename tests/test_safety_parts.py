@@ -294,12 +294,15 @@ def test_only_the_text_and_json_forms_of_a_bundle_are_redacted():
 
 
 def test_progress_lines_show_code_as_written_but_escape_control_characters():
-    from jupyter_agents.headless import _first_line
+    from jupyter_agents.terminal_text import first_line, one_line
 
-    cell = nbformat.v4.new_code_cell('handoff("Analyst", "données prêtes")\nmore')
-    assert _first_line(cell) == 'handoff("Analyst", "données prêtes")'
-    hostile = nbformat.v4.new_code_cell("print('x')  \x1b[2J\x1b[31mgotcha")
-    assert _first_line(hostile) == "print('x')  \\x1b[2J\\x1b[31mgotcha"
+    assert first_line('handoff("Analyst", "données prêtes")\nmore') == (
+        'handoff("Analyst", "données prêtes")'
+    )
+    hostile = "print('x')  \x1b[2J\x1b[31mgotcha\r\u202eok\u200b\x9b"
+    assert first_line(hostile) == "print('x')  \\x1b[2J\\x1b[31mgotcha\\r\\u202eok\\u200b\\x9b"
+    assert first_line("  \n\n") == "(empty)"
+    assert one_line("a" * 50 + "b" * 50, 11) == "aaaaa…bbbbb"
 
 
 def test_output_changes_undo_cleanly_even_when_exited_out_of_order(monkeypatch):
