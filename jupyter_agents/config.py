@@ -22,6 +22,7 @@ from traitlets.config import Config, Configurable
 
 from .approval import POLICIES as APPROVE_POLICIES
 from .errors import InvalidOption, NoModelConfigured
+from .terminal_text import one_line, quoted
 
 MODEL_ENV_VAR = "JUPYTER_AGENTS_MODEL"
 
@@ -169,7 +170,9 @@ class SettingsStore:
             value = trait.from_string(text)
             return trait.validate(self.configurable, value)
         except (TraitError, ValueError) as error:
-            raise InvalidOption(f"{name}={text!r} is not valid: {_problem(error, text)}") from None
+            raise InvalidOption(
+                f"{name}={quoted(text)} is not valid: {_problem(error, text)}"
+            ) from None
 
     def resolve(self, **options: Any) -> Settings:
         """The settings for a run: options given to this run win over everything else."""
@@ -213,7 +216,7 @@ class SettingsStore:
             return trait.validate(self.configurable, value)
         except TraitError as error:
             problem = _problem(error, value)
-            raise InvalidOption(f"{name}={value!r} is not valid: {problem}") from None
+            raise InvalidOption(f"{name}={quoted(value)} is not valid: {problem}") from None
 
 
 def require_model(settings: Settings, crew: dict[str, Any] | None = None) -> None:
@@ -242,7 +245,7 @@ def _settable(name: str) -> str:
             f"{name} cannot be set with %agent_config: set c.JupyterAgents.{name} in your "
             f"IPython config file, or pass {name}=... to Agent(...)."
         )
-    raise InvalidOption(f"unknown setting {name!r}; settable: {', '.join(SETTABLE)}.")
+    raise InvalidOption(f"unknown setting {quoted(name)}; settable: {', '.join(SETTABLE)}.")
 
 
 def _valid_config(config: Config) -> Config:
@@ -271,8 +274,8 @@ def _valid_config(config: Config) -> Config:
             del cleaned.JupyterAgents[name]
             default = traits[name].default() if name in traits else None
             print(
-                f"jupyter-agents: c.JupyterAgents.{name} = {value!r} in your IPython config is "
-                f"not valid ({_problem(error, value)}); using the default {default!r}.",
+                f"jupyter-agents: c.JupyterAgents.{name} = {quoted(value)} in your IPython config "
+                f"is not valid ({_problem(error, value)}); using the default {default!r}.",
                 file=sys.stderr,
             )
     return cleaned
@@ -284,4 +287,4 @@ def _problem(error: BaseException, value: Any) -> str:
     text = text.splitlines()[0] if text else type(error).__name__
     text = re.sub(r"^The value of the '\w+' trait of an? \w+ instance ", "", text)
     text = re.sub(r"^The '\w+' trait of an? \w+ instance ", "", text)
-    return text.replace("%r", repr(value)).rstrip(".")
+    return one_line(text.replace("%r", repr(value)).rstrip("."))

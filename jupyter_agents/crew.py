@@ -38,6 +38,7 @@ from .memory import Memory, Step
 from .result import RunResult, RunStatus
 from .runner import RunContext, bind_tools, run_context
 from .session import KernelSession
+from .terminal_text import quoted
 
 #: Manager replies in a row without a readable decision before the crew gives up.
 MAX_UNREADABLE_DECISIONS = 3
@@ -123,7 +124,7 @@ class CrewTurns:
         taken = await self.context.recorder.sections_present(titles)
         if taken:
             raise CrewSpecError(
-                f"the notebook already has a section {taken[0]!r}: give that role another "
+                f"the notebook already has a section {quoted(taken[0])}: give that role another "
                 "`section:` title, or delete the old section (its heading and cells) first."
             )
         self.cells_above = await self.context.recorder.context_cells()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import InvalidOption
+from .terminal_text import quoted
 
 PROCESSES = ("sequential", "hierarchical")
 _ROLE_KEYS = ("role", "goal", "backstory", "model", "tools", "max_steps", "section")
@@ -111,7 +112,9 @@ def build_crew_spec(data: dict[str, Any], task: str | None = None) -> CrewSpec:
         raise CrewSpecError("the crew has no task: add `task: ...` (what the team should do).")
     process = str(data.get("process") or "sequential").strip()
     if process not in PROCESSES:
-        raise CrewSpecError(f"process must be 'sequential' or 'hierarchical', not {process!r}.")
+        raise CrewSpecError(
+            f"process must be 'sequential' or 'hierarchical', not {quoted(process)}."
+        )
     agents = data.get("agents")
     if not isinstance(agents, list) or not agents:
         raise CrewSpecError("`agents:` must be a list of roles, each with `role:` and `goal:`.")
@@ -143,14 +146,14 @@ def _role(entry: Any, number: int) -> RoleSpec:
     if isinstance(tools, str):
         tools = [part.strip() for part in tools.split(",") if part.strip()]
     if not isinstance(tools, Sequence) or not all(isinstance(t, str) for t in tools):
-        raise CrewSpecError(f"`tools:` of {role!r} must be a list of function names.")
+        raise CrewSpecError(f"`tools:` of {quoted(role)} must be a list of function names.")
     return RoleSpec(
         role=role,
         goal=goal,
         backstory=str(entry.get("backstory") or "").strip(),
         model=_optional_text(entry.get("model")),
         tools=tuple(tools),
-        max_steps=_optional_count(entry.get("max_steps"), f"max_steps of {role!r}"),
+        max_steps=_optional_count(entry.get("max_steps"), f"max_steps of {quoted(role)}"),
         section=str(entry.get("section") or "").strip(),
     )
 
@@ -159,7 +162,7 @@ def _check_keys(data: dict[str, Any], allowed: Sequence[str], what: str) -> None
     unknown = [key for key in data if key not in allowed]
     if unknown:
         raise CrewSpecError(
-            f"{what} has an unknown key {unknown[0]!r}; the keys are {', '.join(allowed)}."
+            f"{what} has an unknown key {quoted(unknown[0])}; the keys are {', '.join(allowed)}."
         )
 
 
@@ -169,14 +172,14 @@ def _check_unique(roles: Sequence[RoleSpec]) -> None:
     for role in roles:
         if role.role.casefold() in seen_roles:
             raise CrewSpecError(
-                f"two agents have the role {role.role!r}; give each a distinct role."
+                f"two agents have the role {quoted(role.role)}; give each a distinct role."
             )
         seen_roles.add(role.role.casefold())
         title = role.section_title.casefold()
         if title in owners:
             raise CrewSpecError(
-                f"{owners[title]!r} and {role.role!r} both own the section "
-                f"{role.section_title!r}; give each role its own `section:`."
+                f"{quoted(owners[title])} and {quoted(role.role)} both own the section "
+                f"{quoted(role.section_title)}; give each role its own `section:`."
             )
         owners[title] = role.role
 
@@ -189,5 +192,5 @@ def _optional_count(value: Any, what: str) -> int | None:
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise CrewSpecError(f"{what} must be a whole number of at least 1, not {value!r}.")
+        raise CrewSpecError(f"{what} must be a whole number of at least 1, not {quoted(value)}.")
     return value

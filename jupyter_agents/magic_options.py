@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from .approval import POLICIES
 from .errors import InvalidOption
+from .terminal_text import quoted
 
 USAGE = """\
 Usage:  %agent [options] TASK
@@ -98,7 +99,7 @@ def parse_magic_line(line: str, cell: str | None = None) -> MagicCall:
         name = _FLAGS.get(flag)
         if name is None:
             raise InvalidOption(
-                f"unknown option {flag!r}. Options: -m/--model, --max-steps, --approve, "
+                f"unknown option {quoted(flag)}. Options: -m/--model, --max-steps, --approve, "
                 "--cell-timeout, --tools, --section, --rerun (see %agent --help)."
             )
         if equals and not inline:
@@ -120,10 +121,10 @@ def _set_option(call: MagicCall, flag: str, name: str, value: str) -> None:
         try:
             call.options[name] = int(value)
         except ValueError:
-            raise InvalidOption(f"{flag} takes a whole number, not {value!r}.") from None
+            raise InvalidOption(f"{flag} takes a whole number, not {quoted(value)}.") from None
     elif name == "approve":
         if value not in POLICIES:
-            raise InvalidOption(f"{flag} takes 'each', 'auto' or 'risky', not {value!r}.")
+            raise InvalidOption(f"{flag} takes 'each', 'auto' or 'risky', not {quoted(value)}.")
         call.options[name] = value
     elif name == "cell_timeout":
         try:
@@ -131,7 +132,9 @@ def _set_option(call: MagicCall, flag: str, name: str, value: str) -> None:
         except ValueError:
             seconds = -1.0
         if not (seconds >= 0 and math.isfinite(seconds)):
-            raise InvalidOption(f"{flag} takes a number of seconds (0: no limit), not {value!r}.")
+            raise InvalidOption(
+                f"{flag} takes a number of seconds (0: no limit), not {quoted(value)}."
+            )
         call.options[name] = seconds
     elif name == "tools":
         call.tools.extend(part.strip() for part in value.split(",") if part.strip())
@@ -146,5 +149,5 @@ def _unquote(value: str) -> str:
         try:
             return shlex.split(value)[0]
         except (ValueError, IndexError):
-            raise InvalidOption(f"unbalanced quotes in {value!r}.") from None
+            raise InvalidOption(f"unbalanced quotes in {quoted(value)}.") from None
     return value

@@ -24,6 +24,7 @@ from .magic_options import CREW_USAGE, USAGE, parse_magic_line
 from .redact import Redactor
 from .runner import run_agent
 from .session import KernelSession
+from .terminal_text import quoted
 
 
 class PendingRun(Awaitable[Any]):
@@ -143,7 +144,9 @@ class AgentMagics(Magics):
     def _tool(self, name: str) -> Any:
         tool = self.shell.user_ns.get(name)
         if not callable(tool):
-            raise InvalidOption(f"--tools: there is no function named {name!r} in your namespace.")
+            raise InvalidOption(
+                f"--tools: there is no function named {quoted(name)} in your namespace."
+            )
         return tool
 
     @no_var_expand
@@ -163,13 +166,13 @@ class AgentMagics(Magics):
             try:
                 tokens = shlex.split(line)
             except ValueError as error:
-                raise InvalidOption(f"could not read {line!r}: {error}.") from None
+                raise InvalidOption(f"could not read {quoted(line)}: {error}.") from None
             assignments = {}
             for token in tokens:
                 name, equals, value = token.partition("=")
                 if not equals:
                     raise InvalidOption(
-                        f"expected name=value, got {token!r}; e.g. "
+                        f"expected name=value, got {quoted(token)}; e.g. "
                         "`%agent_config model=openai/gpt-4o-mini max_steps=5`."
                     )
                 assignments[name.strip()] = value

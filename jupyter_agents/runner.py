@@ -36,6 +36,7 @@ from .risk import RiskFlag, review_cell
 from .run_record import decode_answer, redacted, run_record
 from .session import KernelSession
 from .telemetry import model_name, set_attributes, span
+from .terminal_text import one_line, quoted
 from .time_limit import HEADLESS_CELL_TIMEOUT
 from .transcript import Transcript
 from .view import approval_unavailable, open_view
@@ -279,14 +280,14 @@ async def _working_context(context: RunContext, section: str | None) -> list[Any
         return await context.recorder.context_cells()
     if not context.recorder.active:
         raise InvalidOption(
-            f"--section {section!r} needs the notebook: run it in JupyterLab or Notebook 7 "
+            f"--section {quoted(section)} needs the notebook: run it in JupyterLab or Notebook 7 "
             "with the jupyter-agents extension (jupyter labextension list)."
         )
     cells = await context.recorder.adopt_section(section)
     if cells is None:
         raise InvalidOption(
-            f"there is no section {section!r} in this notebook; a section starts at a "
-            f"markdown heading such as '## {section}'."
+            f"there is no section {quoted(section)} in this notebook; a section starts at a "
+            f"markdown heading such as '## {one_line(section, 80)}'."
         )
     return cells
 

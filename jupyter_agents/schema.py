@@ -16,6 +16,7 @@ from typing import Any
 from jsonschema import Draft202012Validator
 
 from .protocol import METADATA_KEY
+from .terminal_text import one_line
 
 
 @cache
@@ -31,13 +32,13 @@ def metadata_errors(nb: Any) -> list[str]:
     notebook_entry = nb.get("metadata", {}).get(METADATA_KEY)
     if notebook_entry is not None:
         for error in _validator("notebook").iter_errors(notebook_entry):
-            errors.append(f"notebook metadata at {_where(error)}: {error.message}")
+            errors.append(f"notebook metadata at {_where(error)}: {one_line(error.message)}")
     for index, cell in enumerate(nb.get("cells", [])):
         entry = cell.get("metadata", {}).get(METADATA_KEY)
         if entry is None:
             continue
         for error in _validator("cell").iter_errors(entry):
-            errors.append(f"cell {index} metadata at {_where(error)}: {error.message}")
+            errors.append(f"cell {index} metadata at {_where(error)}: {one_line(error.message)}")
     return errors
 
 
@@ -47,4 +48,4 @@ def _validator(name: str) -> Draft202012Validator:
 
 
 def _where(error: Any) -> str:
-    return "/".join(str(part) for part in error.absolute_path) or "(top)"
+    return one_line("/".join(str(part) for part in error.absolute_path) or "(top)", 100)

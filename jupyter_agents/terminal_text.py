@@ -47,3 +47,9 @@ def _escaped(text: str) -> str:
     if not _UNSAFE.search(text):
         return text
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+
+
+def quoted(value: object, limit: int = MAX_ECHO_CHARS) -> str:
+    """``repr(value)`` for a message, as :func:`one_line` clips it: what ``{value!r}`` would
+    say, without echoing a whole megabyte-long value."""
+    return one_line(repr(value), limit)

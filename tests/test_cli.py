@@ -304,6 +304,21 @@ def test_bad_metadata_and_output_paths_are_refused_before_any_work(
     )
 
 
+def test_a_huge_bad_metadata_value_is_reported_in_one_short_line(
+    workdir: Path, env: dict[str, str]
+):
+    nb = nbformat.read(workdir / "totals.ipynb", as_version=4)
+    nb.metadata["jupyter_agents"] = {"runs": "\x1b[2K" + "x" * 5_000_000}
+    nbformat.write(nb, workdir / "damaged.ipynb")
+
+    result = cli("replay", "damaged.ipynb", env=env, cwd=workdir)
+
+    assert result.returncode == 2 and result.stdout == ""
+    [line] = result.stderr.strip().splitlines()
+    assert len(line) < 600 and "\x1b" not in line, line[:600]
+    assert "xxx…xxx" in line and "xxx' is not of type 'array'). Fix or remove" in line
+
+
 def test_ctrl_c_keeps_what_ran_and_says_it_was_stopped(tmp_path: Path, env: dict[str, str]):
     nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
     nb.cells = [

@@ -7,6 +7,7 @@ from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
 from jupyter_agents.config import MODEL_ENV_VAR, SettingsStore, require_model
+from jupyter_agents.crew_spec import build_crew_spec
 from jupyter_agents.errors import InvalidOption, NoModelConfigured
 from jupyter_agents.magic_options import parse_magic_line
 
@@ -74,6 +75,29 @@ def test_bad_settings_are_refused_with_one_line(assignment):
         store.set_from_strings({"model": "openai/ok", **assignment})
     assert "\n" not in str(caught.value)
     assert store.overrides == {}  # nothing applied when any value is bad
+
+
+HUGE = "9" * 1_000_000 + "x"  # a megabyte pasted into a cell
+
+
+@pytest.mark.parametrize(
+    "refuse",
+    [
+        lambda: SettingsStore().set_from_strings({"max_steps": HUGE}),
+        lambda: SettingsStore().set_from_strings({"model_timeout": "\x1b[2K" + HUGE}),
+        lambda: parse_magic_line(f"--max-steps {HUGE} task"),
+        lambda: parse_magic_line(f"--cell-timeout {HUGE} task"),
+        lambda: parse_magic_line(f"--{HUGE} task"),
+        lambda: build_crew_spec({"task": "t", "process": HUGE, "agents": [{}]}),
+        lambda: build_crew_spec({"task": "t", "agents": [{"role": "r", "goal": "g", HUGE: 1}]}),
+    ],
+)
+def test_a_huge_value_is_echoed_clipped_in_one_line(refuse):
+    with pytest.raises(InvalidOption) as caught:
+        refuse()
+    message = str(caught.value)
+    assert len(message) < 600 and "\n" not in message and "\x1b" not in message, message[:600]
+    assert "999…999" in message
 
 
 def test_strings_become_typed_values():
