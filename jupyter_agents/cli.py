@@ -242,7 +242,7 @@ def _execute(client: AgentNotebookClient, path: str) -> bool:
         index: error
         for index, cell in enumerate(client.nb.cells)
         if cell.cell_type == "code"
-        for error in [_first_error(cell)]
+        for error in [_first_error(cell) or _failed_reply(client, cell)]
         if error is not None
     }
     if errors:
@@ -264,9 +264,16 @@ def _first_error(cell: nbformat.NotebookNode) -> str | None:
     for output in cell.get("outputs", []):
         if output.get("output_type") == "error":
             evalue = str(output.get("evalue", ""))
-            value = first_line(evalue, 200) if evalue.strip() else ""
+            value = first_line(evalue, 300) if evalue.strip() else ""
             return f"{one_line(output.get('ename', 'Error'), 80)}: {value}".rstrip(": ")
     return None
+
+
+def _failed_reply(client: AgentNotebookClient, cell: nbformat.NotebookNode) -> str | None:
+    """The error a cell's execute reply gave, when the cell has no error output to show it
+    (a magic's UsageError is only printed on stderr)."""
+    error = client.failed_cells.get(cell.get("id", ""))
+    return None if error is None else first_line(error, 300)
 
 
 def _read(path: str) -> nbformat.NotebookNode:

@@ -49,6 +49,12 @@ class AgentNotebookClient(NotebookClient):
         #: and what it raises (a dead kernel, an assertion) does not say so.
         self.stopped_by_signal = False
         self._running_cells = False
+        #: ``ename: evalue`` of each cell whose execute reply said it failed, by cell id. A
+        #: magic's UsageError (``%agent`` before ``%load_ext``) is only printed on stderr: the
+        #: reply is the one place that says the cell failed.
+        self.failed_cells: dict[str, str] = {}
+        if self.on_cell_error is None:
+            self.on_cell_error = self._note_failure
 
     # -- execution ------------------------------------------------------------------------------
 
@@ -88,6 +94,15 @@ class AgentNotebookClient(NotebookClient):
                 self.nb.cells = list(self.nb.cells)
             self.set_widgets_metadata()
         return self.nb
+
+    def _note_failure(
+        self, cell: nbformat.NotebookNode, cell_index: int, execute_reply: dict[str, Any]
+    ) -> None:
+        content = execute_reply.get("content", {})
+        evalue = str(content.get("evalue", ""))
+        error = f"{content.get('ename', 'Error')}: {evalue.strip()}".rstrip(": ")
+        if cell.get("id"):
+            self.failed_cells[cell.id] = error
 
     async def _async_cleanup_kernel(self) -> None:
         # nbclient's SIGINT/SIGTERM handler calls this while cells run; normally it comes after.

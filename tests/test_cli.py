@@ -351,6 +351,27 @@ def test_ctrl_c_keeps_what_ran_and_says_it_was_stopped(tmp_path: Path, env: dict
     assert out.cells[0].outputs[0]["text"] == "first\n" and out.cells[2].outputs == []
 
 
+def test_a_magic_that_fails_with_a_usage_error_fails_the_run_and_names_its_cell(
+    tmp_path: Path, env: dict[str, str]
+):
+    # IPython prints a UsageError on stderr: no error output, but the cell did fail.
+    nb = new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb.cells = [
+        new_code_cell("%agent Add up the rows"),
+        new_code_cell("%load_ext jupyter_agents"),
+        new_code_cell("print('the rest ran')"),
+    ]
+    nbformat.write(nb, tmp_path / "early.ipynb")
+
+    ran = cli("run", "early.ipynb", "-o", "out.ipynb", env=env, cwd=tmp_path)
+
+    assert ran.returncode == 1, ran.stderr
+    assert "cells with errors: 0\n" in ran.stderr
+    assert "  cell 0: UsageError: Line magic function `%agent` not found.\n" in ran.stderr
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert out.cells[2].outputs[0]["text"] == "the rest ran\n"
+
+
 def test_rerun_needs_an_explicit_auto_policy(workdir: Path, env: dict[str, str]):
     result = cli("run", "totals.ipynb", "--rerun", env=env, cwd=workdir)
     assert result.returncode == 2
