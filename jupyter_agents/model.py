@@ -16,7 +16,14 @@ from typing import Any
 
 from .errors import ContextOverflow, ModelCallFailed
 from .memory import Usage
-from .retry import CONTEXT_OVERFLOW, ModelFailure, RetryPolicy, StreamBroken, classify
+from .retry import (
+    CONTEXT_OVERFLOW,
+    EmptyReply,
+    ModelFailure,
+    RetryPolicy,
+    StreamBroken,
+    classify,
+)
 from .telemetry import model_name, provider_of, set_attributes, span
 
 TextCallback = Callable[[str], None]
@@ -139,6 +146,8 @@ class ModelClient:
         }
         if not self.stream:
             response = await litellm.acompletion(**arguments)
+            if not response.choices:  # (a stream's last chunk has none either: that is fine)
+                raise EmptyReply("the reply had an empty `choices` list: no text, no finish reason")
             choice = response.choices[0]
             text = choice.message.content or ""
             if on_text is not None and text:

@@ -20,6 +20,10 @@ class StreamBroken(Exception):
     """A streamed reply ended without its final chunk: the connection dropped mid-reply."""
 
 
+class EmptyReply(Exception):
+    """A reply that parsed but held nothing to read: an empty ``choices`` list."""
+
+
 @dataclass(frozen=True)
 class ModelFailure:
     """One failed model call, explained."""
@@ -70,6 +74,13 @@ def classify(error: BaseException, model: str, litellm: Any, timeout: float) -> 
     mid_stream = getattr(litellm.exceptions, "MidStreamFallbackError", ())
     if isinstance(error, StreamBroken) or (mid_stream and isinstance(error, mid_stream)):
         return failure(True, "broken stream", "the reply stopped mid-way; try again later")
+    if isinstance(error, EmptyReply):
+        return failure(
+            True,
+            "empty reply",
+            "check that the endpoint (OPENAI_API_BASE, ...) is a chat-completions API; if it "
+            "keeps happening, try another model",
+        )
     if isinstance(error, litellm.RateLimitError):
         return failure(True, "rate limit", "wait a minute, or check the plan and quota of your key")
     if isinstance(error, litellm.Timeout):

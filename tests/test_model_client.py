@@ -92,6 +92,17 @@ def test_server_errors_give_up_with_provider_status_and_hint(script: ScriptedLLM
     assert len(script.requests) == 3
 
 
+def test_a_reply_with_no_choices_says_what_the_provider_returned(script: ScriptedLLMServer):
+    # (A stream's last chunk has no choices either: test_streamed_reply_and_usage reads it.)
+    script.script(Fault(no_choices=True), Fault(no_choices=True), Fault(no_choices=True))
+    with pytest.raises(ModelCallFailed) as caught:
+        complete(client(script, stream=False))
+    message = str(caught.value)
+    assert message.startswith("openai (openai/scripted) failed with empty reply after 3 attempts")
+    assert "an empty `choices` list" in message and "index out of range" not in message
+    assert "\n" not in message and len(script.requests) == 3
+
+
 def test_timeouts_are_retried_then_explained(script: ScriptedLLMServer):
     script.script(Fault(delay=2, then="late"), Fault(delay=2, then="late"))
     with pytest.raises(ModelCallFailed) as caught:

@@ -63,7 +63,9 @@ class Fault:
     characters of ``then`` and drop the connection without ``[DONE]``
     (non-streamed: drop it after N bytes of the JSON body).
     ``garbage``: HTTP 200 whose body is neither JSON nor SSE. ``finish_reason``: why the
-    model says it stopped (``"length"``: cut at its output token limit).
+    model says it stopped (``"length"``: cut at its output token limit). ``no_choices``: a
+    well-formed reply whose ``choices`` list is empty (streamed: only the usage chunk, which
+    has an empty ``choices`` list in every stream, as llama.cpp and OpenAI send it).
     """
 
     status: int | None = None
@@ -74,6 +76,7 @@ class Fault:
     cut_after: int | None = None
     garbage: bool = False
     finish_reason: str = "stop"
+    no_choices: bool = False
 
 
 Reply = Union[str, Fault]  # noqa: UP007 (a runtime alias, kept readable on 3.10)
@@ -237,6 +240,11 @@ class _Handler(BaseHTTPRequestHandler):
         def choice(delta: dict, finish: str | None = None) -> dict:
             return {**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
 
+        if fault.no_choices:
+            event({**base, "choices": [], "usage": _usage(body, "")})
+            event("[DONE]")
+            self.wfile.write(b"0\r\n\r\n")
+            return
         event(choice({"role": "assistant", "content": ""}))
         text = fault.then if fault.cut_after is None else fault.then[: fault.cut_after]
         step = max(1, owner.chunk_chars)
@@ -272,6 +280,8 @@ def _usage(body: dict, content: str) -> dict[str, int]:
 
 
 def _completion(number: int, body: dict, fault: Fault) -> dict:
+    if fault.no_choices:
+        return {**_base(number, body, "chat.completion"), "choices": [], "usage": _usage(body, "")}
     return {
         **_base(number, body, "chat.completion"),
         "choices": [
