@@ -73,6 +73,13 @@ class JupyterAgents(Configurable):
         help="Most bytes one output of an agent cell keeps (its stdout, its stderr, each "
         "display or result); the rest is cut with a note. 0: no limit.",
     ).tag(config=True)
+    max_proposal_chars = Integer(
+        100_000,
+        min=0,
+        help="Most characters of code one proposed cell may have. A longer one does not run "
+        "(nor is it shown or reviewed): the model is asked for a smaller cell, and the reply "
+        "counts as a step. 0: no limit.",
+    ).tag(config=True)
     frontend_timeout = Float(
         3.0,
         min=0.1,
@@ -119,6 +126,7 @@ SETTABLE = (
     "model_retries",
     "cell_timeout",
     "max_output_bytes",
+    "max_proposal_chars",
     "frontend_timeout",
     "keep_rejected",
     "transcripts",

@@ -61,6 +61,8 @@ class LoopParts:
     review: Callable[[str], list[RiskFlag]] = review_cell
     #: Told of model calls that no step accounts for (tokens, seconds): the run's totals.
     account: Callable[[Usage, float], None] = lambda usage, seconds: None
+    #: Most characters of code a proposal may have (0: no limit); see :mod:`.proposals`.
+    max_proposal_chars: int = 0
     #: Replies this turn may still use; made from ``max_steps`` when not given.
     budget: StepBudget | None = None
 

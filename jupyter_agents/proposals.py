@@ -1,8 +1,10 @@
 """Asking the model for the next cell until it gives one that can run, within the step budget.
 
-A reply can fail to give a cell in four ways: no code block, code cut off at the output limit,
-the same cell as before (:mod:`.repetition`), or, after it was told to write code, prose that
-states the answer. Real models do all four. None of them ends the run while steps are left:
+A reply can fail to give a cell in five ways: no code block, code cut off at the output limit,
+code longer than ``max_proposal_chars`` (megabytes of data written out as a literal would
+block the kernel while it is reviewed and shown, and swell the widget and the notebook), the
+same cell as before (:mod:`.repetition`), or, after it was told to write code, prose that
+states the answer. Real models do all five. None of them ends the run while steps are left:
 each costs one step of the budget (as a step does in smolagents) and gets a correction that
 says what to do instead. Prose that states an answer the cells showed, given again after the
 correction, *is* the answer: the run ends "answered without code", and says so.
@@ -99,6 +101,8 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
                 if answer is not None:
                     return Proposal(text, text, "", usage, seconds, invalid, prose_answer=answer)
             correction, note = no_code_correction(parts.memory), NO_CODE_NOTE
+        elif 0 < parts.max_proposal_chars < len(parsed.code):
+            correction, note = too_long(len(parsed.code), parts.max_proposal_chars)
         else:
             code = pip_in_kernel(parsed.code)
             earlier = repeated_step(code, parts.memory.steps)
@@ -121,6 +125,16 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
 NO_CODE_START = "Your reply had no ```python block"
 NO_CODE_NOTE = "The reply had no code block; nothing ran."
 CUT_OFF_NOTE = "The reply was cut off at the model's output limit; nothing ran."
+
+
+def too_long(chars: int, limit: int) -> tuple[str, str]:
+    """The correction, and the note for the person, for a cell over ``max_proposal_chars``."""
+    correction = prompts.render("too_long", chars=f"{chars:,}", limit=f"{limit:,}").strip()
+    note = (
+        f"The proposed cell has {chars:,} characters of code, more than max_proposal_chars "
+        f"({limit:,}); nothing ran."
+    )
+    return correction, note
 
 
 def no_code_correction(memory: Memory) -> str:

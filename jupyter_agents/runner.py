@@ -120,6 +120,7 @@ class RunContext:
             memory=memory,
             max_steps=max_steps or settings.max_steps,
             observation_tokens=settings.observation_tokens,
+            max_proposal_chars=settings.max_proposal_chars,
             recorder=self.recorder,
             control=self.control,
             redact=self.redact,

@@ -132,6 +132,29 @@ def test_a_reply_without_code_gets_a_correction(
     assert "no ```python block, so nothing ran" in second[-1]["content"]
 
 
+def test_a_proposal_over_max_proposal_chars_does_not_run_and_costs_a_step(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    huge = "too_big = [" + "0, " * 700 + "]"  # 2,112 characters of code
+    script.script(code(huge), code("small = 1"), "The answer is 1.")
+    agent_kernel.execute("%agent_config max_proposal_chars=2000")
+    try:
+        run = agent_kernel.execute("%agent --approve auto --max-steps 2 Fill a list", timeout=60)
+    finally:
+        agent_kernel.execute("%agent_config max_proposal_chars=")
+    assert run.status == "ok", run.error_text
+    assert run.result == "'The answer is 1.'"
+    assert "too_big" not in agent_kernel.execute("print(dir())").stdout  # it never ran
+    second = script.requests[1].messages
+    assert second[-2]["role"] == "assistant" and len(second[-2]["content"]) <= 600
+    assert second[-1]["content"].startswith(
+        "Your cell had 2,112 characters of code, more than the 2,000 allowed (max_proposal_chars)"
+    )
+    # The oversized reply used one of the two steps: the small cell used the last one.
+    assert "used all 2 steps" in script.requests[2].last_user_text
+    assert "too_big" not in json.dumps(captured_outputs(agent_kernel))
+
+
 def test_step_limit_asks_for_the_best_answer(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):
