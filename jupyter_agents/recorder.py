@@ -18,6 +18,7 @@ from contextlib import AbstractAsyncContextManager, AbstractContextManager, asyn
 from typing import Any
 
 from .approval import ApprovalDecision
+from .markdown_fence import fenced
 from .memory import Step, StepStatus
 from .notebook_bridge import BridgeError, FrontendGone, NotebookBridge
 from .protocol import METADATA_KEY
@@ -497,7 +498,4 @@ def _cut_short(step: Step) -> bool:
 
 def _rejection_record(step: Step) -> str:
     reason = f" Reason: {step.reason}" if step.reason else ""
-    return (
-        f"**Rejected proposal** (step {step.number}).{reason}\n\n"
-        f"```python\n{step.proposed_code}\n```"
-    )
+    return f"**Rejected proposal** (step {step.number}).{reason}\n\n{fenced(step.proposed_code)}"
