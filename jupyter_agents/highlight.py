@@ -3,7 +3,9 @@
 Pygments (already installed with IPython) produces class-tagged spans; the colours come from
 JupyterLab's own editor theme variables, so highlighted code follows the light or dark theme,
 with fallbacks for frontends that don't define them. Everything is escaped: a model's reply is
-untrusted text and must never be interpreted as HTML.
+untrusted text and must never be interpreted as HTML. Text-direction, invisible and control
+characters are shown as markers (``⟨U+202E⟩``, :mod:`.hidden_text`): in the code a person
+approves, they would make it read otherwise than it runs.
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ import html
 from pygments import highlight as _pygments_highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexers import PythonLexer
+
+from .hidden_text import marked_html
 
 _FORMATTER = HtmlFormatter(nowrap=True, classprefix="ja-")
 _LEXER = PythonLexer()
@@ -32,13 +36,13 @@ _COLOURS = {
 
 def code_html(code: str) -> str:
     """``code`` as highlighted HTML inside a ``<pre>``; safe to put in an HTML widget."""
-    body = _pygments_highlight(code, _LEXER, _FORMATTER)
+    body = marked_html(_pygments_highlight(code, _LEXER, _FORMATTER))
     return f'<pre class="ja-code">{body}</pre>'
 
 
 def text_html(text: str) -> str:
     """Plain text (a model's prose) as escaped HTML that keeps its line breaks."""
-    return f'<div class="ja-text">{html.escape(text)}</div>'
+    return f'<div class="ja-text">{marked_html(html.escape(text))}</div>'
 
 
 def stylesheet() -> str:
@@ -69,6 +73,8 @@ _LAYOUT_CSS = """
   background: #fff3e0; color: var(--jp-content-font-color1, inherit);
   background: color-mix(in srgb, var(--jp-warn-color1, #ef6c00) 14%, transparent); }
 .jupyter-agents .ja-risk { white-space: pre-wrap; font-size: 0.95em; }
+.jupyter-agents .ja-hidden { color: var(--jp-error-color1, #c62828); font-weight: 600;
+  border: 1px solid currentColor; border-radius: 2px; padding: 0 1px; }
 .jupyter-agents .ja-ok { color: var(--jp-success-color1, #2e7d32); }
 .jupyter-agents .ja-warn { color: var(--jp-warn-color1, #ef6c00); }
 .jupyter-agents .ja-bad { color: var(--jp-error-color1, #c62828); }

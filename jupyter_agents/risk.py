@@ -31,6 +31,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import risk_rules as rules
+from .hidden_text import hidden_flags
 from .risk_python import MISSING, CallFinder, namespace_get, short
 from .risk_rules import DYNAMIC, NETWORK, OUTSIDE, OVERWRITE, SECRETS, SHELL, Category
 
@@ -75,6 +76,8 @@ def review_cell(
     if not isinstance(code, str):
         return []
     review = _Review(namespace, notebook_dir)
+    for line, reason in hidden_flags(code):  # what the reader sees is not what runs
+        review.add(DYNAMIC, reason, line)
     try:
         review.cell(code, lambda n: n)
     except Exception as exc:  # a bug here must not pass for a clean cell

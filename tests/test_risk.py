@@ -912,6 +912,19 @@ def test_garbage_never_raises(code: str):
     assert isinstance(flags, list) and all(isinstance(f, RiskFlag) for f in flags)
 
 
+def test_hidden_text_direction_and_invisible_characters_are_flagged_on_their_lines():
+    code = "x = 1\n# ok \u202e } if ok:\u2066\ny = 'admin\u200b'\nz = '\u202a' + '\u2069'"
+    assert [(f.category.value, str(f)) for f in review_cell(code)] == [
+        ("dynamic_code", "line 2: hidden text-direction characters (U+202E, U+2066): the code "
+         "runs in another order than it reads"),
+        ("dynamic_code", "line 3: invisible characters (U+200B): the code holds text that does "
+         "not show"),
+        ("dynamic_code", "line 4: hidden text-direction characters (U+202A, U+2069): the code "
+         "runs in another order than it reads"),
+    ]  # fmt: skip
+    assert review_cell("name = 'Ünïcödé → 東京'  # quotes and arrows are visible") == []
+
+
 def test_non_string_input_gives_no_flags():
     assert review_cell(None) == []  # type: ignore[arg-type]
     assert review_cell(b"!rm -rf /") == []  # type: ignore[arg-type]

@@ -91,6 +91,42 @@ def test_risky_runs_unflagged_cells_and_waits_for_flagged_ones(
     never_told_the_model(script, "directory tree", "risk flag")
 
 
+# Trojan Source: the comment's right-to-left override makes the line read as the end of the
+# comment, while Python runs the statement after it.
+TROJAN = "\n".join(
+    [
+        "is_admin = False",
+        "# check \u202e } \u2066if is_admin:\u2069 \u2066 # begin",
+        "trojan_ran = 1",
+    ]
+)
+
+
+def test_hidden_text_direction_characters_are_flagged_and_shown_in_the_code_view(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    script.script(code(TROJAN, "Check access."), code("final_answer('checked')"))
+    older = set(agent_kernel.widgets)
+    run = agent_kernel.start("%agent --approve risky Check access")
+    agent_kernel.button("Reject")  # the flag makes the cell wait under --approve risky
+    [flags] = risk_widgets(agent_kernel, older)
+    assert "line 2: hidden text-direction characters (U+202E, U+2066, U+2069)" in flags.get("value")
+    [view] = [
+        w
+        for w in agent_kernel.find_widgets("HTMLModel")
+        if w.comm_id not in older and '<pre class="ja-code">' in str(w.get("value"))
+    ]
+    shown = view.get("value")
+    assert "\u202e" not in shown and "\u2066" not in shown and "\u2069" not in shown
+    assert shown.count('class="ja-hidden"') == 4 and "⟨U+202E⟩" in shown
+    agent_kernel.click("Approve")
+    agent_kernel.wait_done(run)
+
+    assert run.status == "ok", run.error_text
+    assert value_of(agent_kernel, "globals().get('trojan_ran')") == "1"  # what ran: the original
+    assert steps_of_last_run(agent_kernel)[0] == ("approved", [("dynamic_code", 2)])
+
+
 def test_flags_are_escaped_and_above_the_code(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):

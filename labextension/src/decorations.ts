@@ -7,11 +7,16 @@
  * gets a warning marker with the number of flags, and the flags are listed one per line
  * between the badge row and the input: the user who approves from the cell's own toolbar
  * sees them there, without the widget under the `%agent` cell.
+ *
+ * When the code holds text-direction, invisible or control characters, the lines that hold
+ * them are shown again below the flags with each such character as a marker (`hidden.ts`):
+ * the editor shows the code as it runs, but not what those characters do to it.
  */
 import type { Cell } from '@jupyterlab/cells';
 import type { NotebookPanel } from '@jupyterlab/notebook';
 import { PanelLayout, Widget } from '@lumino/widgets';
 
+import { hiddenLines, IHiddenLine, MAX_HIDDEN_LINES } from './hidden';
 import { isObject } from './protocol';
 import { flagCount, flagsCaption, flagText, IRiskFlag, listedCount, riskFlags } from './risks';
 import { cellLook, ICellLook, knownStatus, LOOK_CLASSES, METADATA_KEY } from './status';
@@ -40,12 +45,35 @@ function decorateCell(cell: Cell): void {
   decorated.add(cell);
   const badge = new CellBadge();
   const risks = new CellRisks();
+  const hidden = new CellHiddenText();
   const update = (): void => {
     const provenance = cell.model.getMetadata(METADATA_KEY);
     show(cell, badge, risks, cellLook(provenance), provenance);
+    showHidden(cell, hidden, cellLook(provenance));
   };
-  cell.model.metadataChanged.connect(update, cell); // disconnected when the cell is disposed
+  // Both disconnected when the cell is disposed (its signals are cleared with it).
+  cell.model.metadataChanged.connect(update, cell);
+  cell.model.sharedModel.changed.connect((_, change) => {
+    if (change.sourceChange) {
+      update();
+    }
+  }, cell);
   update();
+}
+
+/** The hidden characters of an agent step's code, right above its input. */
+function showHidden(cell: Cell, hidden: CellHiddenText, look: ICellLook | null): void {
+  const lines = look?.badge ? hiddenLines(cell.model.sharedModel.getSource()) : [];
+  if (lines.length === 0) {
+    hidden.parent = null;
+    return;
+  }
+  hidden.setLines(lines);
+  if (!hidden.parent) {
+    const layout = cell.layout as PanelLayout;
+    const inputAt = layout.widgets.indexOf(cell.inputArea as Widget);
+    layout.insertWidget(inputAt < 0 ? layout.widgets.length : inputAt, hidden);
+  }
 }
 
 function show(
@@ -176,4 +204,52 @@ function riskList(flags: IRiskFlag[]): HTMLUListElement {
     list.appendChild(item);
   }
   return list;
+}
+
+/**
+ * The lines of the cell that hold hidden characters, each such character as a marker span
+ * ("line 2: # check ⟨U+202E⟩ } ⟨U+2066⟩if ok:⟨U+2069⟩"). Text goes in with `textContent`.
+ */
+class CellHiddenText extends Widget {
+  constructor() {
+    super();
+    this.addClass('jp-agents-hidden');
+    this.node.title =
+      'Characters that change how this code reads without showing (text direction, ' +
+      'zero-width, control), shown here as markers. The code runs with them as stored.';
+  }
+
+  setLines(lines: IHiddenLine[]): void {
+    const key = JSON.stringify(lines);
+    if (key === this._shown) {
+      return;
+    }
+    this._shown = key;
+    const heading = document.createElement('div');
+    heading.textContent = 'Hidden characters in this code, shown as \u27e8U+…\u27e9:';
+    const listing = document.createElement('pre');
+    for (const line of lines.slice(0, MAX_HIDDEN_LINES)) {
+      const row = document.createElement('div');
+      row.append(`line ${line.line}: `);
+      for (const part of line.parts) {
+        if (part.hidden) {
+          const mark = document.createElement('span');
+          mark.className = 'jp-agents-hidden-char';
+          mark.textContent = part.text;
+          row.append(mark);
+        } else {
+          row.append(part.text);
+        }
+      }
+      listing.appendChild(row);
+    }
+    if (lines.length > MAX_HIDDEN_LINES) {
+      const more = document.createElement('div');
+      more.textContent = `… and ${lines.length - MAX_HIDDEN_LINES} more line(s)`;
+      listing.appendChild(more);
+    }
+    this.node.replaceChildren(heading, listing);
+  }
+
+  private _shown = '';
 }
