@@ -22,7 +22,7 @@ import types
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .redact import looks_secret
+from .redact import from_environment, looks_secret
 
 MAX_VARIABLES = 40
 MAX_LINE_CHARS = 240
@@ -57,7 +57,8 @@ def summarize_namespace(
 ) -> str:
     """One line per user variable, most recently defined last; modules on one line.
 
-    Values of variables named like credentials are not shown; ``redact`` cleans the rest.
+    No value is shown of a variable named like a credential, bound from the environment, or
+    in which ``redact`` finds a secret.
     """
     hidden = set(hidden)
     lines: list[str] = []
@@ -69,10 +70,7 @@ def summarize_namespace(
             alias = name if name == value.__name__ else f"{name} ({value.__name__})"
             modules.append(alias)
             continue
-        if looks_secret(name) and not callable(value):
-            lines.append(f"- {name}: {_type_name(value)} (value hidden: the name looks secret)")
-        else:
-            lines.append(redact(_clip(f"- {name}: {describe(value)}")))
+        lines.append(_variable_line(name, value, redact))
     skipped = max(len(lines) - max_variables, 0)
     lines = lines[skipped:]
     if skipped:
@@ -80,6 +78,21 @@ def summarize_namespace(
     if modules:
         lines.insert(0, "Imported modules: " + ", ".join(modules))
     return "\n".join(lines) if lines else "(no user variables yet)"
+
+
+def _variable_line(name: str, value: Any, redact: Callable[[str], str]) -> str:
+    """One variable's line, without its value if the name looks secret, the value came
+    from the environment, or the redactor finds a secret in it (no partial value is shown)."""
+    if callable(value):
+        return redact(_clip(f"- {name}: {describe(value)}"))
+    if looks_secret(name):
+        return f"- {name}: {_type_name(value)} (value hidden: the name looks secret)"
+    if from_environment(value):
+        return f"- {name}: {_type_name(value)} (value hidden: it comes from the environment)"
+    line = f"- {name}: {describe(value)}"
+    if redact(line) != line:
+        return f"- {name}: {_type_name(value)} (value hidden: it holds a secret)"
+    return _clip(line)
 
 
 def describe(value: Any) -> str:

@@ -8,8 +8,12 @@ an environment variable that some cell printed. Four rules, applied to that text
   their values hidden;
 - strings shaped like well-known credentials (OpenAI/Anthropic/GitHub/Slack/AWS/Google/Hugging
   Face keys, bearer tokens, private key blocks) are replaced;
-- the values of environment variables whose names look secret are replaced wherever they
-  appear;
+- secrets are also found by *value*: every value of an environment variable whose name looks
+  secret (6 characters or more), and the password of every URL in any environment variable
+  (``DATABASE_URL=postgres://user:PASSWORD@host/db``), are replaced wherever they appear,
+  with their HTML-, JSON- and repr-escaped forms, and so is any start or end of such a value
+  of 12 characters or more (a repr that cuts a long value, ``'tok-abc...'``, still leaks
+  its start); ``user:password@`` in any URL loses its password;
 - quoted strings given to secret-named things (``db_password = "..."``, ``token="..."``,
   ``{'api_key': '...'}``) lose their value.
 
@@ -19,9 +23,12 @@ The task the user typed is never changed.
 
 from __future__ import annotations
 
+import html
+import json
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from urllib.parse import unquote
 
 REDACTED = "[redacted]"
 
@@ -44,8 +51,17 @@ _SECRET_VALUE = re.compile(
         ]
     )
 )
-#: Environment values shorter than this are too likely to appear by accident ("true", "1").
-MIN_ENV_SECRET = 8
+#: Values of secret-named environment variables shorter than this are too likely to appear
+#: by accident ("true", "1"); a password of 6 is not.
+MIN_ENV_SECRET = 6
+#: A start or an end of a secret value this long is the secret (what a cut repr keeps).
+MIN_SECRET_PART = 12
+#: ``scheme://user:password@``: the password of a URL's credentials, in any text.
+_URL_PASSWORD = re.compile(
+    r"(?P<user>[a-z][a-z0-9+.-]*://[^\s:/@'\"<>]*:)[^\s/@'\"<>]+(?=@)", re.IGNORECASE
+)
+#: The same in an environment value, to learn the password as a value.
+_URL_CREDENTIALS = re.compile(r"://(?P<user>[^\s:/@]*):(?P<password>[^\s/@]+)@")
 #: A quoted string given to a secret-named thing: ``db_password = "..."``, ``token="..."``
 #: (a keyword argument), ``'api_key': '...'`` (a dict entry or printed dict). The name and the
 #: quotes stay; the value goes. Values under 6 characters are left (placeholders, "").
@@ -70,19 +86,77 @@ class Redactor:
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         environ = os.environ if environ is None else environ
-        values = {
-            value
-            for name, value in environ.items()
-            if SECRET_NAME.search(name) and len(value) >= MIN_ENV_SECRET
-        }
+        values = {form for value in secret_values(environ) for form in _escaped_forms(value)}
         self._env_values = sorted(values, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
         for value in self._env_values:
-            if value in text:
-                text = text.replace(value, REDACTED)
+            text = _redact_value(text, value)
+        if "://" in text and "@" in text:
+            text = _URL_PASSWORD.sub(lambda match: match["user"] + REDACTED, text)
         text = _redact_assignments(text)
         return _SECRET_VALUE.sub(REDACTED, text)
+
+    def holds_secret(self, text: str) -> bool:
+        """Whether ``text`` holds anything this redactor would replace."""
+        return self(text) != text
+
+
+def secret_values(environ: Mapping[str, str]) -> Iterator[str]:
+    """The secrets an environment holds: the values of its secret-named variables, and the
+    credentials in the URLs of any of its variables."""
+    for name, value in environ.items():
+        if SECRET_NAME.search(name) and len(value) >= MIN_ENV_SECRET:
+            yield value
+        for match in _URL_CREDENTIALS.finditer(value):
+            password = match["password"]
+            if len(password) >= 3:  # a URL's password is one whatever its length
+                yield from {password, unquote(password)}
+
+
+def _escaped_forms(value: str) -> Iterable[str]:
+    """``value`` as text, HTML, JSON and a repr may show it."""
+    return {value, html.escape(value), json.dumps(value)[1:-1], repr(value)[1:-1]}
+
+
+def _redact_value(text: str, value: str) -> str:
+    """``text`` without ``value``, nor any start or end of it of ``MIN_SECRET_PART`` or more."""
+    if len(value) < MIN_SECRET_PART:
+        return text.replace(value, REDACTED) if value in text else text
+    head, tail = value[:MIN_SECRET_PART], value[-MIN_SECRET_PART:]
+    if head not in text and tail not in text:
+        return text
+    spans = [*_starts(text, value, head), *_ends(text, value, tail)]
+    parts, end = [], 0
+    for start, stop in sorted(spans):
+        if stop > end:
+            parts += [text[end : max(start, end)], REDACTED if start >= end else ""]
+            end = stop
+    return "".join(parts) + text[end:]
+
+
+def _starts(text: str, value: str, head: str) -> Iterator[tuple[int, int]]:
+    """Spans of ``text`` that are a start of ``value`` (``head`` or longer)."""
+    at = text.find(head)
+    while at >= 0:
+        stop = at + len(head)
+        while stop < len(text) and stop - at < len(value) and text[stop] == value[stop - at]:
+            stop += 1
+        yield at, stop
+        at = text.find(head, at + 1)
+
+
+def _ends(text: str, value: str, tail: str) -> Iterator[tuple[int, int]]:
+    """Spans of ``text`` that are an end of ``value`` (``tail`` or longer)."""
+    at = text.find(tail)
+    while at >= 0:
+        start, stop = at, at + len(tail)
+        while start > 0 and stop - start < len(value):
+            if text[start - 1] != value[-(stop - start) - 1]:
+                break
+            start -= 1
+        yield start, stop
+        at = text.find(tail, at + 1)
 
 
 def _redact_assignments(text: str) -> str:
@@ -110,6 +184,21 @@ def _redact_assignments(text: str) -> str:
 
 def _keep_name(match: re.Match[str]) -> str:
     return f"{match['name']}{match['quote']}{REDACTED}{match['quote']}"
+
+
+#: Environment values shorter than this are not taken as a variable's origin ("1", "C").
+MIN_ENV_ORIGIN = 4
+
+
+def from_environment(value: object, environ: Mapping[str, str] | None = None) -> bool:
+    """Whether ``value`` is (a copy of) the value of an environment variable: a name bound
+    with ``os.environ[...]`` or ``os.getenv(...)`` may hold a secret whatever its name."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    if not isinstance(value, str) or len(value) < MIN_ENV_ORIGIN:
+        return False
+    environ = os.environ if environ is None else environ
+    return any(value == known for known in environ.values())
 
 
 def looks_secret(name: str) -> bool:

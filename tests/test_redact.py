@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from jupyter_agents.context import task_message
 from jupyter_agents.kernel_state import summarize_namespace
 from jupyter_agents.redact import REDACTED, Redactor, looks_secret
@@ -80,3 +82,42 @@ def test_quoted_values_given_to_secret_names_are_replaced():
         "{'token_count': '12345678', 'cookie_policy': 'accepted', 'pass_fail': 'failed'}",
     ]:
         assert redact(text) == text
+
+
+# -- issue 15: secrets found by value, in every text form, across joined writes --------------
+
+LONG = "svc-7f3a9b2c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081920a1b2c3d"
+ENV = {
+    "DATABASE_URL": "postgres://app:Pg7-Vault-x93Q@db.internal/sales",
+    "SERVICE_TOKEN": LONG,
+    "DB_PASSWORD": "hunt3r7",
+    "HOME": "/home/someone",
+}
+
+
+def test_url_passwords_short_secrets_and_cut_reprs_are_redacted_by_value():
+    redact = Redactor(environ=ENV)
+    assert redact("dsn Pg7-Vault-x93Q.") == f"dsn {REDACTED}."
+    assert redact("mysql://bob:pw4short@h/db") == f"mysql://bob:{REDACTED}@h/db"  # any URL
+    assert redact("pw hunt3r7 ok") == f"pw {REDACTED} ok"
+    assert redact(f"'{LONG[:47]}...'") == f"'{REDACTED}...'"  # pandas cuts at 50
+    assert redact(f"'{LONG[:20]}...{LONG[-20:]}'") == f"'{REDACTED}...{REDACTED}'"  # reprlib
+    assert redact(LONG[:11] + " /home/someone") == LONG[:11] + " /home/someone"
+
+
+def test_names_bound_from_the_environment_or_holding_a_secret_are_summarised_without_value():
+    import os
+
+    namespace = {
+        "pw": ENV["DB_PASSWORD"],
+        "dsn": ENV["DATABASE_URL"],
+        "tokens": [LONG],
+        "home": os.environ.get("HOME", "/root"),
+        "rows": 3,
+    }
+    text = summarize_namespace(namespace, redact=Redactor(environ=ENV))
+    for secret in ("hunt3r7", "Pg7-Vault", LONG[:12], LONG[-12:]):
+        assert secret not in text, text
+    assert "- pw: str (value hidden" in text and "- tokens: list (value hidden" in text
+    assert "- home: str (value hidden: it comes from the environment)" in text
+    assert "- rows: int = 3" in text
