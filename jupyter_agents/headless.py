@@ -20,6 +20,7 @@ from nbclient import NotebookClient
 
 from .notebook_frontend import NotebookFrontend
 from .protocol import HEADLESS_CLIENT, METADATA_KEY
+from .redact import Redactor
 from .terminal_text import first_line, one_line
 
 #: Statuses of agent cells a replay executes: what a person (or their auto policy) approved.
@@ -39,7 +40,7 @@ class AgentNotebookClient(NotebookClient):
         **kwargs: Any,
     ) -> None:
         super().__init__(nb, **kwargs)
-        self.frontend = NotebookFrontend(nb, client=HEADLESS_CLIENT)
+        self.frontend = NotebookFrontend(nb, client=HEADLESS_CLIENT, redact=Redactor())
         #: Settings forced in the kernel for every run (``command_line``, above %agent_config).
         self.forced_settings = dict(settings or {})
         self.should_run = should_run or (lambda cell: True)

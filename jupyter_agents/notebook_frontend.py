@@ -21,9 +21,17 @@ from ._version import __version__
 class NotebookFrontend:
     """Answers the kernel's notebook requests against ``notebook``."""
 
-    def __init__(self, notebook: nbformat.NotebookNode, client: str = "headless") -> None:
+    def __init__(
+        self,
+        notebook: nbformat.NotebookNode,
+        client: str = "headless",
+        redact: Callable[[str], str] = lambda text: text,
+    ) -> None:
         self.notebook = notebook
         self.client = client
+        #: Applied to an agent cell's stream text where its chunks are joined: a key written
+        #: in two pieces passes the kernel's check of each piece, not this one.
+        self.redact = redact
         #: comm id -> anchor cell id, for the runs this frontend took part in.
         self.comms: dict[str, str] = {}
         #: parent msg_id -> cell id whose outputs are being captured.
@@ -202,7 +210,8 @@ class NotebookFrontend:
             return True
         last = cell.outputs[-1] if cell.outputs else {}
         if kind == "stream" and last.get("name") == message["content"].get("name"):
-            last["text"] += message["content"]["text"]  # consecutive streams merge, as in Lab
+            # Consecutive streams merge, as in Lab; the joined text is checked again.
+            last["text"] = self.redact(last["text"] + message["content"]["text"])
             return True
         cell.outputs.append(output_from_msg(message))
         if display_id:

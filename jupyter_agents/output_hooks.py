@@ -38,18 +38,23 @@ def wrapped_streams(wrap: Callable[[Any, str], Callable[[Any], Any]]) -> Iterato
     with ExitStack() as stack:
         for name in ("stdout", "stderr"):
             make = lambda write, name=name: wrap(write, name)  # noqa: E731
-            stack.enter_context(_patched(getattr(sys, name), "write", make))
+            stack.enter_context(patched(getattr(sys, name), "write", make))
         yield
 
 
 @contextmanager
-def filtered_displays(shell: Any, change: BundleFilter) -> Iterator[None]:
-    """Pass the data of every display and result published while inside through ``change``."""
+def filtered_displays(
+    shell: Any, change: BundleFilter, metadata: BundleFilter | None = None
+) -> Iterator[None]:
+    """Pass the data of every display and result published while inside through ``change``
+    (and its metadata through ``metadata``, if given)."""
 
     def hook(message: dict[str, Any]) -> dict[str, Any]:
         content = message.get("content") or {}
         if message.get("msg_type") in DISPLAY_MESSAGES and isinstance(content.get("data"), dict):
             content["data"] = change(content["data"])
+            if metadata is not None and isinstance(content.get("metadata"), dict):
+                content["metadata"] = metadata(content["metadata"])
         return message
 
     with ExitStack() as stack:
@@ -75,12 +80,12 @@ def filtered_errors(shell: Any, change: ErrorFilter) -> Iterator[None]:
 
         return changed
 
-    with _patched(shell, "_showtraceback", changing):
+    with patched(shell, "_showtraceback", changing):
         yield
 
 
 @contextmanager
-def _patched(owner: Any, attribute: str, make: Callable[[Any], Any]) -> Iterator[None]:
+def patched(owner: Any, attribute: str, make: Callable[[Any], Any]) -> Iterator[None]:
     """``owner.attribute`` is ``make(its current value)`` while inside; then it is undone.
 
     Undone even when exited out of order: if another patch sits on top by then, this one
@@ -116,8 +121,8 @@ class _Switchable:
         self.changed, self.original, self.own = changed, original, own
         self.exited = False
 
-    def __call__(self, *args: Any) -> Any:
-        return (self.original if self.exited else self.changed)(*args)
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return (self.original if self.exited else self.changed)(*args, **kwargs)
 
 
 def _live(patch: Any) -> Any:

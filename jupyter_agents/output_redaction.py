@@ -12,15 +12,19 @@ to watch those cells, so they produce what was recorded, redacted and capped ali
 prompt cell's own outputs (its lines about the run, an error's message, the final answer
 shown as its result) are redacted while it runs.
 
-Only text is touched (``text/*``, and the strings inside JSON data such as
-``IPython.display.JSON(dict(os.environ))``): images and other base64 data can spell a key's
-shape by chance. The user's own cells are never touched (with the Python API,
+Every output that holds text is redacted: ``text/*``, JSON (its keys as well as its values,
+``IPython.display.JSON(dict(os.environ))``), SVG, JavaScript, custom types and display
+metadata. Only binary images (base64 PNG, JPEG, ...) are left as they are: their text can
+spell a key's shape by chance, and a secret drawn as pixels is not text. Streams are redacted
+by whole lines (:class:`LineRedactor`), so a key written in two pieces is caught where the
+notebook joins them. The user's own cells are never touched (with the Python API,
 ``await Agent(...).run()`` in a cell of theirs, only the agent's cells are). Like all
 redaction here, this is a safety net: a secret with no recognisable name or shape passes.
 """
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import Any
@@ -34,44 +38,95 @@ Redact = Callable[[str], str]
 @contextmanager
 def redact_outputs(shell: Any, redact: Redact) -> Iterator[None]:
     """Redact every text output published while inside."""
+    streams: list[LineRedactor] = []
 
     def redacting(write: Any, _name: str) -> Any:
-        def write_redacted(text: Any) -> Any:
-            return write(redact(text) if isinstance(text, str) else text)
-
-        return write_redacted
+        stream = LineRedactor(write, redact)
+        streams.append(stream)
+        return stream.write
 
     def redacted_error(_etype: Any, evalue: Any, stb: list[str]) -> tuple[Any, list[str]]:
         return redact(str(evalue)), [redact(line) for line in stb]
 
     with (
         wrapped_streams(redacting),
-        filtered_displays(shell, lambda data: redacted_bundle(data, redact)),
+        filtered_displays(
+            shell, lambda data: redacted_bundle(data, redact), lambda meta: _redacted(meta, redact)
+        ),
         filtered_errors(shell, redacted_error),
     ):
-        yield
+        try:
+            yield
+        finally:
+            for stream in streams:
+                stream.flush()
+
+
+class LineRedactor:
+    """Stands in for a stream's ``write``: redacts whole lines, not the chunks written.
+
+    A notebook joins a stream's writes into one text, so a key written in two ``write``
+    calls would pass a chunk-by-chunk redactor. The start of an unfinished line is held back
+    until its line ends (``\\n`` or ``\\r``), the held text grows past ``MAX_HELD``, or the
+    cell ends (:meth:`flush`). Writes from several threads share it, under a lock.
+    """
+
+    MAX_HELD = 64 * 1024
+    #: What stays held when ``MAX_HELD`` is passed: longer than any secret's line.
+    KEEP_HELD = 1024
+
+    def __init__(self, write: Any, redact: Redact) -> None:
+        self._write, self._redact = write, redact
+        self._held = ""
+        self._lock = threading.Lock()
+
+    def write(self, text: Any) -> Any:
+        if not isinstance(text, str):
+            return self._write(text)  # the stream's own error for a non-string
+        with self._lock:
+            joined = self._held + text
+            end = max(joined.rfind("\n"), joined.rfind("\r")) + 1
+            if end == 0 and len(joined) > self.MAX_HELD:
+                end = len(joined) - self.KEEP_HELD
+            ready, self._held = joined[:end], joined[end:]
+            if ready:
+                self._write(self._redact(ready))
+        return len(text)
+
+    def flush(self) -> None:
+        """Send what is held (the cell has ended)."""
+        with self._lock:
+            held, self._held = self._held, ""
+        if held:
+            self._write(self._redact(held))
+
+
+#: Binary images (base64): the only data left as it is; their text can spell a key by chance.
+def _is_binary_image(kind: str) -> bool:
+    return kind.startswith("image/") and not kind.endswith(("svg+xml", "+json", "+xml"))
 
 
 def redacted_bundle(data: dict[str, Any], redact: Redact) -> dict[str, Any]:
-    """A MIME bundle with its text forms redacted (``text/*``, and every string inside JSON
-    data: ``application/json``, ``application/*+json``); other data (images) as it was."""
+    """A MIME bundle with every text form redacted (``text/*``, JSON keys and values, SVG,
+    JavaScript, custom types); binary images as they were."""
     return {
-        kind: _redacted(value, redact) if _is_text(kind) else value for kind, value in data.items()
+        kind: value if _is_binary_image(kind) else _redacted(value, redact)
+        for kind, value in data.items()
     }
 
 
-def _is_text(kind: str) -> bool:
-    return kind.startswith("text/") or kind == "application/json" or kind.endswith("+json")
-
-
 def _redacted(value: Any, redact: Redact) -> Any:
-    """``value`` with every string in it redacted: text, nbformat's list of lines, JSON."""
+    """``value`` with every string in it redacted: text, nbformat's list of lines, JSON
+    (keys too)."""
     if isinstance(value, str):
         return redact(value)
     if isinstance(value, list):
         return [_redacted(part, redact) for part in value]
     if isinstance(value, dict):
-        return {key: _redacted(part, redact) for key, part in value.items()}
+        return {
+            redact(key) if isinstance(key, str) else key: _redacted(part, redact)
+            for key, part in value.items()
+        }
     return value
 
 

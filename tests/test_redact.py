@@ -105,6 +105,59 @@ def test_url_passwords_short_secrets_and_cut_reprs_are_redacted_by_value():
     assert redact(LONG[:11] + " /home/someone") == LONG[:11] + " /home/someone"
 
 
+def test_every_text_mimetype_json_keys_and_metadata_are_redacted_but_not_images():
+    from jupyter_agents.output_redaction import _redacted, redacted_bundle
+
+    redact = Redactor(environ=ENV)
+    secret = "Pg7-Vault-x93Q"
+    bundle = {
+        "image/svg+xml": f"<svg><text>{secret}</text></svg>",
+        "application/javascript": f"var k = '{secret}';",
+        "application/x-custom": [secret],
+        "application/json": {secret: {"nested": secret}},
+        "image/png": "iVBORhunt3r7Pg7-Vault-x93Q",
+    }
+    cleaned = redacted_bundle(bundle, redact)
+    assert secret not in json.dumps({k: v for k, v in cleaned.items() if k != "image/png"})
+    assert cleaned["image/png"] == bundle["image/png"]
+    assert _redacted({"title": secret, secret: 1}, redact) == {"title": REDACTED, REDACTED: 1}
+
+
+def test_a_key_written_in_two_pieces_is_redacted_where_the_pieces_join():
+    from jupyter_agents.output_redaction import LineRedactor
+
+    key = "sk-proj-" + "FAKE" * 5 + "1234"
+    sent: list[str] = []
+    stream = LineRedactor(sent.append, Redactor(environ={}))
+    stream.write(key[:10])
+    stream.write(key[10:] + "\nnext ")
+    stream.write("line")
+    assert "".join(sent) == f"{REDACTED}\n"
+    stream.flush()
+    assert "".join(sent) == f"{REDACTED}\nnext line"
+
+
+def test_the_headless_frontend_redacts_an_agent_cells_stream_where_it_joins_it():
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from jupyter_agents.notebook_frontend import NotebookFrontend
+
+    nb = new_notebook(cells=[new_code_cell("x", id="a")])
+    frontend = NotebookFrontend(nb, redact=Redactor(environ={}))
+    frontend._op_capture_outputs({"cell_id": "a", "msg_id": "m"})
+    key = "sk-proj-" + "FAKE" * 5 + "1234"
+    for piece in (key[:10], key[10:]):
+        message = {
+            "msg_type": "stream",
+            "header": {"msg_type": "stream"},
+            "parent_header": {"msg_id": "m"},
+            "content": {"name": "stdout", "text": piece},
+        }
+        assert frontend.route_output(message)
+    assert key not in nbformat.writes(nb) and REDACTED in nb.cells[0].outputs[0]["text"]
+
+
 def test_names_bound_from_the_environment_or_holding_a_secret_are_summarised_without_value():
     import os
 
