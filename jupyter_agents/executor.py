@@ -37,6 +37,7 @@ from .final_answer import (
     current_slot,
     unknown_handoff_target,
 )
+from .late_output import watch_agent_cell
 from .namespace_rollback import NamespaceSnapshot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
 from .output_limits import limit_outputs
@@ -148,6 +149,8 @@ class KernelExecutor:
                 # Displays are described to the model before the limit cuts them; the limit
                 # goes on the kernel's own streams, under the tee that records for the model.
                 stack.enter_context(_record_displays(shell, displays))
+                if self.redact is not None:  # threads the cell starts: guarded past its end
+                    stack.enter_context(watch_agent_cell(shell, self.redact, self.max_output_bytes))
                 # Cut first, then redact what is left (a display's hooks run in this order).
                 stack.enter_context(limit_outputs(shell, self.max_output_bytes))
                 if self.redact is not None:
