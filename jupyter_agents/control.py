@@ -28,6 +28,9 @@ class RunControl:
     def __init__(self) -> None:
         self.stop_requested = False
         self.interrupted = False
+        #: Why the run was ended from inside (a cell that ignored its interrupts or shut the
+        #: kernel down), in one line; None for the user's interrupt.
+        self.reason: str | None = None
         self._task: asyncio.Future[Any] | None = None
 
     def attach(self, task: asyncio.Future[Any]) -> None:
@@ -47,6 +50,12 @@ class RunControl:
     def mark_interrupted(self) -> None:
         """An interrupt that already stops what runs (KeyboardInterrupt in a sync cell)."""
         self.interrupted = True
+
+    def end(self, reason: str) -> None:
+        """End the run as interrupted, for ``reason``: the run cannot go on."""
+        self.interrupted = True
+        self.reason = self.reason or reason
+        raise RunInterrupted(reason)
 
     def check(self) -> None:
         """Raise if the run was asked to end; the loop calls this between phases."""

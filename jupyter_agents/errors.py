@@ -78,3 +78,11 @@ class CellTimeout(KeyboardInterrupt):
     A KeyboardInterrupt, like the one the stop button raises, so the cell's own
     ``except Exception`` does not swallow it; its own name, so the traceback says why.
     """
+
+
+class CellIgnoredInterrupts(BaseException):
+    """Raised inside an agent cell that kept running after its time limit interrupted it twice.
+
+    Not a KeyboardInterrupt, so an ``except KeyboardInterrupt`` the cell loops in does not
+    catch it; when it arrives, the run ends (:mod:`jupyter_agents.time_limit`).
+    """

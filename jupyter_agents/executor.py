@@ -37,6 +37,7 @@ from .final_answer import (
     current_slot,
     unknown_handoff_target,
 )
+from .kernel_exit import exit_when_stuck
 from .late_output import watch_agent_cell
 from .namespace_rollback import NamespaceSnapshot
 from .observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
@@ -68,6 +69,9 @@ class ExecutionOutcome:
     #: Names whose bindings were put back because the cell was cut short (see
     #: :mod:`.namespace_rollback`).
     rolled_back: list[str] = field(default_factory=list)
+    #: Why the run cannot go on after this cell, in one line: it ignored its time limit's
+    #: interrupts, or it shut the kernel down. None: the run may go on.
+    ends_run: str | None = None
 
     @property
     def has_answer(self) -> bool:
@@ -90,8 +94,11 @@ class KernelExecutor:
         cell_timeout: float | None = None,
         max_output_bytes: int | None = None,
         redact: Callable[[str], str] | None = None,
+        on_stuck: Callable[[str], None] | None = None,
     ) -> None:
         self.shell = shell
+        #: Told, from a timer thread, when a cell ignores every interrupt (:mod:`.time_limit`).
+        self.on_stuck = on_stuck
         #: Applied to every text output before it leaves the kernel (:mod:`.output_redaction`).
         self.redact = redact
         #: Seconds a cell may run before it is interrupted (None or 0: no limit).
@@ -138,7 +145,7 @@ class KernelExecutor:
         result = None
         interrupted = False
         cancelled_after = False
-        limit = CellTimeLimit(self.cell_timeout, runs_async)
+        limit = CellTimeLimit(self.cell_timeout, runs_async, self.on_stuck)
         snapshot = NamespaceSnapshot(shell.user_ns)
         try:
             async with AsyncExitStack() as stack:
@@ -198,6 +205,7 @@ class KernelExecutor:
             interrupted = False
             if error is None or isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):
                 error_name = "CellTimeout"
+        ends_run = _ends_run(shell, limit)
         # A cell cut short did not complete: the namespace goes back to before it.
         rolled_back = snapshot.restore() if interrupted or limit.fired else []
         observation = Observation(
@@ -220,6 +228,7 @@ class KernelExecutor:
             seconds=seconds,
             timed_out_after=limit.seconds if limit.fired else None,
             rolled_back=rolled_back,
+            ends_run=ends_run,
         )
 
     def _format_result(self, result: Any) -> str | None:
@@ -232,6 +241,17 @@ class KernelExecutor:
         except Exception as error:
             text = f"<{type(value).__name__}: repr failed with {type(error).__name__}>"
         return truncate_middle(text, self.capture_chars)
+
+
+def _ends_run(shell: Any, limit: CellTimeLimit) -> str | None:
+    """Why the run cannot go on after this cell, if it cannot (see ExecutionOutcome)."""
+    if getattr(shell, "exit_now", False):
+        # exit(), quit() or kernel.do_shutdown(): the kernel's event loop stops in a moment.
+        exit_when_stuck(asyncio.get_running_loop())
+        return "the cell shut the kernel down"
+    if limit.escalated:
+        return limit.stuck_message
+    return None
 
 
 class _Tee:

@@ -10,7 +10,9 @@ starts are the ones executed, in order; cells an agent inserts while it works al
 
 from __future__ import annotations
 
+import asyncio
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, TextIO
 
@@ -22,6 +24,11 @@ from .notebook_frontend import NotebookFrontend
 from .protocol import HEADLESS_CLIENT, METADATA_KEY
 from .redact import Redactor
 from .terminal_text import first_line, one_line
+from .time_limit import FAILED_INTERRUPTS, REPEAT_SECONDS
+
+#: Beyond an agent cell's time limit and its interrupts, how long it may go on before the
+#: kernel is killed: it ignored everything the kernel could do from inside.
+STUCK_GRACE_SECONDS = 15.0
 
 #: Statuses of agent cells a replay executes: what a person (or their auto policy) approved.
 APPROVED = ("approved", "edited", "auto")
@@ -56,6 +63,11 @@ class AgentNotebookClient(NotebookClient):
         self.failed_cells: dict[str, str] = {}
         if self.on_cell_error is None:
             self.on_cell_error = self._note_failure
+        #: Where the run was when it ended early, in one line ("cell 3, agent step 2").
+        self.where = ""
+        #: Why the client ended the run itself (a cell that ignored every interrupt).
+        self.killed_because: str | None = None
+        self._step_started: float | None = None
 
     # -- execution ------------------------------------------------------------------------------
 
@@ -87,14 +99,44 @@ class AgentNotebookClient(NotebookClient):
                         continue
                     self._say(f"[{number}/{len(planned)}] {first_line(cell.source)}")
                     self._cell_id = cell.get("id")
-                    await self.async_execute_cell(
-                        cell, index, execution_count=self.code_cells_executed + 1
+                    self.where = f"cell {index}"
+                    self._step_started = None
+                    await self._watched(
+                        self.async_execute_cell(
+                            cell, index, execution_count=self.code_cells_executed + 1
+                        )
                     )
             finally:
                 self._running_cells = False
                 self.nb.cells = list(self.nb.cells)
             self.set_widgets_metadata()
         return self.nb
+
+    def _stuck_after(self) -> float | None:
+        """Seconds an agent step's cell may run before the kernel is killed (None: no limit)."""
+        limit = self.forced_settings.get("cell_timeout")
+        if not limit:
+            return None
+        return limit + (FAILED_INTERRUPTS + 1) * REPEAT_SECONDS + STUCK_GRACE_SECONDS
+
+    async def _watched(self, execution: Any) -> None:
+        """Run one cell; kill the kernel if an agent step's cell outlives its time limit and
+        every interrupt (the kernel cannot end such a cell; nbclient then reports it dead)."""
+        task = asyncio.ensure_future(execution)
+        limit = self._stuck_after()
+        while limit is not None and not task.done():
+            await asyncio.wait({task}, timeout=1.0)
+            started = self._step_started
+            if started is not None and time.monotonic() - started > limit and not task.done():
+                self.killed_because = (
+                    f"{self.where}'s cell kept running after its time limit "
+                    f"({self.forced_settings['cell_timeout']:g} s) and ignored every interrupt, "
+                    "so the kernel was killed"
+                )
+                self._say(f"    {self.killed_because}")
+                await _maybe_await(self.km.shutdown_kernel(now=True))
+                break
+        await task
 
     def _note_failure(
         self, cell: nbformat.NotebookNode, cell_index: int, execute_reply: dict[str, Any]
@@ -182,7 +224,11 @@ class AgentNotebookClient(NotebookClient):
         meta = (data.get("metadata") or {}).get(METADATA_KEY, {})
         if op == "insert_cell" and "section" in meta:
             self._say(f"    section {meta['section']!r} ({meta.get('role', '')})")
+        if op == "update_cell" and meta.get("running"):  # a step's cell starts running
+            self._step_started = time.monotonic()
+            self.where = f"{self.where.split(',')[0]}, agent step {meta.get('step')}"
         elif op == "update_cell" and "execution_count" in data:  # the step's cell has run
+            self._step_started = None
             who = f"{meta['role']} " if meta.get("role") not in (None, "agent") else ""
             self._say(f"    {who}step {meta.get('step')}: {meta['status']}")
         elif op == "record_run":

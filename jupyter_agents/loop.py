@@ -213,6 +213,8 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
         raise asyncio.CancelledError  # not ours: pass it on
     if outcome.interrupted:
         raise RunInterrupted(f"interrupted while step {number} ran")
+    if outcome.ends_run:
+        parts.control.end(f"step {number}: {outcome.ends_run}")
     if outcome.handoff is not None:
         return TurnOutcome(RunStatus.HANDED_OFF, handoff=outcome.handoff)
     if accepted:

@@ -13,8 +13,12 @@ cancelled. A time limit does the same from a timer, with two differences: the ru
   to the handler below.
 - An awaiting cell gets its task cancelled from the event loop, with a message.
 
-A cell that swallows the interruption (a bare ``except:`` in a loop) is interrupted again
-every :data:`REPEAT_SECONDS` until it ends.
+A cell that swallows the interruption (``except KeyboardInterrupt`` in a loop) is
+interrupted again after :data:`REPEAT_SECONDS`; when that fails too, the time limit escalates
+once: it raises :class:`~jupyter_agents.errors.CellIgnoredInterrupts`, which such a handler
+does not catch, and the run ends. A cell that swallows even that (a bare ``except:``) is left
+alone: signalling it forever would never end it. :attr:`CellTimeLimit.on_stuck` says so in one
+line; a headless client then kills the kernel (:mod:`jupyter_agents.headless`).
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ import math
 import signal
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
-from .errors import CellTimeout
+from .errors import CellIgnoredInterrupts, CellTimeout
 
 #: Seconds an agent cell may run where nobody can press the stop button: ``jupyter agents
 #: run``/``replay``, and any executor without widgets (nbclient, papermill) when the user set
@@ -35,6 +40,8 @@ HEADLESS_CELL_TIMEOUT = 600.0
 
 #: After the first interruption, how often it is repeated while the cell still runs.
 REPEAT_SECONDS = 5.0
+#: Interruptions a cell may swallow before the time limit escalates (see the module's doc).
+FAILED_INTERRUPTS = 2
 #: How long the end of a cell waits for a SIGINT the timer sent just before the cell ended.
 _DRAIN_SECONDS = 1.0
 
@@ -46,10 +53,20 @@ class CellTimeLimit:
     the cell was interrupted for running too long.
     """
 
-    def __init__(self, seconds: float | None, runs_async: bool) -> None:
+    def __init__(
+        self,
+        seconds: float | None,
+        runs_async: bool,
+        on_stuck: Callable[[str], None] | None = None,
+    ) -> None:
         self.seconds = seconds if seconds and math.isfinite(seconds) and seconds > 0 else None
         self.runs_async = runs_async
         self.fired = False
+        #: The cell ignored every interruption, the escalation included: told (from a timer
+        #: thread) with one line, and nothing more is sent to the cell.
+        self.on_stuck = on_stuck
+        #: Interruptions sent so far (signals or cancellations).
+        self.sent = 0
         self._armed = False
         self._lock = threading.RLock()  # re-entrant: the signal handler runs on the main thread
         self._timer: threading.Timer | None = None
@@ -63,6 +80,27 @@ class CellTimeLimit:
     @property
     def message(self) -> str:
         return f"the cell ran longer than its time limit ({self.seconds:g} s)"
+
+    @property
+    def escalated(self) -> bool:
+        """The cell swallowed the interruptions: the run must end with it."""
+        return self.sent > FAILED_INTERRUPTS
+
+    @property
+    def stuck_message(self) -> str:
+        return (
+            f"the cell kept running after its time limit ({self.seconds:g} s) interrupted it "
+            f"{FAILED_INTERRUPTS + 1} times"
+        )
+
+    def _give_up(self) -> None:
+        """Nothing ends the cell from inside: stop signalling and say so, once."""
+        self._armed = False
+        if self.on_stuck is not None:
+            self.on_stuck(
+                f"{self.stuck_message} and ignores them: the run ends when it ends; "
+                "restart the kernel to stop it now."
+            )
 
     async def __aenter__(self) -> CellTimeLimit:
         if self.seconds is None:
@@ -106,7 +144,11 @@ class CellTimeLimit:
         with self._lock:
             if not self._armed:
                 return
+            if self.sent > FAILED_INTERRUPTS:
+                self._give_up()
+                return
             self.fired = True
+            self.sent += 1
             self._owed += 1
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
             self._start_timer(REPEAT_SECONDS)
@@ -126,6 +168,8 @@ class CellTimeLimit:
             return
         # Never raise inside this module's own code: the cell has ended by then.
         if armed and (frame is None or frame.f_code.co_filename != __file__):
+            if self.escalated:
+                raise CellIgnoredInterrupts(self.stuck_message)
             raise CellTimeout(self.message)
 
     def _drain(self) -> None:
@@ -140,9 +184,13 @@ class CellTimeLimit:
     def _cancel_task(self) -> None:
         if not self._armed or self._task is None or self._task.done():
             return
+        if self.sent > FAILED_INTERRUPTS:
+            self._give_up()
+            return
         self.fired = True
+        self.sent += 1
         self._cancels += 1
-        self._task.cancel(msg=self.message)
+        self._task.cancel(msg=self.stuck_message if self.escalated else self.message)
         loop = asyncio.get_running_loop()
         self._handle = loop.call_later(REPEAT_SECONDS, self._cancel_task)
 
