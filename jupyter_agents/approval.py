@@ -22,6 +22,8 @@ POLICIES = ("each", "auto", "risky")
 class Verdict(str, Enum):
     APPROVE = "approve"
     REJECT = "reject"
+    #: Nobody can approve it (``risky`` without a person): not run, and the model is told.
+    REFUSE = "refuse"
     STOP = "stop"
 
 
@@ -62,11 +64,23 @@ class ApprovalDecision:
         return cls(Verdict.REJECT, reason=(reason or "").strip() or None)
 
     @classmethod
+    def refuse(cls) -> ApprovalDecision:
+        return cls(Verdict.REFUSE, reason=UNATTENDED_REASON)
+
+    @classmethod
     def stop(cls) -> ApprovalDecision:
         return cls(Verdict.STOP)
 
 
 Asker = Callable[[ApprovalRequest], Awaitable[ApprovalDecision]]
+
+UNATTENDED_REASON = "it has risk flags, and nobody can approve it in this run"
+
+
+async def refuse_unattended(request: ApprovalRequest) -> ApprovalDecision:
+    """The asker where nobody can answer (``--approve risky`` headless): a flagged cell is
+    refused, so batch runs go on with what needs no approval."""
+    return ApprovalDecision.refuse()
 
 
 class ApprovalGate:
@@ -80,6 +94,8 @@ class ApprovalGate:
             raise ValueError(f"policy {policy!r} needs a way to ask a human")
         self.policy = policy
         self._ask = ask
+        #: Nobody answers: a cell that would need a person is refused (:func:`refuse_unattended`).
+        self.unattended = ask is refuse_unattended
         #: The human chose "Approve crew": later roles' gates start in auto.
         self.crew_approved = False
 
@@ -103,6 +119,8 @@ def step_status(decision: ApprovalDecision, by_policy: bool, proposed: str, ran:
     """How a step is recorded: rejected, auto, edited (what ran differs) or approved."""
     if decision.verdict is Verdict.REJECT:
         return StepStatus.REJECTED
+    if decision.verdict is Verdict.REFUSE:
+        return StepStatus.REFUSED
     if by_policy:
         return StepStatus.AUTO
     return StepStatus.EDITED if ran.strip() != proposed.strip() else StepStatus.APPROVED
@@ -121,6 +139,8 @@ RUNNING_NOTE = f"Running. {STOP_HINT}"
 def decision_note(gate: ApprovalGate, risks: Sequence[RiskFlag]) -> str:
     """What happens next to a proposal, as the step says while it waits or runs."""
     if gate.asks(tuple(risks)):
+        if gate.policy == "risky" and gate.unattended:
+            return "It has risk flags and nobody can approve it here: it is not run (refused)."
         if gate.policy == "risky":
             return "It has risk flags, so it waits for your decision (--approve risky)."
         return "Waiting for your decision."

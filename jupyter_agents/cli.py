@@ -65,10 +65,10 @@ class UsageError(Exception):
 
 
 def run_command(args: argparse.Namespace) -> int:
-    if args.rerun and args.approve != "auto":
+    if args.rerun and args.approve not in ("auto", "risky"):
         raise UsageError(
             "--rerun asks a model again and runs what it writes with nobody to approve it; "
-            "add --approve auto to allow that."
+            "add --approve auto to allow that, or --approve risky to run only unflagged cells."
         )
     nb = _read(args.notebook)
     out = _writable(args.output or args.notebook)
@@ -233,6 +233,10 @@ def _execute(client: AgentNotebookClient, path: str) -> bool:
             reason = "the run was stopped with Ctrl-C"
         else:
             message = one_line(f"{type(stopped).__name__}: {stopped}".rstrip(": "), 400)
+            if client.killed_because:
+                message = client.killed_because
+            elif client.where:
+                message = f"{client.where}: {message} (did a cell shut the kernel down?)"
             print(f"execution of {path} stopped: {message}", file=sys.stderr)
             reason = f"the kernel stopped during the run ({type(stopped).__name__})"
         if end_unfinished_runs(client.nb, reason):
@@ -350,7 +354,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("notebook")
     run.add_argument("-o", "--output", help="write here (default: overwrite the notebook)")
     run.add_argument("--model", help="litellm model string for every agent cell")
-    run.add_argument("--approve", choices=["auto"], help="run agent cells without approval")
+    run.add_argument(
+        "--approve",
+        choices=["auto", "risky"],
+        help="auto: run every agent cell unreviewed; risky (the safe autopilot): run cells the "
+        "risk review did not flag, refuse flagged ones and tell the model why",
+    )
     run.add_argument(
         "--rerun", action="store_true", help="ask the model again even where a run is recorded"
     )

@@ -31,6 +31,8 @@ class StepStatus(str, Enum):
     EDITED = "edited"
     REJECTED = "rejected"
     AUTO = "auto"
+    #: Not run: it has risk flags and nobody can approve it (``--approve risky`` headless).
+    REFUSED = "refused"
 
     def __str__(self) -> str:
         return self.value
@@ -116,6 +118,8 @@ class Step:
         if self.status is StepStatus.REJECTED:
             reason = f"Reason: {self.reason}" if self.reason else "No reason was given."
             return prompts.render("rejected", step=self.number, reason=reason).strip()
+        if self.status is StepStatus.REFUSED:
+            return prompts.render("refused", step=self.number).strip()
         observation = self.observation or ""
         if not recent:
             observation = truncate_middle(observation, old_chars)

@@ -68,7 +68,8 @@ class PlainStepView:
 
 
 class PlainRunView:
-    #: Nothing here can ask a human: a run that needs approval refuses to start.
+    #: Nothing here can ask a human: under ``each`` the run refuses to start, and under
+    #: ``risky`` a flagged cell is refused (:func:`~jupyter_agents.approval.refuse_unattended`).
     can_ask = False
 
     def __init__(self, run: RunResult, redact: Callable[[str], str] = lambda t: t) -> None:

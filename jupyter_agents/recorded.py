@@ -48,7 +48,7 @@ class RecordedRun:
             except ValueError:
                 continue  # a hand-edited record: skip what cannot be read
             source, meta = cells.get((role, number), ("", {}))
-            rejected = status is StepStatus.REJECTED
+            rejected = status in (StepStatus.REJECTED, StepStatus.REFUSED)  # never ran
             steps.append(
                 Step(
                     number=number,

@@ -402,7 +402,7 @@ class NotebookRecorder(NoRecorder):
         record = self._provenance(step.number, str(step.status), step.role)
         if step.status is StepStatus.EDITED:
             record["proposed_source"] = self.redact(step.proposed_code)
-        if step.status is StepStatus.REJECTED and step.reason:
+        if step.status in (StepStatus.REJECTED, StepStatus.REFUSED) and step.reason:
             record["reason"] = self.redact(step.reason)
         if step.risks:
             record["risks"] = [flag.as_json() for flag in step.risks]
@@ -498,4 +498,5 @@ def _cut_short(step: Step) -> bool:
 
 def _rejection_record(step: Step) -> str:
     reason = f" Reason: {step.reason}" if step.reason else ""
-    return f"**Rejected proposal** (step {step.number}).{reason}\n\n{fenced(step.proposed_code)}"
+    what = "Refused" if step.status is StepStatus.REFUSED else "Rejected"
+    return f"**{what} proposal** (step {step.number}).{reason}\n\n{fenced(step.proposed_code)}"

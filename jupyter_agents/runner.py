@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .approval import ApprovalGate
+from .approval import ApprovalGate, refuse_unattended
 from .config import Settings, require_model
 from .context import recent_user_cells, system_prompt, task_message
 from .control import RunControl, StopRequested, finish_despite_cancellation
@@ -113,6 +113,7 @@ class RunContext:
                 on_interrupt=self.control.mark_interrupted,
                 roles=roles,
                 cell_timeout=self.cell_timeout(),
+                on_stuck=self._stuck,
                 max_output_bytes=settings.max_output_bytes,
                 redact=self.redact,
             ),
@@ -136,6 +137,15 @@ class RunContext:
             return HEADLESS_CELL_TIMEOUT
         return self.settings.cell_timeout
 
+    def _stuck(self, line: str) -> None:
+        """From the time limit's thread: the cell ignores interrupts; end the run when it ends."""
+        self.control.mark_interrupted()
+        self.control.reason = self.control.reason or line
+        try:
+            self.view.notice(f"The agent's cell: {line}")
+        except Exception:  # a view that cannot be updated from a thread: the run still ends
+            pass
+
     def headless_limit(self) -> bool:
         """Whether the headless default limit applies (see :meth:`cell_timeout`)."""
         unset = self.settings.sources.get("cell_timeout", "default") == "default"
@@ -147,7 +157,11 @@ class RunContext:
 
     def gate(self, policy: str | None = None) -> ApprovalGate:
         policy = policy or self.settings.approve
-        return ApprovalGate(policy, None if policy == "auto" else self.view.ask)
+        if policy == "auto":
+            return ApprovalGate(policy, None)
+        if policy == "risky" and not self.view.can_ask:  # headless: the safe autopilot
+            return ApprovalGate(policy, refuse_unattended)
+        return ApprovalGate(policy, self.view.ask)
 
 
 @asynccontextmanager
@@ -194,7 +208,9 @@ async def run_context(
                 if context.control.stop_requested and not context.control.interrupted:
                     run.finish(RunStatus.STOPPED)
                 else:
-                    ending = _ended(run, RunStatus.INTERRUPTED, _interrupt_message(run))
+                    ending = _ended(
+                        run, RunStatus.INTERRUPTED, _interrupt_message(run, context.control)
+                    )
             except JupyterAgentsError as error:
                 ending = _ended(run, RunStatus.FAILED, str(error), error)
             except Exception as error:  # a bug: still end the run cleanly, then let it show
@@ -356,7 +372,7 @@ async def _replay_or_start(context: RunContext) -> None:
             "mode never calls a model: run it with a model first (jupyter agents run)."
         )
     require_model(settings, context.crew_spec)
-    if settings.approve != "auto" and not context.view.can_ask:
+    if settings.approve == "each" and not context.view.can_ask:
         raise approval_unavailable(settings.frontend_timeout, context.recorder.client)
     if context.headless_limit():
         context.view.notice(
@@ -414,7 +430,12 @@ def _ended(
     return error
 
 
-def _interrupt_message(run: RunResult) -> str:
+def _interrupt_message(run: RunResult, control: RunControl) -> str:
+    if control.reason:  # the run could not go on: say why, and what to do
+        return (
+            f"agent run ended: {control.reason}. The earlier cells' results are kept; if the "
+            "kernel is still busy or gone, restart it."
+        )
     completed = [s for s in run.steps if s.code_run is not None and s.error != "KeyboardInterrupt"]
     cut_short = bool(run.steps) and run.steps[-1].error == "KeyboardInterrupt"
     step = len(run.steps) if cut_short else len(run.steps) + 1

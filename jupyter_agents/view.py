@@ -112,7 +112,8 @@ def approval_unavailable(frontend_timeout: float, client: str) -> ApprovalUnavai
     if client == HEADLESS_CLIENT:
         return ApprovalUnavailable(
             "approval needs a person, and `jupyter agents run` has nobody to ask: add "
-            "--approve auto to run what the model writes unreviewed, or open the notebook in "
+            "--approve auto to run what the model writes unreviewed, --approve risky to run "
+            "only cells without risk flags (flagged ones are refused), or open the notebook in "
             "JupyterLab to review each cell."
         )
     return ApprovalUnavailable(

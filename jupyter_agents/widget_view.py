@@ -33,6 +33,7 @@ _STATUS_LINES = {
     StepStatus.EDITED: ("ja-warn", "edited, then run"),
     StepStatus.AUTO: ("ja-muted", "ran (auto-approved)"),
     StepStatus.REJECTED: ("ja-bad", "rejected"),
+    StepStatus.REFUSED: ("ja-bad", "refused: risk flags, and nobody can approve it here"),
 }
 
 
