@@ -18,28 +18,34 @@ paths judged on disk: does the file exist, is it outside the notebook's folder);
 from __future__ import annotations
 
 import argparse
-import ast
-import difflib
 import getopt
 import os
 import re
 import shlex
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 from . import risk_rules as rules
 from .hidden_text import hidden_flags
-from .risk_python import MISSING, CallFinder, namespace_get, short
+from .risk_python import CallFinder, short
+from .risk_reading import (
+    CannotAnalyse,
+    Reading,
+    changes_reading,
+    expand_alias,
+    line_map,
+    running_shell,
+)
 from .risk_rules import DYNAMIC, NETWORK, OUTSIDE, OVERWRITE, SECRETS, SHELL, Category
 
 __all__ = ["Category", "RiskFlag", "review_cell"]
 
 _ORDER = {category: index for index, category in enumerate(Category)}
 _MAX_DEPTH = 4  # how deep exec("...") inside %time inside %%capture ... is followed
-_PYTHON_AFTER = set("=,")  # after a name, these make a line Python, not automagic (as IPython)
+#: Seconds the review may take before the cell is flagged as not analysed (fail closed).
+TIME_LIMIT = 3.0
+_UNREAD = "could not be analysed"
 _LATER_PATHS = "later relative paths point elsewhere"
 _STORE_EFFECT = "writes to IPython's stored variables in ~/.ipython, outside the notebook's folder"
 
@@ -65,23 +71,41 @@ def review_cell(
     *,
     namespace: Mapping[str, Any] | None = None,
     notebook_dir: str | os.PathLike[str] | None = None,
+    shell: Any = None,
+    time_limit: float = TIME_LIMIT,
 ) -> list[RiskFlag]:
     """Flag the risky operations in an IPython cell, in line order, without running it.
 
     ``namespace`` is the user's namespace: names bound in earlier cells resolve through it.
     ``notebook_dir`` is the folder that relative paths start from and that writes should stay
-    in; by default the current directory. Never raises; a cell that does not parse gets no
-    flags (it cannot run either).
+    in; by default the current directory. ``shell`` is the kernel's IPython shell, whose live
+    transformers, compiler flags, autocall setting and aliases decide what the cell runs; by
+    default the running shell when ``namespace`` is its namespace (or is not given).
+
+    Never raises. Fails closed: a cell the review cannot fully read (it does not parse after
+    IPython's transforms, it is nested too deeply, the review fails or takes longer than
+    ``time_limit`` seconds) gets a flag "could not be analysed: ...".
     """
     if not isinstance(code, str):
         return []
-    review = _Review(namespace, notebook_dir)
+    if shell is None:
+        shell = running_shell(namespace)
+    if namespace is None and shell is not None:
+        namespace = getattr(shell, "user_ns", None)
+    review = _Review(namespace, notebook_dir, shell, time_limit)
     for line, reason in hidden_flags(code):  # what the reader sees is not what runs
         review.add(DYNAMIC, reason, line)
     try:
+        for name in review.reading.post_transformers():
+            reason = f"IPython rewrites every cell with {name} after this review has read it"
+            review.add(DYNAMIC, f"{_UNREAD}: {reason}; read it", 1)
         review.cell(code, lambda n: n)
+    except CannotAnalyse as exc:
+        review.add(DYNAMIC, f"{_UNREAD}: {exc.reason}; read it", exc.line)
+    except RecursionError:
+        review.add(DYNAMIC, f"{_UNREAD}: it is nested too deeply for the review; read it", 1)
     except Exception as exc:  # a bug here must not pass for a clean cell
-        reason = f"the risk review could not finish ({type(exc).__name__}); read this cell"
+        reason = f"{_UNREAD}: the risk review failed ({type(exc).__name__}); read this cell"
         review.add(DYNAMIC, reason, 1)
     return sorted(review.found, key=lambda f: (f.line, _ORDER[f.category], f.reason))
 
@@ -90,8 +114,11 @@ def review_cell(
 
 
 class _Review:
-    def __init__(self, namespace: Mapping[str, Any] | None, notebook_dir: Any):
+    def __init__(
+        self, namespace: Mapping[str, Any] | None, notebook_dir: Any, shell: Any, limit: float
+    ):
         self.namespace = namespace if isinstance(namespace, Mapping) else {}
+        self.reading = Reading(shell, self.namespace, limit)
         self.found: set[RiskFlag] = set()
         self.depth = 0
         try:
@@ -104,6 +131,7 @@ class _Review:
 
     def cell(self, code: str, line_of: Callable[[int], int]) -> None:
         """Review an IPython cell; ``line_of`` maps its line numbers to the ones reported."""
+        self.reading.check_time()
         if self.depth >= _MAX_DEPTH:
             self.add(DYNAMIC, "code nested this deeply is not reviewed; read it", line_of(1))
             return
@@ -123,13 +151,16 @@ class _Review:
             self.depth -= 1
 
     def _python(self, code: str, line_of: Callable[[int], int]) -> None:
-        tree = _parse(code)  # IPython changes only what is not Python: skip it when it can
-        source = _automagic(code if tree else _ipython_to_python(code), self.namespace)
-        if source != code:
-            tree = _parse(source)
-        if tree is None:
-            return  # IPython reports the error instead of running anything
-        lines = _line_map(code, source)
+        try:
+            source, tree = self.reading.source(code)  # what IPython runs, as the kernel reads it
+        except CannotAnalyse as exc:
+            if self.depth > 1:  # exec("..."), %time ...: say where, then go on with the rest
+                self.add(DYNAMIC, f"{_UNREAD}: code inside: {exc.reason}; read it", line_of(1))
+                return
+            lines = code.splitlines() or [""]
+            exc.line = line_of(min(max(exc.line, 1), len(lines)))
+            raise
+        lines = line_map(code, source)
         CallFinder(self, lambda n: line_of(lines[min(max(n, 1), len(lines)) - 1])).visit(tree)
 
     # Paths.
@@ -190,7 +221,14 @@ class _Review:
         """Review ``%name arg`` (``body`` is None) or ``%%name arg`` above ``body``."""
         label = short(f"%{'%' * (body is not None)}{name} {arg}".strip())
         words = [w for w in _words(arg) if not w.startswith("-")]
-        if name in rules.CODE_MAGICS:  # %time stmt, %%timeit setup, then the body
+        alias = self.reading.alias(name) if body is None else None
+        if alias is not None:  # %alias nuke rm -rf data, %rehashx: a program, by another name
+            command = expand_alias(alias, arg)
+            self.add(SHELL, f"{label} runs the shell alias `{short(command, 60)}`", line)
+            self.shell(command, line)
+        elif changes_reading(name, arg):
+            self.add(DYNAMIC, f"{label} {changes_reading(name, arg)}", line)
+        elif name in rules.CODE_MAGICS:  # %time stmt, %%timeit setup, then the body
             if name != "capture":
                 options, statement = _magic_statement(name, arg)
                 for option, value in options:  # %prun -T stats.txt
@@ -292,67 +330,6 @@ class _Review:
                 self.credentials(word, label, line)
             for path, verb, replaces, source in rules.command_paths(words, redirects):
                 self.write(path, label, line, verb, replaces, source)
-
-
-@lru_cache(maxsize=1)
-def _transformer() -> Any:
-    from IPython.core.inputtransformer2 import TransformerManager
-
-    return TransformerManager()
-
-
-def _parse(source: str) -> ast.Module | None:
-    try:
-        with warnings.catch_warnings():  # invalid escape sequences and the like
-            warnings.simplefilter("ignore")
-            return ast.parse(source)
-    except (SyntaxError, ValueError, MemoryError, RecursionError):
-        return None
-
-
-def _ipython_to_python(code: str) -> str:
-    """The Python IPython runs for ``code``: ``!cmd``, ``%magic``, ``x?`` become calls."""
-    try:
-        with warnings.catch_warnings():  # odd line endings warn; the user must not see that
-            warnings.simplefilter("ignore")
-            return _transformer().transform_cell(code)
-    except Exception:
-        return code
-
-
-def _automagic(source: str, namespace: Mapping[str, Any]) -> str:
-    """A one-line cell such as ``pip install x`` or ``exit`` as the call IPython makes of it.
-
-    As IPython's prefilter: the first word (``[\\w.*]+``, so ``pip.x`` is no magic) names a
-    magic the namespace does not hide, and the rest does not start with ``=`` or ``,``.
-    """
-    match = re.fullmatch(r"\s*([A-Za-z_][\w.*]*)\s*(.*?)\s*", source)  # a one-line cell
-    if not match:
-        return source
-    name, rest = match[1], match[2]
-    bound = namespace_get(namespace, name)
-    autocall = bound is MISSING or "Autocall" in type(bound).__name__
-    if name in {"exit", "quit"} and not rest and autocall:
-        return f"{name}()\n"  # IPython's exit needs no parentheses
-    if bound is not MISSING or name not in rules.AUTOMAGIC_NAMES or rest[:1] in _PYTHON_AFTER:
-        return source  # Python after all, or a name of the user's that hides the magic
-    return f"get_ipython().run_line_magic({name!r}, {rest!r})\n"
-
-
-def _line_map(original: str, transformed: str) -> list[int]:
-    """For each line IPython produced, the original line it came from (1-based).
-
-    IPython strips ``>>>`` prompts, drops leading blank lines and joins ``!cmd \\``
-    continuations; matching the lines that did not change places everything else.
-    """
-    old = [line.strip() for line in original.splitlines()]
-    new = [line.strip() for line in transformed.splitlines()]
-    mapping = list(range(1, len(new) + 1))
-    if old != new:
-        for _, i1, i2, j1, j2 in difflib.SequenceMatcher(None, old, new, False).get_opcodes():
-            for j in range(j1, j2):  # line by line where a block kept its size, else its start
-                mapping[j] = min(i1 + (j - j1 if i2 - i1 == j2 - j1 else 0), len(old) - 1) + 1
-    return mapping or [1]
 
 
 def _logical_lines(body: str) -> list[tuple[int, str]]:

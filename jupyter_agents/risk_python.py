@@ -16,6 +16,7 @@ says what that misses.
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import re
 import shlex
@@ -23,7 +24,6 @@ import tempfile
 import types
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import PurePath
 from typing import Any
 
@@ -76,6 +76,14 @@ class _Object:
 
 
 @dataclass(frozen=True)
+class _Bound:
+    """A method of a followed object or path, taken without calling it (``f = p.unlink``)."""
+
+    receiver: Any
+    attr: str
+
+
+@dataclass(frozen=True)
 class _Callee:
     """What a call calls: its dotted name for the rules, its last name, its followed receiver."""
 
@@ -85,12 +93,17 @@ class _Callee:
 
 
 _ENVIRON = _Ref("os.environ")
+_ENVIRONS = {_ENVIRON, _Ref("os.environb")}  # os.environb: the same variables, as bytes
 _TEMP_OBJECTS = {_Object("tempfile.NamedTemporaryFile"), _Object("tempfile.TemporaryDirectory")}
 _SHELL = _Object("shell")
 _PATH_MAKERS = set(
     "pathlib.Path os.path.join os.fspath str os.path.abspath os.path.expanduser "
     "os.path.normpath os.path.realpath".split()
 )
+#: Categories whose functions are flagged when they are taken as a value (stored, passed on)
+#: even where a ``*`` pattern names them: ``subprocess.run``, ``os.spawnl``, ``os.execv``.
+_ESCAPING = {SHELL, PROCESSES, DELETE, DYNAMIC}
+_SAME_FUNCTION = {part[1:] for part in rules.SAME_FUNCTION}
 #: What iterating over a followed value yields.
 _ITEMS = {
     _Object("paths"): _Text(UNKNOWN, True),
@@ -119,6 +132,14 @@ class CallFinder(ast.NodeVisitor):
         self.review, self.line_of = review, line_of
         self.scopes: list[dict[str, Any]] = [{}]
         self.star_modules: list[str] = []
+        self.called: set[int] = set()  # nodes called or handed to a call, not stored away
+        self.visits = 0
+
+    def visit(self, node: ast.AST) -> Any:
+        self.visits += 1
+        if not self.visits % 256:  # the review is bounded in time (risk_reading.Reading)
+            self.review.reading.check_time()
+        return super().visit(node)
 
     def flag(self, category: Category, reason: str, node: ast.AST) -> None:
         self.review.add(category, reason, self.line(node))
@@ -164,7 +185,9 @@ class CallFinder(ast.NodeVisitor):
                 return _Object(rules.ATTRIBUTES[owner.kind, node.attr])  # get_ipython().kernel
             if owner in _TEMP_OBJECTS and node.attr == "name":  # NamedTemporaryFile().name
                 return _temp_path()
-            return None
+            return _bound(owner, node.attr)  # r = get_ipython().system; w = p.write_text
+        if isinstance(node, ast.Subscript):
+            return self._item(node)
         if isinstance(node, ast.Call):
             return self._result(node, self.callee(node.func))
         if isinstance(node, ast.JoinedStr):  # f"{folder}/out.csv"
@@ -182,6 +205,30 @@ class CallFinder(ast.NodeVisitor):
         if isinstance(node, ast.NamedExpr):
             return self.value(node.value)
         return None
+
+    def _item(self, node: ast.Subscript) -> Any:
+        """``vars(os)["system"]``, ``os.__dict__["system"]``, ``sys.modules["os"]``,
+        ``globals()["name"]``: a name picked by a literal is the name."""
+        key = self.value(node.slice)
+        if not isinstance(key, _Text) or UNKNOWN in key.text:
+            return None
+        holder, owner = node.value, None
+        if isinstance(holder, ast.Attribute) and holder.attr == "__dict__":
+            owner = self.value(holder.value)
+        elif isinstance(holder, ast.Call) and len(holder.args) == 1:
+            function = self.callee(holder.func).name
+            if function == "vars":
+                owner = self.value(holder.args[0])
+        elif isinstance(holder, ast.Call) and self.callee(holder.func).name in {
+            "globals",
+            "locals",
+        }:
+            return self.lookup(key.text)
+        if self.value(holder) == _Ref("sys.modules"):
+            return _Ref(rules.normal(key.text))
+        if isinstance(owner, _Ref):
+            return _Ref(rules.normal(f"{owner.name}.{key.text}"))
+        return _bound(owner, key.text)
 
     def _fstring_part(self, node: ast.AST) -> Any:
         if isinstance(node, ast.FormattedValue):  # {x!r} and {x:>5} change the text: unknown
@@ -210,6 +257,10 @@ class CallFinder(ast.NodeVisitor):
             return _Ref(texts[0]) if texts[:1] not in ([], [None]) else None
         if name == "getattr" and len(args) > 1 and isinstance(args[0], _Ref) and texts[1]:
             return _Ref(rules.normal(f"{args[0].name}.{texts[1]}"))  # getattr(os, "remove")
+        if name == "getattr" and len(args) > 1 and texts[1]:  # getattr(get_ipython(), "system")
+            return _bound(args[0], texts[1])
+        if name in {"functools.partial", "operator.call"} and args:  # calls what it wraps
+            return args[0] if isinstance(args[0], (_Ref, _Bound)) else None
         if name and name.rpartition(".")[2] == "get_ipython":  # in a kernel: a bound method
             return _SHELL
         if name in rules.RETURNS:  # tarfile.open(p) is a TarFile
@@ -221,6 +272,8 @@ class CallFinder(ast.NodeVisitor):
     def callee(self, func: ast.AST) -> _Callee:
         if isinstance(func, ast.Attribute):
             owner = self.value(func.value)
+            if isinstance(owner, _Bound) and func.attr in _SAME_FUNCTION:
+                return self._bound_callee(owner)  # w.__call__("x") after w = p.write_text
             if isinstance(owner, _Ref):
                 return _Callee(rules.normal(f"{owner.name}.{func.attr}"), func.attr)
             if isinstance(owner, _Text) and owner.is_path:
@@ -229,8 +282,27 @@ class CallFinder(ast.NodeVisitor):
                 return _Callee(f"{owner.kind}.{func.attr}", func.attr, owner)
             return _Callee(None, func.attr)
         found = self.value(func)  # a name, or getattr(os, "remove")(...)
+        if isinstance(found, _Bound):  # w = p.write_text; w("x")
+            return self._bound_callee(found)
         name = found.name if isinstance(found, _Ref) else None
         return _Callee(name, name.rpartition(".")[2] if name else getattr(func, "id", None))
+
+    def _bound_callee(self, bound: _Bound) -> _Callee:
+        receiver = bound.receiver
+        kind = "pathlib.Path" if isinstance(receiver, _Text) else receiver.kind
+        return _Callee(f"{kind}.{bound.attr}", bound.attr, receiver)
+
+    def escaping_rule(self, found: Any) -> rules.CallRule | None:
+        """The rule of a function taken as a value (stored, or handed to another call)."""
+        if isinstance(found, _Bound):
+            found = _Ref(self._bound_callee(found).name or "")
+        if not isinstance(found, _Ref):
+            return None
+        if found.name in rules.CALLS:
+            return rules.CALLS[found.name]
+        rule, last = rules.call_rule(found.name), found.name.rpartition(".")[2]
+        function_like = last[:1].islower() and not last.startswith("_")  # not PIPE, SIGINT
+        return rule if rule and rule.category in _ESCAPING and function_like else None
 
     def command_text(self, node: ast.AST | None) -> str | None:
         """The text of a command line or a list of words; unknown parts read ``{?}``."""
@@ -249,6 +321,10 @@ class CallFinder(ast.NodeVisitor):
             self.scopes[-1][name] = _Ref(rules.normal(alias.name if alias.asname else name))
 
     def visit_ImportFrom(self, node: ast.ImportFrom) -> None:
+        if node.module == "__future__":  # the kernel keeps the flag: later cells parse otherwise
+            names = ", ".join(alias.name for alias in node.names)
+            reason = f"from __future__ import {names} changes how Python reads later cells"
+            self.flag(DYNAMIC, reason, node)
         for alias in node.names:
             if alias.name == "*" and node.module and not node.level:
                 self.star_modules.append(node.module)
@@ -336,27 +412,57 @@ class CallFinder(ast.NodeVisitor):
     # Reading os.environ (setting or deleting a variable is not reading one).
 
     def visit_Name(self, node: ast.Name) -> None:
-        if isinstance(node.ctx, ast.Load) and self.lookup(node.id) == _ENVIRON:
+        if not isinstance(node.ctx, ast.Load):
+            return
+        found = self.lookup(node.id)
+        if found in _ENVIRONS:
             self.flag(SECRETS, f"{node.id} reads environment variables, where API keys live", node)
+        self._taken(node, found)
 
     def visit_Attribute(self, node: ast.Attribute) -> None:
-        if isinstance(node.ctx, ast.Load) and self.value(node) == _ENVIRON:
-            self.flag(SECRETS, "os.environ reads environment variables, where API keys live", node)
-        else:
+        if self.value(node.value) == _SHELL and node.attr in rules.SHELL_READING:
+            reason = f"get_ipython().{node.attr} changes how IPython reads or runs later cells"
+            self.flag(DYNAMIC, reason, node)
+        found = self.value(node) if isinstance(node.ctx, ast.Load) else None
+        if found in _ENVIRONS:
+            reason = f"{found.name} reads environment variables, where API keys live"
+            self.flag(SECRETS, reason, node)
+            return
+        if not self._taken(node, found):
             self.generic_visit(node)
 
+    def _taken(self, node: ast.AST, found: Any) -> bool:
+        """Flag a risky function taken as a value, not called here (``ops = [os.remove]``):
+        wherever it is stored, it can be called later."""
+        rule = None if id(node) in self.called else self.escaping_rule(found)
+        if rule is None:
+            return False
+        name = found.name if isinstance(found, _Ref) else self._bound_callee(found).name
+        label = short(ast.unparse(node))
+        label = name if label == name else f"{label} ({name})"
+        reason = f"{label}, which {rule.effect}, is taken as a value that can be called later"
+        self.flag(rule.category, reason, node)
+        return True
+
     def visit_Subscript(self, node: ast.Subscript) -> None:
-        if self.value(node.value) != _ENVIRON:
+        environ = self.value(node.value)
+        if environ not in _ENVIRONS:
             self.generic_visit(node)
             return
         if isinstance(node.ctx, ast.Load):
-            label = short(f"os.environ[{ast.unparse(node.slice)}]")
+            label = short(f"{environ.name}[{ast.unparse(node.slice)}]")
             self.flag(SECRETS, f"{label} reads an environment variable", node)
         self.visit(node.slice)
 
     # Calls.
 
     def visit_Call(self, node: ast.Call) -> None:
+        inner = node.func
+        self.called.add(id(inner))
+        while isinstance(inner, ast.Attribute) and inner.attr in _SAME_FUNCTION:
+            inner = inner.value  # os.system.__call__(...) calls os.system
+            self.called.add(id(inner))
+        self.called.update(id(part) for part in [*node.args, *(k.value for k in node.keywords)])
         callee = self.callee(node.func)
         name = callee.name or ""
         if name.startswith("os.environ."):  # flag the method, not also os.environ
@@ -394,13 +500,17 @@ class CallFinder(ast.NodeVisitor):
             if isinstance(found, _Text):
                 self.review.credentials(found.text, label, line)
         for part in [*node.args, *(k.value for k in node.keywords)]:  # map(os.remove, files)
-            found = self.value(part) if isinstance(part, (ast.Name, ast.Attribute)) else None
-            passed = rules.CALLS.get(found.name) if isinstance(found, _Ref) else None  # not *
-            if passed and passed.check in {"plain", "delete", "command", "exec", "code"}:
+            found = self.value(part)
+            passed = self.escaping_rule(found)  # partial(os.system, c), map(os.remove, files)
+            if passed is not None:
+                what = found.name if isinstance(found, _Ref) else self._bound_callee(found).name
                 outer = f"{name or callee.attr}()" if name or callee.attr else "another call"
                 self.flag(
-                    passed.category, f"passes {found.name}, which {passed.effect}, to {outer}", node
+                    passed.category, f"passes {what}, which {passed.effect}, to {outer}", node
                 )
+        if name == "setattr" and node.args and self.value(node.args[0]) == _SHELL:
+            reason = f"{label} changes how IPython reads or runs later cells"
+            self.flag(DYNAMIC, reason, node)
 
     def _label(self, node: ast.Call, callee: _Callee) -> _Label:
         return _Label(lambda: self._label_text(node, callee))
@@ -502,12 +612,31 @@ class CallFinder(ast.NodeVisitor):
         if isinstance(base, _Text) and not base.temp:
             self.review.write(base.text + suffix, label, self.line(node))
 
-    def _check_open(self, node, label, rule, callee) -> None:
+    def _mode(self, node: ast.Call, callee: _Callee) -> str | None:
+        """The mode an ``open``-like call opens its file in, None if known only at run time."""
         _, rest = self._operands(node, callee)
-        mode_node = rest[0] if rest else _keyword(node, "mode")
-        mode = self.value(mode_node) if mode_node is not None else _Text("r")
-        mode = mode.text if isinstance(mode, _Text) and UNKNOWN not in mode.text else None
-        if mode is None or set(mode) & set("wax+"):  # not just reading
+        mode_node = rest[0] if rest else _keyword(node, "mode", "flag")
+        default = _Text(rules.DEFAULT_MODES.get(callee.name or "", "r"))
+        mode = self.value(mode_node) if mode_node is not None else default
+        return mode.text if isinstance(mode, _Text) and UNKNOWN not in mode.text else None
+
+    def _check_fdopen(self, node, label, rule, callee) -> None:  # os.fdopen(fd, "w")
+        mode = self._mode(node, callee)
+        if mode is None or set(mode) & rules.WRITE_MODE_LETTERS:
+            self.flag(rule.category, f"{label} {rule.effect}", node)
+
+    def _check_inplace(self, node, label, rule, callee) -> None:  # fileinput.input(f, True)
+        given = node.args[1] if len(node.args) > 1 else _keyword(node, "inplace")
+        if given is None or (isinstance(given, ast.Constant) and not given.value):
+            return
+        self.flag(rule.category, f"{label} {rule.effect}", node)
+        subject, _ = self._operands(node, callee)
+        if isinstance(subject, _Text) and not subject.temp:
+            self.review.write(subject.text, label, self.line(node))
+
+    def _check_open(self, node, label, rule, callee) -> None:
+        mode = self._mode(node, callee)
+        if mode is None or set(mode) & rules.WRITE_MODE_LETTERS:  # not just reading
             replaces = mode is None or "w" in mode or "r" in mode  # r+ edits in place
             self._check_write(node, label, rule, callee, replaces)
 
@@ -612,6 +741,14 @@ def _describe(obj: Any) -> Any:
             return _Ref(rules.normal(obj.__name__))
         if obj is os.environ:
             return _ENVIRON
+        if obj is getattr(os, "environb", None):
+            return _Ref("os.environb")
+        if isinstance(obj, functools.partial):  # partial(os.system, "...") calls os.system
+            return _describe(obj.func)
+        if isinstance(obj, types.MethodType):  # a method of an object, taken in an earlier cell
+            bound = _bound(_describe(obj.__self__), obj.__name__)
+            if bound is not None:
+                return bound
         if isinstance(obj, (str, PurePath)):
             return _Text(os.fspath(obj)[:4096], isinstance(obj, PurePath))
         kind = type(obj)
@@ -625,6 +762,15 @@ def _describe(obj: Any) -> Any:
         return _Object(rules.normal(f"{kind.__module__}.{kind.__qualname__}"))
     except Exception:  # a property that raises, an odd module: unknown
         return None
+
+
+def _bound(owner: Any, attr: str) -> _Bound | None:
+    """``owner.attr`` as a method the review can name, when ``owner`` is followed."""
+    if isinstance(owner, _Bound) and attr in _SAME_FUNCTION:
+        return owner
+    if isinstance(owner, _Object) or (isinstance(owner, _Text) and owner.is_path):
+        return _Bound(owner, attr)
+    return None
 
 
 def _join(parts: list[Any], is_path: bool) -> _Text:
@@ -661,7 +807,7 @@ def _temp_path(folder: Any = None) -> _Text:
     return _Text(path, temp=path)
 
 
-@lru_cache(maxsize=1)
+@functools.lru_cache(maxsize=1)
 def _shared_temp_folder() -> str:
     return os.path.realpath(tempfile.gettempdir())
 

@@ -46,8 +46,9 @@ class CallRule:
 
     ``check`` picks the visitor's ``_check_<check>`` method: ``plain`` flags every call;
     ``delete``, ``write``, ``create``, ``link``, ``move``, ``copy``, ``open``, ``osopen``,
-    ``extract`` and ``archive`` read the path arguments (an existing file, a folder outside
-    the notebook's); ``chdir`` names the new working directory; ``command`` reads the shell
+    ``extract``, ``archive`` and ``inplace`` read the path arguments (an existing file, a
+    folder outside the notebook's); ``fdopen`` flags a mode that writes; ``chdir`` names the
+    new working directory; ``command`` reads the shell
     command, ``exec`` too and says the kernel is replaced; ``code`` and ``import`` flag only
     what is built at run time; ``magic`` reviews the magic.
     """
@@ -74,7 +75,15 @@ CALLS = _table([
     (OVERWRITE, "write", "replaces the file's contents",
      "pathlib.Path.write_text pathlib.Path.write_bytes os.truncate"),
     (OVERWRITE, "open", "opens a file", "open codecs.open pathlib.Path.open gzip.open bz2.open "
-     "lzma.open"),
+     "lzma.open FileIO gzip.GzipFile bz2.BZ2File lzma.LZMAFile numpy.memmap shelve.open "
+     "dbm.open dbm.*.open"),
+    (OVERWRITE, "fdopen", "writes to a file opened elsewhere", "os.fdopen"),
+    (OVERWRITE, "inplace", "rewrites files in place", "fileinput.input fileinput.FileInput"),
+    (OVERWRITE, "plain", "changes a file's permissions, owner or times", "os.chmod os.lchmod "
+     "os.fchmod os.chown os.lchown os.fchown os.utime os.chflags shutil.chown shutil.copymode "
+     "shutil.copystat pathlib.Path.chmod pathlib.Path.lchmod"),
+    (OVERWRITE, "plain", "cuts or rewrites an open file", "os.ftruncate os.pwrite os.pwritev "
+     "os.sendfile os.copy_file_range os.posix_fallocate mmap.mmap"),
     (OVERWRITE, "open", "opens an archive", "zipfile.ZipFile tarfile.open tarfile.TarFile "
      "tarfile.TarFile.open"),
     (OVERWRITE, "open", "opens a data file", "h5py.File pandas.HDFStore netCDF4.Dataset"),
@@ -101,7 +110,9 @@ CALLS = _table([
     (INSTALL, "plain", "installs packages from inside Python",
      "pip.main pip._internal*main ensurepip.* conda.cli.* spacy.cli.download micropip.install"),
     (SECRETS, "plain", "reads an environment variable", "os.getenv os.getenvb os.environ.get "
-     "os.environ.pop os.environ.copy os.environ.items os.environ.values os.environ.keys"),
+     "os.environ.pop os.environ.copy os.environ.items os.environ.values os.environ.keys "
+     "os.environb.get os.environb.pop os.environb.copy os.environb.items os.environb.values "
+     "os.environb.keys os.environ.__getitem__ os.environb.__getitem__"),
     (SECRETS, "plain", "loads secrets from a .env file", "dotenv.*"),
     (SECRETS, "plain", "reads saved passwords from the system keyring", "keyring.*"),
     (SECRETS, "plain", "reads saved logins (~/.netrc)", "netrc.*"),
@@ -173,6 +184,11 @@ METHODS = {
     "extractall": CallRule(OVERWRITE, "extracts an archive, if it is one", "extract"),
 }
 
+#: The mode of an ``open``-like call that is given none, where it is not "r".
+DEFAULT_MODES = {"shelve.open": "c", "os.fdopen": "r"}
+#: Mode letters that write: files' ``w a x +``, and dbm's ``c`` (create) and ``n`` (new).
+WRITE_MODE_LETTERS = set("waxcn+")
+
 #: Calls whose result the review follows, so that their methods match rules above.
 CONSTRUCTORS = set(
     "psutil.Process psutil.process_iter subprocess.Popen multiprocessing.Process "
@@ -199,6 +215,7 @@ USUAL_NAMES = {"Path": "pathlib.Path", "pd": "pandas", "np": "numpy"}
 MODULE_ALIASES = {
     "posix": "os", "nt": "os", "posixpath": "os.path", "ntpath": "os.path",
     "genericpath": "os.path", "_socket": "socket", "io": "", "_io": "", "builtins": "",
+    "_codecs": "codecs", "_bz2": "bz2", "_lzma": "lzma", "_gzip": "gzip",
     "__builtins__": "", "pathlib._local": "pathlib", "IPython.core.getipython": "",
 }  # fmt: skip
 #: Names normalised to the one the rules use (the class whose methods the rules name).
@@ -210,9 +227,15 @@ NAME_ALIASES = {
 }  # fmt: skip
 
 
+#: Attributes that are the function itself, called another way (``os.system.__call__``).
+SAME_FUNCTION = (".__call__", ".__func__", ".__wrapped__")
+
+
 @lru_cache(maxsize=4096)
 def normal(name: str) -> str:
     """The name the rules use for a dotted name (``posix.remove`` -> ``os.remove``)."""
+    while name.endswith(SAME_FUNCTION):  # a method-wrapper calls the function it wraps
+        name = name.rpartition(".")[0]
     for module, alias in MODULE_ALIASES.items():
         if name.startswith(module + "."):
             name = f"{alias}.{name[len(module) + 1 :]}".lstrip(".")
@@ -351,6 +374,17 @@ LINE_MAGICS = {
     "killbgscripts": (PROCESSES, "stops the scripts that %%script --bg started"),
     "run": (DYNAMIC, "runs a file this review does not read"),
     "pastebin": (NETWORK, "uploads code to dpaste.com, a public website"),
+    # Magics that change how IPython reads later cells: a cell that reads harmless after
+    # them can run something else (``%autocall 2``, then ``os.system "rm -rf data"``).
+    "autocall": (DYNAMIC, "changes how IPython reads later cells: `f x` becomes the call f(x)"),
+    "automagic": (DYNAMIC, "changes how IPython reads later cells: bare words become magics"),
+    "rehashx": (SHELL, "makes every program on your PATH a bare word that later cells can run"),
+    "alias": (SHELL, "defines a shell alias: a bare word in a later cell runs a program"),
+    "unalias": (DYNAMIC, "changes how IPython reads later cells (removes a shell alias)"),
+    "macro": (
+        DYNAMIC,
+        "defines a macro that replays earlier input, which this review does not read",
+    ),
 }
 #: Other cell magics that are flagged whatever their body.
 CELL_MAGICS = {
@@ -360,7 +394,16 @@ CELL_MAGICS = {
 #: Names IPython's automagic turns into magics in a one-line cell (``pip install x``).
 AUTOMAGIC_NAMES = (
     SHELL_LINE_MAGICS | COMMAND_LINE_MAGICS | CODE_MAGICS | CHDIR_MAGICS | FILE_LINE_MAGICS
-) | {*URL_LINE_MAGICS, *LINE_MAGICS, "env"}
+) | {*URL_LINE_MAGICS, *LINE_MAGICS, "env", "config"}
+#: Attributes of the IPython shell that decide how later cells are read or what runs around
+#: them: changing them (``get_ipython().autocall = 2``, ``.input_transformers_cleanup.append``,
+#: ``.events.register``) makes later cells run otherwise than they read.
+SHELL_READING = set(
+    "autocall automagic alias_manager prefilter_manager input_transformer_manager "
+    "input_transformers_cleanup input_transformers_post ast_transformers compile "
+    "magics_manager register_magic_function register_magics define_macro events set_hook "
+    "set_custom_exc".split()
+)
 
 # ---- Shell command lines (``!cmd``, ``%%bash``, ``subprocess.run(...)``) -------------------
 

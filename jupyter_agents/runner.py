@@ -152,8 +152,9 @@ class RunContext:
         return unset and self.view is not None and not self.view.can_ask
 
     def review(self, code: str) -> list[RiskFlag]:
-        """The risk review of ``code``, with names from earlier cells resolved."""
-        return review_cell(code, namespace=self.shell.user_ns)
+        """The risk review of ``code`` as this kernel will run it: names from earlier cells
+        resolved, and read with the shell's live transformers, compiler flags and aliases."""
+        return review_cell(code, namespace=self.shell.user_ns, shell=self.shell)
 
     def gate(self, policy: str | None = None) -> ApprovalGate:
         policy = policy or self.settings.approve

@@ -403,6 +403,75 @@ RISKY = [
     case("%time %time !kill 1", "shell", "processes"),
 ]
 
+RISKY += [
+    # Magics and statements that change how later cells are read (issue 15).
+    case("%autocall 2", "dynamic_code", reason="`f x` becomes the call f(x)"),
+    case("autocall 1", "dynamic_code"),
+    case("%automagic on", "dynamic_code"),
+    case("%rehashx", "shell", reason="makes every program on your PATH"),
+    case("%alias nuke rm -rf data", "shell", reason="defines a shell alias"),
+    case("%unalias rm", "dynamic_code"),
+    case("%config InteractiveShell.autocall = 2", "dynamic_code"),
+    case("%macro cleanup 1-5", "dynamic_code", reason="replays earlier input"),
+    case(
+        "from __future__ import barry_as_FLUFL",
+        "dynamic_code",
+        reason="from __future__ import barry_as_FLUFL changes how Python reads later cells",
+    ),
+    case("get_ipython().run_line_magic('autocall', '2')", "dynamic_code"),
+    case("get_ipython().autocall = 2", "dynamic_code"),
+    case("ip = get_ipython()\nip.input_transformers_cleanup.append(f)", "dynamic_code", line=2),
+    case("get_ipython().events.register('pre_run_cell', f)", "dynamic_code"),
+    case("setattr(get_ipython(), 'autocall', 2)", "dynamic_code"),
+    # A flagged function reached by any route: wrappers, getattr, stored, passed on.
+    case("import os\nos.system.__call__('ls')", "shell", reason="os.system('ls') runs a shell"),
+    case("import os\ngetattr(os, 'system').__call__('ls')", "shell"),
+    case("import os, functools\nrun = functools.partial(os.system, 'ls')\nrun()", "shell", line=3),
+    case("import os\nvars(os)['remove']('x')", "delete_files"),
+    case("import os\nos.__dict__['remove']('x')", "delete_files"),
+    case("import sys\nsys.modules['os'].system('ls')", "shell"),
+    case("import os\nglobals()['os'].remove('x')", "delete_files"),
+    case("r = get_ipython().system\nr('ls')", "shell", line=1),
+    case(
+        "from pathlib import Path\nw = Path('notes.txt').write_text\nw('x')",
+        "overwrite_files",
+        line=3,
+    ),
+    case(
+        "import os\nops = {'rm': os.remove}",
+        "delete_files",
+        reason="os.remove, which deletes a file, is taken as a value that can be called later",
+    ),
+    case("import subprocess\nhandlers = [subprocess.run]", "shell"),
+    case(
+        "import shutil\njobs.append(shutil.rmtree)", "delete_files", reason="passes shutil.rmtree"
+    ),
+    # Lower-level and in-place file writes.
+    case("import io\nio.FileIO('notes.txt', 'w')", "overwrite_files"),
+    case("import io\nio.open('notes.txt', 'w')", "overwrite_files"),
+    case("import gzip\ngzip.GzipFile('report.csv', 'wb')", "overwrite_files"),
+    case("import os\nf = os.fdopen(fd, 'w')", "overwrite_files"),
+    case(
+        "import fileinput\nfor line in fileinput.input('notes.txt', inplace=True):\n"
+        "    print(line.upper(), end='')",
+        "overwrite_files",
+        reason="rewrites files in place",
+    ),
+    case("import fileinput\nfileinput.FileInput(files, inplace=1)", "overwrite_files"),
+    case("import os\nos.chmod('notes.txt', 0o777)", "overwrite_files"),
+    case("import shutil\nshutil.copymode('a', 'notes.txt')", "overwrite_files"),
+    case("import os\nos.ftruncate(fd, 0)", "overwrite_files"),
+    # The bytes form of the environment.
+    case(
+        "import os\nkey = os.environb[b'OPENAI_API_KEY']",
+        "secrets",
+        reason="os.environb[b'OPENAI_API_KEY'] reads",
+    ),
+    case("import os\nos.environb.get(b'KEY')", "secrets"),
+    case("import os\nenv = dict(os.environb)", "secrets"),
+    case("import os\nos.getenvb(b'KEY')", "secrets"),
+]
+
 BENIGN = [
     # The tricky ones: reading files, and writing into a temporary folder.
     case("data = open(p).read()"),
@@ -495,6 +564,14 @@ BENIGN = [
     case("import subprocess\nimport shutil"),
     case("url = 'https://example.com'\nprint(url)"),
     case("from urllib.parse import urlparse\nurlparse('https://example.com')"),
+    case("%config InlineBackend.figure_format = 'svg'"),
+    case("%config"),
+    case("import fileinput\nfor line in fileinput.input('notes.txt'):\n    print(line)"),
+    case("import io\nio.FileIO('notes.txt')"),
+    case("import os\nf = os.fdopen(fd)"),
+    case("import subprocess\ncodes = (subprocess.PIPE, subprocess.STDOUT)"),
+    case("import signal\nsig = signal.SIGINT"),
+    case("import os\nsize = os.path.getsize('x')"),
     # Harmless calls into risky modules.
     case("import os\nos.path.exists('data')\nos.path.join('a', 'b')"),
     case("import os\nnames = os.listdir('.')\ncwd = os.getcwd()"),
@@ -596,7 +673,6 @@ def test_flag_shape():
 
 BLIND_SPOTS = {
     "getattr": "import os\ngetattr(os, 'rem' + 'ove'[:3] + suffix)('notes.txt')",
-    "aliasing through data": "import os\nops = {'rm': os.remove}\nops['rm']('notes.txt')",
     "imported modules": "import cleanup_helpers\ncleanup_helpers.run()",
     "pickle": "import pickle\nmodel = pickle.load(open('model.pkl', 'rb'))",
     "C extensions": "import fastlib\nfastlib.process('data')",
@@ -607,8 +683,6 @@ BLIND_SPOTS = {
     "credential files handed to other functions": "upload('.env')",
     "archive members": "import tarfile\ntarfile.open('a.tar').extractall('new_folder')",
     "where links point": "import os\nos.symlink('/etc/passwd', 'link')",
-    "aliases": "nuke",  # after %alias nuke rm -rf data
-    "macro": "%macro cleanup 1-5\ncleanup",
 }
 
 
@@ -930,8 +1004,33 @@ def test_non_string_input_gives_no_flags():
     assert review_cell(b"!rm -rf /") == []  # type: ignore[arg-type]
 
 
-def test_a_cell_that_does_not_parse_gets_no_flags():
-    assert review_cell("import shutil\nshutil.rmtree('data')\ndef broken(:") == []
+UNREADABLE = [
+    ("import shutil\nshutil.rmtree('data')\ndef broken(:", 3, "it does not parse as Python"),
+    ("x = 1\nassert 1 <> 2", 2, "it does not parse as Python"),  # needs barry_as_FLUFL
+    ("x = " + "-" * 5000 + "1", 1, "nested too deeply"),
+    ("x = " + "+".join(["1"] * 100000), 1, "nested too deeply"),
+]
+
+
+@pytest.mark.parametrize(("code", "line", "reason"), UNREADABLE)
+def test_a_cell_the_review_cannot_read_is_flagged_not_passed(code: str, line: int, reason: str):
+    """Fail closed: what the review cannot read waits for a person under --approve risky."""
+    flags = review_cell(code)
+    assert [(f.category, f.line) for f in flags] == [(Category.DYNAMIC_CODE, line)]
+    assert flags[0].reason.startswith("could not be analysed: ") and reason in flags[0].reason
+
+
+def test_a_review_that_takes_too_long_is_flagged():
+    cell = "\n".join(f"x{i} = os.path.join(a, b, c)" for i in range(3000))
+    flags = review_cell(cell, time_limit=0.001)
+    assert [f.reason for f in flags] == ["could not be analysed: the review took longer than "
+                                         "0.001 s; read it"]  # fmt: skip
+    assert review_cell(cell) == []
+
+
+def test_code_inside_that_cannot_be_read_is_flagged_where_it_is():
+    flags = review_cell("x = 1\nexec('def broken(:')")
+    assert [(f.line, f.reason[:34]) for f in flags] == [(2, "could not be analysed: code inside")]
 
 
 def test_a_failing_review_says_so_instead_of_passing_the_cell(monkeypatch):
@@ -941,7 +1040,9 @@ def test_a_failing_review_says_so_instead_of_passing_the_cell(monkeypatch):
     monkeypatch.setattr(risk_rules, "call_rule", broken)
     flags = review_cell("import os\nos.remove('x')")
     assert [f.category for f in flags] == [Category.DYNAMIC_CODE]
-    assert flags[0].reason.startswith("the risk review could not finish (RuntimeError)")
+    assert flags[0].reason.startswith(
+        "could not be analysed: the risk review failed (RuntimeError)"
+    )
 
 
 FRAGMENTS = [
@@ -995,7 +1096,7 @@ def test_pieces_of_real_cells_never_raise(parts: list[str], sep: str):
     assert isinstance(flags, list) and all(isinstance(f, RiskFlag) for f in flags)
     assert flags == review_cell(code)
     assert all(f.line >= 1 and "\n" not in f.reason for f in flags)
-    assert not any(f.reason.startswith("the risk review could not finish") for f in flags)
+    assert not any("the risk review failed" in f.reason for f in flags)
 
 
 def test_same_cell_same_flags_in_line_order_without_duplicates(notebook: Path):
