@@ -8,11 +8,13 @@ there is a flag) and it is no sandbox: docs/risk.md lists what it cannot see.
 Why it works this way: a cell arrives as IPython source, so it is first turned into the Python
 that IPython really runs (``!rm x`` becomes ``get_ipython().system('rm x')``). That is parsed
 with :mod:`ast`, never matched with regexes, so a string or comment that mentions
-``os.remove`` is no flag, and ``import os as o; o.remove(p)`` is one. Three modules share the
-work: this one holds the public API and what is not Python (magics, shell command lines, and
+``os.remove`` is no flag, and ``import os as o; o.remove(p)`` is one. The work is shared:
+this module holds the public API and what is not Python (magics, shell command lines, and
 paths judged on disk: does the file exist, is it outside the notebook's folder);
-:mod:`.risk_python` walks the Python and works out what each call really calls;
-:mod:`.risk_rules` is the knowledge, as tables of risky functions, magics and programs.
+:mod:`.risk_reading` turns a cell into the Python the kernel runs; :mod:`.risk_python` walks
+that Python, :mod:`.risk_values` works out what each name and call really is, and
+:mod:`.risk_calls` what each call does; :mod:`.risk_rules` is the knowledge, as tables of
+risky functions, magics and programs.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from typing import Any
 
 from . import risk_rules as rules
 from .hidden_text import hidden_flags
-from .risk_python import CallFinder, short
+from .risk_python import CallFinder
 from .risk_reading import (
     CannotAnalyse,
     Reading,
@@ -38,6 +40,7 @@ from .risk_reading import (
     running_shell,
 )
 from .risk_rules import DYNAMIC, NETWORK, OUTSIDE, OVERWRITE, SECRETS, SHELL, Category
+from .risk_values import short
 
 __all__ = ["Category", "RiskFlag", "review_cell"]
 
@@ -168,7 +171,7 @@ class _Review:
     def write(
         self,
         text: str,
-        label: Any,  # a str, or risk_python._Label (written out when needed)
+        label: Any,  # a str, or risk_calls._Label (written out when needed)
         line: int,
         verb: str = "writes to",
         replaces: bool = True,

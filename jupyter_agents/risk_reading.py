@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import Any
 
 from . import risk_rules as rules
-from .risk_python import MISSING, namespace_get, short
+from .risk_values import MISSING, namespace_get, short
 
 _PYTHON_AFTER = set("=,")  # after a name, these make a line Python, not automagic (as IPython)
 #: ``%config`` targets that only change how output looks, not how cells are read or run.
