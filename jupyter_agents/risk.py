@@ -14,7 +14,7 @@ paths judged on disk: does the file exist, is it outside the notebook's folder);
 :mod:`.risk_reading` turns a cell into the Python the kernel runs; :mod:`.risk_python` walks
 that Python, :mod:`.risk_values` works out what each name and call really is, and
 :mod:`.risk_calls` what each call does; :mod:`.risk_rules` is the knowledge, as tables of
-risky functions, magics and programs.
+risky functions and magics, and :mod:`.risk_shell` reads shell command lines.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import risk_rules as rules
+from . import risk_shell
 from .hidden_text import hidden_flags
 from .risk_python import CallFinder
 from .risk_reading import (
@@ -302,13 +303,13 @@ class _Review:
         body_line: Callable[[int], int],
     ) -> None:
         program = os.path.basename(words[0]) if name == "script" and words else name
-        if name in rules.SHELL_CELL_MAGICS or program in rules.SHELLS:
+        if name in rules.SHELL_CELL_MAGICS or program in risk_shell.SHELLS:
             self.add(SHELL, f"{label} runs the cell as shell commands", line)
-            for number, text in _logical_lines(body):
+            for number, text in risk_shell.logical_lines(body):
                 self.shell(text, body_line(number))
         elif name in rules.SCRIPT_CELL_MAGICS:
             self.add(SHELL, f"{label} runs the cell in {program}", line)
-            if rules.PYTHON.match(program):
+            if risk_shell.PYTHON.match(program):
                 self.cell(body, body_line)
         elif name in rules.WRITE_CELL_MAGICS and words:
             self.write(words[-1], label, line, replaces=not {"-a", "--append"} & set(_words(arg)))
@@ -318,30 +319,21 @@ class _Review:
 
     def shell(self, text: str, line: int, prefix: str = "") -> None:
         """Review a shell command line, one simple command at a time."""
-        for words, redirects in rules.split_shell(text):
+        for words, redirects in risk_shell.split_shell(text):
             label = f"`{prefix}{short(' '.join(words), 60)}`"
-            name, args = rules.program(words)
-            if "-c" in args[:-1] and (name in rules.SHELLS or rules.PYTHON.match(name)):
+            name, args = risk_shell.program(words)
+            if "-c" in args[:-1] and (name in risk_shell.SHELLS or risk_shell.PYTHON.match(name)):
                 inner = args[args.index("-c") + 1]  # bash -c "...", python -c "..."
-                if name in rules.SHELLS:
+                if name in risk_shell.SHELLS:
                     self.shell(inner, line, prefix)
                 else:
                     self.cell(inner, lambda n: line)
-            for category, effect in rules.command_effects(words):
+            for category, effect in risk_shell.command_effects(words):
                 self.add(category, f"{label} {effect}", line)
             for word in [*words, *(target for _, target in redirects)]:
                 self.credentials(word, label, line)
-            for path, verb, replaces, source in rules.command_paths(words, redirects):
+            for path, verb, replaces, source in risk_shell.command_paths(words, redirects):
                 self.write(path, label, line, verb, replaces, source)
-
-
-def _logical_lines(body: str) -> list[tuple[int, str]]:
-    """Shell lines with their 1-based numbers; a line ending in a backslash continues."""
-    numbered, number = [], 1
-    for text in re.split(r"(?<!\\)\n", body):
-        numbered.append((number, text.replace("\\\n", " ")))
-        number += text.count("\n") + 1
-    return numbered
 
 
 def _magic_statement(name: str, arg: str) -> tuple[list[tuple[str, str]], str]:
