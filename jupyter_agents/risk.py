@@ -19,8 +19,6 @@ risky functions and magics, and :mod:`.risk_shell` reads shell command lines.
 
 from __future__ import annotations
 
-import argparse
-import getopt
 import os
 import re
 import shlex
@@ -38,6 +36,7 @@ from .risk_reading import (
     changes_reading,
     expand_alias,
     line_map,
+    magic_statement,
     running_shell,
 )
 from .risk_rules import DYNAMIC, NETWORK, OUTSIDE, OVERWRITE, SECRETS, SHELL, Category
@@ -234,7 +233,7 @@ class _Review:
             self.add(DYNAMIC, f"{label} {changes_reading(name, arg)}", line)
         elif name in rules.CODE_MAGICS:  # %time stmt, %%timeit setup, then the body
             if name != "capture":
-                options, statement = _magic_statement(name, arg)
+                options, statement = magic_statement(name, arg)
                 for option, value in options:  # %prun -T stats.txt
                     if option in rules.PRUN_FILE_OPTIONS and name == "prun":
                         self.write(value, label, line)
@@ -334,48 +333,6 @@ class _Review:
                 self.credentials(word, label, line)
             for path, verb, replaces, source in risk_shell.command_paths(words, redirects):
                 self.write(path, label, line, verb, replaces, source)
-
-
-def _magic_statement(name: str, arg: str) -> tuple[list[tuple[str, str]], str]:
-    """The options of ``%time``, ``%timeit``, ``%prun`` or ``%debug`` and the code after them.
-
-    Read as IPython reads them (``Magics.parse_options`` is getopt, ``%time`` and ``%debug``
-    use argparse), so ``%timeit -n1 !pip install x`` gives ``!pip install x``. The code is a
-    line of IPython, not yet Python. Options IPython would refuse leave the text as it is.
-    """
-    spec = rules.CODE_MAGIC_OPTIONS.get(name, "")
-    try:
-        tokens = _arg_split(arg)
-        if isinstance(spec, str):  # getopt stops at the first word that is not an option
-            options, _ = getopt.getopt(tokens, spec)
-            rest = arg
-            for option, value in options:  # as IPython: cut each option from the text
-                rest = rest.replace(option, "", 1).replace(value, "", 1)
-            return options, rest.strip()
-        parser = _Parser(add_help=False)
-        for names, takes_value in spec:
-            parser.add_argument(*names, action="store" if takes_value else "store_true")
-        _, extra = parser.parse_known_args(tokens)  # argparse also takes options after code
-        return [], " ".join(extra)
-    except (getopt.GetoptError, ValueError, TypeError):
-        return [], arg.strip()
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> Any:  # IPython raises a UsageError; here: read it all
-        raise ValueError(message)
-
-
-def _arg_split(text: str) -> list[str]:
-    """IPython's ``arg_split``: shell-like words that keep their quotes."""
-    lexer = shlex.shlex(text, posix=False)
-    lexer.whitespace_split, lexer.commenters = True, ""
-    tokens: list[str] = []
-    try:
-        tokens.extend(lexer)
-    except ValueError:  # an open quote: the rest is one word, as IPython's strict=False
-        tokens.append(lexer.token)
-    return tokens
 
 
 def _chdir_target(name: str, arg: str) -> str | None:

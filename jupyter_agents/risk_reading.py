@@ -13,14 +13,19 @@ kernel's ``__future__`` imports left on). Without a shell (tests, integrators ou
 kernel) it falls back to IPython's default transformer and an emulation of automagic.
 
 What it cannot read raises :class:`CannotAnalyse` with a reason; the review turns that into a
-flag, so such a cell waits for a person under ``--approve risky`` (fail closed).
+flag, so such a cell waits for a person under ``--approve risky`` (fail closed). The options in
+front of the code of ``%time``, ``%timeit``, ``%prun`` and ``%debug`` are read here too, as
+IPython reads them (:func:`magic_statement`).
 """
 
 from __future__ import annotations
 
+import argparse
 import ast
 import difflib
+import getopt
 import re
+import shlex
 import time
 import warnings
 from collections.abc import Mapping
@@ -142,6 +147,48 @@ def expand_alias(command: str, rest: str) -> str:
     words = rest.split(None, count)
     words += ["{?}"] * (count - len(words))
     return f"{command.replace('%s', '{}').format(*words[:count])} {' '.join(words[count:])}"
+
+
+def magic_statement(name: str, arg: str) -> tuple[list[tuple[str, str]], str]:
+    """The options of ``%time``, ``%timeit``, ``%prun`` or ``%debug`` and the code after them.
+
+    Read as IPython reads them (``Magics.parse_options`` is getopt, ``%time`` and ``%debug``
+    use argparse), so ``%timeit -n1 !pip install x`` gives ``!pip install x``. The code is a
+    line of IPython, not yet Python. Options IPython would refuse leave the text as it is.
+    """
+    spec = rules.CODE_MAGIC_OPTIONS.get(name, "")
+    try:
+        tokens = _arg_split(arg)
+        if isinstance(spec, str):  # getopt stops at the first word that is not an option
+            options, _ = getopt.getopt(tokens, spec)
+            rest = arg
+            for option, value in options:  # as IPython: cut each option from the text
+                rest = rest.replace(option, "", 1).replace(value, "", 1)
+            return options, rest.strip()
+        parser = _Parser(add_help=False)
+        for names, takes_value in spec:
+            parser.add_argument(*names, action="store" if takes_value else "store_true")
+        _, extra = parser.parse_known_args(tokens)  # argparse also takes options after code
+        return [], " ".join(extra)
+    except (getopt.GetoptError, ValueError, TypeError):
+        return [], arg.strip()
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:  # IPython raises a UsageError; here: read it all
+        raise ValueError(message)
+
+
+def _arg_split(text: str) -> list[str]:
+    """IPython's ``arg_split``: shell-like words that keep their quotes."""
+    lexer = shlex.shlex(text, posix=False)
+    lexer.whitespace_split, lexer.commenters = True, ""
+    tokens: list[str] = []
+    try:
+        tokens.extend(lexer)
+    except ValueError:  # an open quote: the rest is one word, as IPython's strict=False
+        tokens.append(lexer.token)
+    return tokens
 
 
 @lru_cache(maxsize=1)
