@@ -2,7 +2,8 @@
 
 The HTML trace lists each run (task, models, status, totals) and, from its transcript, each
 model call: the messages that were new in that call and the reply. Every piece of text is
-escaped; nothing in a transcript is ever rendered as markup.
+escaped; nothing in a transcript is ever rendered as markup. Text-direction, invisible and
+control characters show as ``⟨U+202E⟩`` markers, so a cell reads here as it runs.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any
 
 import nbformat
 
+from .hidden_text import marked_html
 from .protocol import METADATA_KEY
 
 
@@ -114,7 +116,7 @@ def _calls_html(transcript: dict[str, Any]) -> list[str]:
 
 
 def _e(value: Any) -> str:
-    return html.escape(value if isinstance(value, str) else json.dumps(value))
+    return marked_html(html.escape(value if isinstance(value, str) else json.dumps(value)))
 
 
 _STYLE = """
@@ -124,4 +126,5 @@ pre.reply { background: #eef6ee; } pre.old { background: #fff4e5; }
 .muted { color: #666; font-size: 0.9em; margin: 4px 0; }
 section { border-top: 1px solid #ddd; margin-top: 2em; }
 summary { cursor: pointer; margin: 6px 0; }
+.ja-hidden { color: #b00020; background: #fde7e9; font-size: 0.85em; }
 """

@@ -342,3 +342,19 @@ def test_output_changes_undo_cleanly_even_when_exited_out_of_order(monkeypatch):
     assert sys.stdout.getvalue() == "PE\naE\nab"
     assert "write" not in vars(sys.stdout) and "_showtraceback" not in vars(shell)
     assert shell.shown == [("ab", ["ab"])]
+
+
+def test_the_html_trace_shows_hidden_characters_as_markers():
+    # Trojan Source: in the shared trace a cell must read as it runs, as in the widget.
+    from jupyter_agents.export import html_trace
+
+    source = 'access = "user"  # \u202e } \u2066if admin:\u2069 \u2066'
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["jupyter_agents"] = {"run_id": "r1", "step": 1, "status": "auto"}
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["jupyter_agents"] = {"runs": [{"run_id": "r1", "task": "t\u200b"}]}
+
+    page = html_trace(nb, "trace")
+
+    assert "\u202e" not in page and "\u2066" not in page and "\u200b" not in page
+    assert "⟨U+202E⟩" in page and "⟨U+2066⟩" in page and "⟨U+200B⟩" in page
