@@ -77,6 +77,11 @@ def test_both_systems_are_run_graded_reported_and_resumed(
     assert main(args) == 0
     assert "done earlier, skipped" in capsys.readouterr().out
     assert len(model_env.requests) == requests
+    # A run stopped part way is reported from what finished, with nothing run.
+    (out / "quality-latest.md").unlink()
+    assert main([*args[:3], f"{TASK},sales_region_revenue", *args[4:], "--report"]) == 0
+    assert len(model_env.requests) == requests and "running" not in capsys.readouterr().out
+    assert "- **Runs**: 2 of 4 finished" in (out / "quality-latest.md").read_text()
     # Other settings into the same folder are refused rather than mixed in.
     assert main([*args[:-1], "5"]) == 2
     assert "holds runs made with other settings" in capsys.readouterr().err

@@ -44,6 +44,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder")
     parser.add_argument("--fresh", action="store_true", help="forget earlier runs in --out")
     parser.add_argument("--list", action="store_true", help="list the tasks and exit")
+    parser.add_argument(
+        "--report", action="store_true", help="write the report from the runs in --out; run none"
+    )
     return parser.parse_args(argv)
 
 
@@ -74,7 +77,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.fresh:
         store.clear()
     header = _header(args, settings, tasks, systems)
-    records = run_all(tasks, systems, args.repeats, settings, store)
+    if args.report:  # a run stopped part way: report what finished
+        records = finished_runs(tasks, systems, store)
+        header["Runs"] = f"{len(records)} of {len(tasks) * args.repeats * len(systems)} finished"
+    else:
+        records = run_all(tasks, systems, args.repeats, settings, store)
     md, js = write(store.folder, records, header, systems)
     print(f"wrote {md}\nwrote {js}")
     return 0
@@ -94,13 +101,7 @@ def run_all(
     tasks: list[Task], systems: list[str], repeats: int, settings: RunSettings, store: RunStore
 ) -> list[RunRecord]:
     """Every (task, repeat, system) not already in the store, with a line of progress each."""
-    wanted = {t.id for t in tasks}
-    # A run the harness itself failed (no notebook written, ...) says nothing: try it again.
-    records = [
-        r
-        for r in store.load()
-        if r.task in wanted and r.system in systems and r.outcome.ended != "harness-error"
-    ]
+    records = finished_runs(tasks, systems, store)
     done = {record.key() for record in records}
     total = len(tasks) * repeats * len(systems)
     logs = store.folder / "quality-runs"
@@ -122,6 +123,17 @@ def run_all(
                 records.append(record)
                 print(f"{label}: {_line(record)}", flush=True)
     return records
+
+
+def finished_runs(tasks: list[Task], systems: list[str], store: RunStore) -> list[RunRecord]:
+    """The store's runs of these tasks and systems. A run the harness itself failed (no
+    notebook written, ...) says nothing about either system: it is left out, to be run again."""
+    wanted = {t.id for t in tasks}
+    return [
+        r
+        for r in store.load()
+        if r.task in wanted and r.system in systems and r.outcome.ended != "harness-error"
+    ]
 
 
 def run_one(task: Task, system: str, repeat: int, settings: RunSettings, keep: Path) -> RunRecord:
