@@ -36,7 +36,8 @@ from .loop import TurnOutcome, run_turn
 from .manager import ManagerDecision, ManagerReplyError, parse_manager_reply
 from .memory import Memory, Step
 from .result import RunResult, RunStatus
-from .runner import RunContext, bind_tools, run_context
+from .run_context import RunContext
+from .runner import bind_tools, run_context
 from .session import KernelSession
 from .terminal_text import quoted
 

@@ -57,7 +57,7 @@ class LoopParts:
     redact: Callable[[str], str] = lambda text: text
     #: In a crew: the role taking this turn (shown on each step and recorded with it).
     role: str | None = None
-    #: The static risk review of a cell (bound to the user's namespace by the runner).
+    #: The static risk review of a cell (bound to the user's namespace by the run's context).
     review: Callable[[str], list[RiskFlag]] = review_cell
     #: Told of model calls that no step accounts for (tokens, seconds): the run's totals.
     account: Callable[[Usage, float], None] = lambda usage, seconds: None

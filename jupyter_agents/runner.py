@@ -1,168 +1,35 @@
-"""One run, from settings to result: set up what its turns share, drive them, end cleanly.
+"""One run, from settings to result: claim the kernel, drive the turns, end cleanly.
 
-:class:`RunContext` holds what every turn of a run shares: the claim on the kernel, the view,
-the notebook recorder, and :class:`~jupyter_agents.control.RunControl` for Stop and interrupt.
-A plain ``%agent`` run is one turn (:func:`run_agent`); a crew is several
-(:mod:`jupyter_agents.crew`). The turns run as their own task so Stop can cancel it without
-touching the cell's task, and every way a run can end (an answer, Stop, interrupt, a failure,
-a bug) leaves the widget and the notebook saying so, with every completed step recorded.
+:func:`run_context` is every run's lifecycle: it claims the kernel, shows the run, connects
+the notebook (:mod:`jupyter_agents.run_start`) and hands the caller a
+:class:`~jupyter_agents.run_context.RunContext`; however the run ends (an answer, Stop,
+interrupt, a failure, a bug) it leaves the widget and the notebook saying so, with every
+completed step recorded. A plain ``%agent`` run is one turn (:func:`run_agent`); a crew is
+several (:mod:`jupyter_agents.crew`).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
-from .approval import ApprovalGate, refuse_unattended
-from .config import Settings, require_model
+from .config import Settings
 from .context import recent_user_cells, system_prompt, task_message
 from .control import RunControl, StopRequested, finish_despite_cancellation
-from .errors import InvalidOption, JupyterAgentsError, NotRecorded, RunInterrupted
-from .executor import KernelExecutor
+from .errors import InvalidOption, JupyterAgentsError, RunInterrupted
 from .final_answer import NO_ANSWER
-from .loop import LoopParts, run_turn
+from .loop import run_turn
 from .memory import Memory
-from .model import ModelClient
-from .notebook_bridge import FrontendRefused, NotebookBridge
-from .recorded import RecordedRun
-from .recorder import NoRecorder, NotebookRecorder
-from .redact import Redactor
 from .result import RunResult, RunStatus
-from .retry import RetryPolicy
-from .risk import RiskFlag, review_cell
-from .run_record import decode_answer, redacted, run_record
+from .run_context import RunContext
+from .run_start import connect_notebook, record_of, replay_or_start
 from .session import KernelSession
 from .telemetry import model_name, set_attributes, span
 from .terminal_text import one_line, quoted
-from .time_limit import HEADLESS_CELL_TIMEOUT
 from .transcript import Transcript
-from .view import approval_unavailable, open_view
-
-
-@dataclass
-class RunContext:
-    """What the turns of one run share."""
-
-    session: KernelSession
-    run: RunResult
-    settings: Settings
-    control: RunControl = field(default_factory=RunControl)
-    view: Any = None
-    recorder: NoRecorder = field(default_factory=NoRecorder)
-    redact: Callable[[str], str] = field(default_factory=Redactor)
-    #: The crew's spec as recorded (None for a single agent).
-    crew_spec: dict[str, Any] | None = None
-    #: The run recorded below this prompt cell, when this run replays it instead.
-    recorded: RecordedRun | None = None
-    transcript: Transcript | None = None
-
-    @property
-    def shell(self) -> Any:
-        return self.session.shell
-
-    async def drive(self, turns: Coroutine[Any, Any, None]) -> None:
-        """Run the turns as their own task, which Stop and interrupt can cancel."""
-        task = asyncio.ensure_future(turns)
-        self.control.attach(task)
-        try:
-            await task
-        finally:
-            if not task.done():  # we are being cancelled: take the turns down with us
-                task.cancel()
-                await finish_despite_cancellation(_settled(task), timeout=5)
-
-    def model(self, name: str | None = None, role: str | None = None) -> ModelClient:
-        settings = self.settings
-        name = name or settings.model
-        transcript, steps = self.transcript, self.run.steps
-
-        def on_reply(sent: list[dict[str, str]], reply: str) -> None:
-            if transcript is not None:
-                transcript.record(name, sent, reply, step=len(steps) + 1, role=role)
-
-        return ModelClient(
-            name,
-            stream=settings.stream,
-            timeout=settings.model_timeout,
-            retry=RetryPolicy(retries=settings.model_retries),
-            extra=settings.model_kwargs,
-            on_reply=on_reply,
-        )
-
-    def parts(
-        self,
-        memory: Memory,
-        gate: ApprovalGate,
-        *,
-        model: str | None = None,
-        max_steps: int | None = None,
-        role: str | None = None,
-        roles: Sequence[str] = (),
-    ) -> LoopParts:
-        """The loop's parts for one turn."""
-        settings = self.settings
-        return LoopParts(
-            model=self.model(model, role),
-            gate=gate,
-            executor=KernelExecutor(
-                self.shell,
-                settings.observation_tokens,
-                on_interrupt=self.control.mark_interrupted,
-                roles=roles,
-                cell_timeout=self.cell_timeout(),
-                on_stuck=self._stuck,
-                max_output_bytes=settings.max_output_bytes,
-                redact=self.redact,
-            ),
-            view=self.view,
-            memory=memory,
-            max_steps=max_steps or settings.max_steps,
-            observation_tokens=settings.observation_tokens,
-            max_proposal_chars=settings.max_proposal_chars,
-            recorder=self.recorder,
-            control=self.control,
-            redact=self.redact,
-            role=role,
-            review=self.review,
-            account=self.run.spend,
-        )
-
-    def cell_timeout(self) -> float:
-        """The agent cells' time limit: the settings', or where nobody can press the stop
-        button (no widgets: nbclient, papermill) and no limit was set, the headless one."""
-        if self.headless_limit():
-            return HEADLESS_CELL_TIMEOUT
-        return self.settings.cell_timeout
-
-    def _stuck(self, line: str) -> None:
-        """From the time limit's thread: the cell ignores interrupts; end the run when it ends."""
-        self.control.mark_interrupted()
-        self.control.reason = self.control.reason or line
-        try:
-            self.view.notice(f"The agent's cell: {line}")
-        except Exception:  # a view that cannot be updated from a thread: the run still ends
-            pass
-
-    def headless_limit(self) -> bool:
-        """Whether the headless default limit applies (see :meth:`cell_timeout`)."""
-        unset = self.settings.sources.get("cell_timeout", "default") == "default"
-        return unset and self.view is not None and not self.view.can_ask
-
-    def review(self, code: str) -> list[RiskFlag]:
-        """The risk review of ``code`` as this kernel will run it: names from earlier cells
-        resolved, and read with the shell's live transformers, compiler flags and aliases."""
-        return review_cell(code, namespace=self.shell.user_ns, shell=self.shell)
-
-    def gate(self, policy: str | None = None) -> ApprovalGate:
-        policy = policy or self.settings.approve
-        if policy == "auto":
-            return ApprovalGate(policy, None)
-        if policy == "risky" and not self.view.can_ask:  # headless: the safe autopilot
-            return ApprovalGate(policy, refuse_unattended)
-        return ApprovalGate(policy, self.view.ask)
+from .view import open_view
 
 
 @asynccontextmanager
@@ -194,16 +61,7 @@ async def run_context(
             ) as run_span,
         ):
             try:
-                context.view = await open_view(
-                    run,
-                    settings.approve != "auto",
-                    settings.frontend_timeout,
-                    crew=crew_spec is not None,
-                    redact=context.redact,
-                )
-                context.view.on_stop(context.control.request_stop)
-                context.recorder = await connect_notebook(context)
-                await _replay_or_start(context)
+                await _open(context)
                 yield context
             except (asyncio.CancelledError, StopRequested, RunInterrupted):
                 if context.control.stop_requested and not context.control.interrupted:
@@ -218,21 +76,42 @@ async def run_context(
                 run.finish(RunStatus.FAILED, f"internal error: {type(error).__name__}: {error}")
                 raise
             finally:
-                if context.recorded is None:
-                    await finish_despite_cancellation(context.recorder.record(_record(context)))
-                await finish_despite_cancellation(context.recorder.finish(run))
-                if context.view is not None:
-                    context.view.finish(run)
-                set_attributes(
-                    run_span,
-                    error__type=type(ending).__qualname__ if ending is not None else None,
-                    jupyter_agents__status=str(run.status),
-                    jupyter_agents__steps=len(run.steps),
-                    gen_ai__usage__input_tokens=run.usage.prompt_tokens,
-                    gen_ai__usage__output_tokens=run.usage.completion_tokens,
-                )
+                await _close(context, run_span, ending)
         if ending is not None:
             raise ending
+
+
+async def _open(context: RunContext) -> None:
+    """Show the run, connect the notebook, and replay the recorded run or start a new one."""
+    settings = context.settings
+    context.view = await open_view(
+        context.run,
+        settings.approve != "auto",
+        settings.frontend_timeout,
+        crew=context.crew_spec is not None,
+        redact=context.redact,
+    )
+    context.view.on_stop(context.control.request_stop)
+    context.recorder = await connect_notebook(context)
+    await replay_or_start(context)
+
+
+async def _close(context: RunContext, run_span: Any, ending: JupyterAgentsError | None) -> None:
+    """Record the run's end in the notebook, the widget and its span, whatever ended it."""
+    run = context.run
+    if context.recorded is None:
+        await finish_despite_cancellation(context.recorder.record(record_of(context)))
+    await finish_despite_cancellation(context.recorder.finish(run))
+    if context.view is not None:
+        context.view.finish(run)
+    set_attributes(
+        run_span,
+        error__type=type(ending).__qualname__ if ending is not None else None,
+        jupyter_agents__status=str(run.status),
+        jupyter_agents__steps=len(run.steps),
+        gen_ai__usage__input_tokens=run.usage.prompt_tokens,
+        gen_ai__usage__output_tokens=run.usage.completion_tokens,
+    )
 
 
 async def run_agent(
@@ -310,103 +189,6 @@ async def _working_context(context: RunContext, section: str | None) -> list[Any
     return cells
 
 
-async def connect_notebook(context: RunContext) -> NoRecorder:
-    """A recorder that writes into the notebook, if the frontend speaks the protocol."""
-    shell, run, view = context.shell, context.run, context.view
-    parent = shell.get_parent() if hasattr(shell, "get_parent") else {}
-    anchor = (parent.get("metadata") or {}).get("cellId")
-    try:
-        bridge = await NotebookBridge.connect(run.run_id, anchor, run.model)
-    except FrontendRefused as refusal:
-        view.notice(f"{refusal}; the run goes on in this widget.")
-        return NoRecorder()
-    if bridge is None:
-        return NoRecorder()
-
-    def lost(note: str) -> None:
-        view.use_notebook(False)
-        view.notice(note)
-
-    recorder = NotebookRecorder(
-        bridge,
-        run,
-        anchor_cell_id=anchor,
-        parent_msg_id=parent["header"]["msg_id"],
-        keep_rejected=context.settings.keep_rejected,
-        on_decision=view.answer,
-        on_lost=lost,
-        redact=context.redact,
-        on_queued=context.session.queued_proposals.add,
-    )
-    view.use_notebook(True)
-    return recorder
-
-
-async def _replay_or_start(context: RunContext) -> None:
-    """Replay this prompt cell's recorded run, or start recording a new one."""
-    settings, run = context.settings, context.run
-    previous = await context.recorder.previous_run()
-    same = previous is not None and previous.record.get("task") == context.redact(run.task)
-    if same and context.crew_spec is not None:  # the record holds the spec redacted
-        same = previous.record.get("crew") == redacted(context.crew_spec, context.redact)
-    if previous is not None and same and not settings.rerun:
-        context.recorded = previous
-        # Its cells run next, as ordinary code: with the agent cells' redaction and output cap,
-        # so they print what was recorded and no secret lands in the notebook.
-        if context.session.output_rules is not None:
-            context.session.output_rules.watch(
-                previous.cell_ids, context.redact, settings.max_output_bytes
-            )
-        run.answer = decode_answer(previous.record.get("answer"))
-        run.steps = previous.steps()
-        run.finish(RunStatus.REPLAYED)
-        context.view.show_replay(previous.describe())
-        context.view.notice(
-            f"Found this cell's {previous.describe()} below: not calling a model. The recorded "
-            "cells run as ordinary code; the result is the recorded answer. "
-            "Add --rerun to ask the model again."
-        )
-        return
-    if settings.offline:
-        raise NotRecorded(
-            "this cell has no recorded run in the notebook (or its task changed), and offline "
-            "mode never calls a model: run it with a model first (jupyter agents run)."
-        )
-    require_model(settings, context.crew_spec)
-    if settings.approve == "each" and not context.view.can_ask:
-        raise approval_unavailable(settings.frontend_timeout, context.recorder.client)
-    if context.headless_limit():
-        context.view.notice(
-            f"Nobody can press stop here, so each agent cell may run {HEADLESS_CELL_TIMEOUT:g} s "
-            "before it is interrupted (set cell_timeout to change it)."
-        )
-    if previous is not None and not settings.rerun:
-        changed = "task" if previous.record.get("task") != context.redact(run.task) else "crew"
-        context.view.notice(
-            f"The {changed} changed since this cell's {previous.describe()}: the new run "
-            f"replaces its {len(previous.cell_ids)} cell(s) below."
-        )
-    # A new run of a prompt cell replaces its previous run's cells, as re-running a cell
-    # replaces its outputs: left in place they would be orphans that Run All still executes.
-    # The record so far (status "running"): written when the run begins, after each step,
-    # and in full at the end.
-    context.recorder.progress = lambda: _record(context, transcript=False)
-    await context.recorder.start(replacing=previous)
-
-
-def _record(context: RunContext, transcript: bool = True) -> dict[str, Any]:
-    """The run's record; without ``transcript`` for the records written while it runs."""
-    recorder = context.recorder
-    return run_record(
-        context.run,
-        prompt_cell=getattr(recorder, "anchor", ""),
-        redact=context.redact,
-        models=getattr(recorder, "models", {}),
-        crew=context.crew_spec,
-        transcript=context.transcript.as_json() if transcript and context.transcript else None,
-    )
-
-
 def bind_tools(namespace: dict[str, Any], tools: Sequence[Callable[..., Any]]) -> None:
     """Make the user's tool functions callable by name from generated code."""
     for tool in tools:
@@ -449,8 +231,3 @@ def _interrupt_message(run: RunResult, control: RunControl) -> str:
         shown = ", ".join(names[:10]) + (" ..." if len(names) > 10 else "")
         message += f" The interrupted cell's assignments were undone: {shown}."
     return message
-
-
-async def _settled(task: asyncio.Future[Any]) -> None:
-    """Wait for a task to end, however it ends."""
-    await asyncio.wait({task})
