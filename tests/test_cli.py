@@ -484,9 +484,9 @@ def test_the_jupyter_subcommand_is_installed():
 def test_agent_cells_have_no_whole_cell_limit_in_headless_runs():
     from nbformat.v4 import new_code_cell as cell
 
-    from jupyter_agents.cli import _timeout_for
+    from jupyter_agents.cli_execution import nbclient_timeout_func
 
-    limit = _timeout_for(600)
+    limit = nbclient_timeout_func(600)
     assert [limit(cell(s)) for s in ("%agent go", "x = %agent go", "%%crew\ntask: t")] == [None] * 3
     assert limit(cell("print('%agent')")) == 600 and limit(cell("# %agent\n1")) == 600
 

@@ -13,7 +13,8 @@ from traitlets.config.loader import DeferredConfigString
 from jupyter_agents import prompts
 from jupyter_agents.agent import Agent
 from jupyter_agents.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
-from jupyter_agents.cli import HEADLESS_AGENT_CELL_TIMEOUT, UsageError, _cell_timeout, _parser
+from jupyter_agents.cli import _parser
+from jupyter_agents.cli_inputs import HEADLESS_AGENT_CELL_TIMEOUT, UsageError, agent_cell_timeout
 from jupyter_agents.config import SettingsStore
 from jupyter_agents.errors import InvalidOption
 from jupyter_agents.headless import approved_or_own, end_unfinished_runs
@@ -168,12 +169,12 @@ def test_the_python_api_takes_the_new_settings():
 
 def test_the_headless_cli_gives_agent_cells_a_time_limit():
     parser = _parser()
-    assert _cell_timeout(parser.parse_args(["run", "a.ipynb"])) == HEADLESS_AGENT_CELL_TIMEOUT
+    assert agent_cell_timeout(parser.parse_args(["run", "a.ipynb"])) == HEADLESS_AGENT_CELL_TIMEOUT
     assert HEADLESS_AGENT_CELL_TIMEOUT == 600
-    assert _cell_timeout(parser.parse_args(["run", "a.ipynb", "--cell-timeout", "5"])) == 5
-    assert _cell_timeout(parser.parse_args(["replay", "a.ipynb", "--cell-timeout", "0"])) == 0
+    assert agent_cell_timeout(parser.parse_args(["run", "a.ipynb", "--cell-timeout", "5"])) == 5
+    assert agent_cell_timeout(parser.parse_args(["replay", "a.ipynb", "--cell-timeout", "0"])) == 0
     with pytest.raises(UsageError):
-        _cell_timeout(parser.parse_args(["run", "a.ipynb", "--cell-timeout", "-3"]))
+        agent_cell_timeout(parser.parse_args(["run", "a.ipynb", "--cell-timeout", "-3"]))
 
 
 def test_the_model_is_told_about_the_time_limit_from_a_template():
