@@ -286,7 +286,7 @@ def test_a_cell_changed_after_the_policy_approved_it_is_asked_about(
 # -- without a widget frontend ------------------------------------------------------------------
 
 
-def test_the_plain_record_prints_the_flags_and_risky_needs_widgets(
+def test_the_plain_record_prints_the_flags_and_risky_without_widgets_refuses_flagged_cells(
     llm: ScriptedLLMServer, tmp_path: Path
 ):
     kernel = start_kernel(llm, tmp_path, widget_frontend=False)
@@ -299,9 +299,13 @@ def test_the_plain_record_prints_the_flags_and_risky_needs_widgets(
         assert "⚠ line 1: !echo hi runs a shell command" in run.stdout
         never_told_the_model(llm, "runs a shell command")
 
+        # Nobody can approve here: the flagged cell is refused, the model told so, not run.
         llm.reset()
+        llm.script(code("refused_listing = !echo hi"), code("final_answer('no shell')"))
         refused = kernel.execute("%agent --approve risky List", timeout=60)
-        assert "ApprovalUnavailable" in refused.error_text
-        assert llm.requests == []
+        assert refused.status == "ok", refused.error_text
+        assert value_of(kernel, "'refused_listing' in globals()") == "False"
+        told = json.dumps(llm.requests[-1].messages)
+        assert "nobody is here to approve such a cell" in told
     finally:
         kernel.shutdown()
