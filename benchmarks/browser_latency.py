@@ -46,8 +46,8 @@ SETUP = """\
 %load_ext jupyter_agents
 %agent_config model=openai/scripted model_retries=0
 import time
-import jupyter_agents.model
-jupyter_agents.model.load_litellm()
+import jupyter_agents.agent.model
+jupyter_agents.agent.model.load_litellm()
 _bench_started = {}"""
 DUMP = f"""\
 import json

@@ -7,7 +7,7 @@ at steps 1, 10 and 30:
 
 - ours: the messages the loopback server actually received from the kernel (the real loop,
   memory and context code; the system prompt is also checked against
-  ``jupyter_agents.context.system_prompt()``);
+  ``jupyter_agents.agent.instructions.system_prompt()``);
 - smolagents: the messages its CodeAgent passed to its Model at those steps, mapped to API
   roles as its API models do.
 
@@ -49,7 +49,7 @@ def plan(steps: int, output_bytes: int) -> list[tuple[str, str]]:
 
 
 def count(messages: list[dict[str, Any]] | None = None, text: str | None = None) -> int:
-    from jupyter_agents.model import load_litellm
+    from jupyter_agents.agent.model import load_litellm
 
     litellm = load_litellm()
     if text is not None:
@@ -74,7 +74,7 @@ def run(ctx: Any) -> Measure:
 
 
 def _ours(ctx: Any, kernel: Any, steps: int, output_bytes: int) -> dict[str, Any]:
-    from jupyter_agents.context import system_prompt
+    from jupyter_agents.agent.instructions import system_prompt
 
     ctx.server.reset()
     ctx.server.script(*(ours_reply(thought, code) for thought, code in plan(steps, output_bytes)))

@@ -31,8 +31,8 @@ LEAKY_PREFIXES = ("JUPYTER_AGENTS_", "OPENAI_", "ANTHROPIC_", "OLLAMA_", "LITELL
 PREPARE = f"""\
 %load_ext jupyter_agents
 %agent_config model={MODEL} model_retries=0
-import jupyter_agents.model
-jupyter_agents.model.load_litellm()
+import jupyter_agents.agent.model
+jupyter_agents.agent.model.load_litellm()
 """
 
 #: Prints the last run's result as JSON (what ``jupyter_agents.last_run()`` records).

@@ -10,7 +10,7 @@ prompt, parsing, deciding, running the cell through its executor, recording and 
   client sees it (execute request to reply); model time is the sum of the steps'
   ``model_seconds`` (litellm's call, HTTP and streaming included: shown separately).
   Two frontends: widgets only (JupyterLab without the extension, VS Code), and the notebook
-  protocol answered by :class:`~jupyter_agents.notebook_frontend.NotebookFrontend` (what the
+  protocol answered by :class:`~jupyter_agents.notebook.frontend.NotebookFrontend` (what the
   JupyterLab extension does; browser costs are in measure 5).
 - smolagents: ``CodeAgent.run`` with its default ``LocalPythonExecutor``, the model a
   ``Model`` subclass returning the scripted reply instantly; with its default logging (rich
@@ -24,7 +24,7 @@ from typing import Any
 
 from nbformat.v4 import new_code_cell, new_notebook
 
-from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.notebook.frontend import NotebookFrontend
 
 from . import stats
 from .kernels import agent_line, last_run, ours_reply

@@ -35,7 +35,7 @@ print(_bench_out.getvalue())
 def main(limit: int = 45, steps: int = 10, notebook: bool = False) -> None:
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from jupyter_agents.notebook_frontend import NotebookFrontend
+    from jupyter_agents.notebook.frontend import NotebookFrontend
 
     plan = cells(steps)
     with tempfile.TemporaryDirectory() as home, ScriptedLLMServer() as server:

@@ -12,11 +12,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from IPython import get_ipython
+
 from ._version import __version__
-from .agent import Agent
-from .approval import ApprovalDecision, ApprovalRequest
-from .crew import Crew, CrewResult, CrewStalled
-from .errors import (
+from .core.errors import (
     ApprovalUnavailable,
     ConfigurationError,
     InvalidOption,
@@ -27,9 +26,16 @@ from .errors import (
     RunAlreadyActive,
     RunInterrupted,
 )
-from .final_answer import final_answer
-from .memory import Step, StepStatus, Usage
-from .result import RunResult, RunStatus
+from .core.result import RunResult, RunStatus
+from .core.steps import Step, StepStatus, Usage
+from .crew.crew_run import Crew, CrewResult, CrewStalled
+from .ipython.awaitable import agent_lines_as_calls, await_agent_magics
+from .ipython.display_quiet import restore_quiet, tolerate_broken_last_cell
+from .ipython.magics import AgentMagics
+from .kernel.turn_end import final_answer
+from .run.python_api import Agent
+from .run.session import KernelSession, forget_session
+from .safety.approval import ApprovalDecision, ApprovalRequest
 
 __all__ = [
     "__version__",
@@ -66,11 +72,6 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_agents``: register the magics and make ``%agent`` awaitable."""
-    from .awaitable import agent_lines_as_calls, await_agent_magics
-    from .display_quiet import tolerate_broken_last_cell
-    from .magics import AgentMagics
-    from .session import KernelSession
-
     session = KernelSession.for_shell(ipython)
     ipython.register_magics(AgentMagics(ipython, session))
     tolerate_broken_last_cell(ipython)
@@ -82,10 +83,6 @@ def load_ipython_extension(ipython: Any) -> None:
 
 
 def unload_ipython_extension(ipython: Any) -> None:
-    from .awaitable import agent_lines_as_calls, await_agent_magics
-    from .display_quiet import restore_quiet
-    from .session import forget_session
-
     forget_session(ipython)
     restore_quiet(ipython)
 
@@ -98,10 +95,6 @@ def unload_ipython_extension(ipython: Any) -> None:
 
 def last_run() -> RunResult | None:
     """The most recent run in this kernel (its steps, tokens, status), or None."""
-    from IPython import get_ipython
-
-    from .session import KernelSession
-
     shell = get_ipython()
     return None if shell is None else KernelSession.for_shell(shell).last
 
@@ -109,10 +102,6 @@ def last_run() -> RunResult | None:
 def session_settings() -> Any:
     """This kernel's settings store: ``%agent_config`` values and, for headless runners such
     as ``jupyter agents run``, ``command_line`` values that win over them."""
-    from IPython import get_ipython
-
-    from .session import KernelSession
-
     shell = get_ipython()
     if shell is None:
         raise JupyterAgentsError("session_settings() needs an IPython kernel.")

@@ -24,8 +24,8 @@ def every_notebook_is_valid(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     schema and jupyter-agents' own (``metadata_errors``), whatever the test asserted."""
     import nbformat
 
-    from jupyter_agents.notebook_frontend import NotebookFrontend
-    from jupyter_agents.schema import metadata_errors
+    from jupyter_agents.notebook.frontend import NotebookFrontend
+    from jupyter_agents.notebook.schema import metadata_errors
 
     made: list[NotebookFrontend] = []
     original = NotebookFrontend.__init__
@@ -82,8 +82,8 @@ def start_kernel(
 PREPARE = """\
 %load_ext jupyter_agents
 %agent_config model=openai/scripted model_retries=1
-import jupyter_agents, jupyter_agents.model
-jupyter_agents.model.load_litellm()
+import jupyter_agents, jupyter_agents.agent.model
+jupyter_agents.agent.model.load_litellm()
 """
 
 

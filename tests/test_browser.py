@@ -19,7 +19,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyter_agents.schema import metadata_errors
+from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import kernel_env
 from tests.support.lab import LabServer, chromium, running_lab, write_notebook
 from tests.support.llm_server import ScriptedLLMServer

@@ -17,7 +17,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from jupyter_agents._version import __version__
-from jupyter_agents.schema import metadata_errors
+from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import kernel_env
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
@@ -484,7 +484,7 @@ def test_the_jupyter_subcommand_is_installed():
 def test_agent_cells_have_no_whole_cell_limit_in_headless_runs():
     from nbformat.v4 import new_code_cell as cell
 
-    from jupyter_agents.cli_execution import nbclient_timeout_func
+    from jupyter_agents.cli.execution import nbclient_timeout_func
 
     limit = nbclient_timeout_func(600)
     assert [limit(cell(s)) for s in ("%agent go", "x = %agent go", "%%crew\ntask: t")] == [None] * 3

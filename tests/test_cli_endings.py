@@ -13,7 +13,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from jupyter_agents.schema import metadata_errors
+from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import kernel_env
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code

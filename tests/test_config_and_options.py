@@ -6,10 +6,10 @@ import pytest
 from IPython.core.interactiveshell import InteractiveShell
 from traitlets.config import Config
 
-from jupyter_agents.config import MODEL_ENV_VAR, SettingsStore, require_model
-from jupyter_agents.crew_spec import build_crew_spec
-from jupyter_agents.errors import InvalidOption, NoModelConfigured
-from jupyter_agents.magic_options import parse_magic_line
+from jupyter_agents.core.errors import InvalidOption, NoModelConfigured
+from jupyter_agents.crew.spec import build_crew_spec
+from jupyter_agents.ipython.magic_options import parse_magic_line
+from jupyter_agents.run.config import MODEL_ENV_VAR, SettingsStore, require_model
 
 # -- settings --------------------------------------------------------------------------------
 

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from jupyter_agents.crew_context import SectionSummary, role_system_prompt, summarize_sections
-from jupyter_agents.crew_spec import CrewSpecError, build_crew_spec, parse_crew_text
-from jupyter_agents.manager import ManagerReplyError, parse_manager_reply
+from jupyter_agents.crew.manager import ManagerReplyError, parse_manager_reply
+from jupyter_agents.crew.role_instructions import (
+    SectionSummary,
+    role_system_prompt,
+    summarize_sections,
+)
+from jupyter_agents.crew.spec import CrewSpecError, build_crew_spec, parse_crew_text
 
 SPEC = """
 task: Find what drives revenue in sales.csv and write it up
@@ -148,7 +152,7 @@ def test_the_role_prompt_says_who_it_is_and_how_to_hand_off():
 
 def test_the_python_api_refuses_bad_crews_and_settings_when_they_are_made():
     from jupyter_agents import Agent, Crew
-    from jupyter_agents.errors import InvalidOption
+    from jupyter_agents.core.errors import InvalidOption
 
     analyst = Agent(role="Analyst", goal="Find the drivers")
     with pytest.raises(InvalidOption, match="approve='bogus' is not valid"):

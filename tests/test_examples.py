@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from jupyter_agents.schema import metadata_errors
+from jupyter_agents.notebook.schema import metadata_errors
 
 pytestmark = pytest.mark.kernel
 

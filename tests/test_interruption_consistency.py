@@ -15,8 +15,8 @@ from collections.abc import Iterator
 import pytest
 from nbformat.v4 import new_code_cell
 
-from jupyter_agents.notebook_frontend import NotebookFrontend
-from jupyter_agents.schema import metadata_errors
+from jupyter_agents.notebook.frontend import NotebookFrontend
+from jupyter_agents.notebook.schema import metadata_errors
 from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code

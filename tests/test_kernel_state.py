@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from jupyter_agents.kernel_state import MAX_LINE_CHARS, describe, summarize_namespace
+from jupyter_agents.kernel.namespace_summary import MAX_LINE_CHARS, describe, summarize_namespace
 
 
 def test_data_frames_show_shape_columns_and_dtypes_but_no_data():

@@ -9,9 +9,9 @@ import sys
 
 import pytest
 
-from jupyter_agents.errors import ModelCallFailed
-from jupyter_agents.model import ModelClient
-from jupyter_agents.retry import RetryPolicy
+from jupyter_agents.agent.model import ModelClient
+from jupyter_agents.agent.retry import RetryPolicy
+from jupyter_agents.core.errors import ModelCallFailed
 from tests.support.llm_server import Fault, ScriptedLLMServer
 
 FAST = RetryPolicy(retries=2, base_delay=0.01, max_delay=0.05)
@@ -141,7 +141,7 @@ def test_litellm_uses_its_local_price_map_unless_the_user_chose(preset, expected
     if preset is not None:
         env["LITELLM_LOCAL_MODEL_COST_MAP"] = preset
     check = (
-        "import os\nfrom jupyter_agents.model import load_litellm\nload_litellm()\n"
+        "import os\nfrom jupyter_agents.agent.model import load_litellm\nload_litellm()\n"
         "print(os.environ['LITELLM_LOCAL_MODEL_COST_MAP'])"
     )
     shown = subprocess.run(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from jupyter_agents.namespace_rollback import NamespaceSnapshot
+from jupyter_agents.kernel.namespace_rollback import NamespaceSnapshot
 
 
 def test_added_rebound_and_deleted_names_are_put_back():

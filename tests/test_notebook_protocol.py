@@ -14,9 +14,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell
 
-from jupyter_agents import protocol
-from jupyter_agents.notebook_frontend import NotebookFrontend
-from jupyter_agents.schema import metadata_errors
+from jupyter_agents.notebook import protocol
+from jupyter_agents.notebook.frontend import NotebookFrontend
+from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import PREPARE, start_kernel
 from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer

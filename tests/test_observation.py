@@ -7,7 +7,7 @@ import re
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
-from jupyter_agents.observation import (
+from jupyter_agents.core.observation import (
     CHARS_PER_TOKEN,
     MIN_BUDGET_CHARS,
     HeadTailBuffer,

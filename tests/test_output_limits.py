@@ -11,7 +11,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.notebook.frontend import NotebookFrontend
 from tests.conftest import PREPARE, kernel_env
 from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import ScriptedLLMServer

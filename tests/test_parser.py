@@ -7,7 +7,7 @@ import ast
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from jupyter_agents.parser import parse_reply
+from jupyter_agents.agent.parser import parse_reply
 
 
 def test_fenced_python_with_prose_around():

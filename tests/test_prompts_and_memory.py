@@ -5,16 +5,16 @@ import asyncio
 import litellm
 import pytest
 
-from jupyter_agents.approval import (
+from jupyter_agents.agent.instructions import recent_user_cells, system_prompt, task_message
+from jupyter_agents.core.observation import Observation
+from jupyter_agents.core.steps import Memory, Step, StepStatus
+from jupyter_agents.safety.approval import (
     ApprovalDecision,
     ApprovalGate,
     ApprovalRequest,
     Verdict,
     step_status,
 )
-from jupyter_agents.context import recent_user_cells, system_prompt, task_message
-from jupyter_agents.memory import Memory, Step, StepStatus
-from jupyter_agents.observation import Observation
 
 TOKENIZER_MODEL = "gpt-4o"
 

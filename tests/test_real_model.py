@@ -31,7 +31,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from jupyter_agents.schema import metadata_errors
+from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import kernel_env
 from tests.support.kernel import CellRun, KernelHarness, attached_notebook
 from tests.support.real_model import (
@@ -62,8 +62,8 @@ OBSERVATION_TOKENS = 500
 PREPARE = """\
 %load_ext jupyter_agents
 %agent_config model={model} observation_tokens={observation_tokens}
-import json as _json, jupyter_agents, jupyter_agents.model
-jupyter_agents.model.load_litellm()
+import json as _json, jupyter_agents, jupyter_agents.agent.model
+jupyter_agents.agent.model.load_litellm()
 def _log_cell(info, _path={log!r}):
     with open(_path, "a") as _file:
         _file.write(_json.dumps(info.raw_cell) + "\\n")

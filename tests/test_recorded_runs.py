@@ -14,12 +14,12 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from jupyter_agents.notebook_frontend import NotebookFrontend
-from jupyter_agents.recorded import find_recorded_run
-from jupyter_agents.result import RunResult, RunStatus
-from jupyter_agents.run_record import run_record
-from jupyter_agents.schema import metadata_errors
-from jupyter_agents.transcript import Transcript
+from jupyter_agents.core.result import RunResult, RunStatus
+from jupyter_agents.notebook.frontend import NotebookFrontend
+from jupyter_agents.notebook.recorded import find_recorded_run
+from jupyter_agents.notebook.run_record import run_record
+from jupyter_agents.notebook.schema import metadata_errors
+from jupyter_agents.notebook.transcript import Transcript
 from tests.conftest import start_kernel
 from tests.support.kernel import KernelHarness, attached_notebook
 from tests.support.llm_server import Fault, ScriptedLLMServer

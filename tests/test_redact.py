@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 
-from jupyter_agents.context import task_message
-from jupyter_agents.kernel_state import summarize_namespace
-from jupyter_agents.redact import REDACTED, Redactor, looks_secret
+from jupyter_agents.agent.instructions import task_message
+from jupyter_agents.kernel.namespace_summary import summarize_namespace
+from jupyter_agents.safety.redact import REDACTED, Redactor, looks_secret
 
 
 def test_known_credential_shapes_are_replaced():
@@ -106,7 +106,7 @@ def test_url_passwords_short_secrets_and_cut_reprs_are_redacted_by_value():
 
 
 def test_every_text_mimetype_json_keys_and_metadata_are_redacted_but_not_images():
-    from jupyter_agents.output_redaction import _redacted, redacted_bundle
+    from jupyter_agents.kernel.output_redaction import _redacted, redacted_bundle
 
     redact = Redactor(environ=ENV)
     secret = "Pg7-Vault-x93Q"
@@ -124,7 +124,7 @@ def test_every_text_mimetype_json_keys_and_metadata_are_redacted_but_not_images(
 
 
 def test_a_key_written_in_two_pieces_is_redacted_where_the_pieces_join():
-    from jupyter_agents.output_redaction import LineRedactor
+    from jupyter_agents.kernel.output_redaction import LineRedactor
 
     key = "sk-proj-" + "FAKE" * 5 + "1234"
     sent: list[str] = []
@@ -141,7 +141,7 @@ def test_the_headless_frontend_redacts_an_agent_cells_stream_where_it_joins_it()
     import nbformat
     from nbformat.v4 import new_code_cell, new_notebook
 
-    from jupyter_agents.notebook_frontend import NotebookFrontend
+    from jupyter_agents.notebook.frontend import NotebookFrontend
 
     nb = new_notebook(cells=[new_code_cell("x", id="a")])
     frontend = NotebookFrontend(nb, redact=Redactor(environ={}))

@@ -10,12 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jupyter_agents.answer_check import typed_in_answer, unsupported_facts
-from jupyter_agents.error_feedback import error_hint, format_error, missing_module_hint
-from jupyter_agents.kernel_installs import pip_in_kernel
-from jupyter_agents.memory import Step, StepStatus
-from jupyter_agents.observation import Observation
-from jupyter_agents.repetition import repeat_correction, repeated_step
+from jupyter_agents.agent.answer_check import typed_in_answer, unsupported_facts
+from jupyter_agents.agent.kernel_installs import pip_in_kernel
+from jupyter_agents.agent.repetition import repeat_correction, repeated_step
+from jupyter_agents.core.observation import Observation
+from jupyter_agents.core.steps import Step, StepStatus
+from jupyter_agents.kernel.error_feedback import error_hint, format_error, missing_module_hint
 
 
 @pytest.mark.parametrize(

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from jupyter_agents import risk_rules
-from jupyter_agents.risk import Category, RiskFlag, review_cell
+from jupyter_agents.safety import risk_rules
+from jupyter_agents.safety.risk import Category, RiskFlag, review_cell
 
 EXISTING = ["report.csv", "notes.txt", "data/sales.csv", "out_dir/x.csv", "x.csv", "analysis.py"]
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "risk.md"
@@ -763,7 +763,7 @@ def test_an_odd_namespace_never_breaks_the_review():
 
 REVIEW_IN_KERNEL = """\
 import json
-from jupyter_agents.risk import review_cell
+from jupyter_agents.safety.risk import review_cell
 namespace = get_ipython().user_ns
 print(json.dumps({c: sorted(f.category.value for f in review_cell(c, namespace=namespace))
                   for c in CASES}))

@@ -25,7 +25,7 @@ def review_in_kernel(kernel: KernelHarness, cell: str) -> list[str]:
     """The flags the review gives ``cell`` in the kernel, on the kernel's namespace (the
     review then reads the cell with the running shell)."""
     run = kernel.execute(
-        "import json as _j\nfrom jupyter_agents.risk import review_cell as _r\n"
+        "import json as _j\nfrom jupyter_agents.safety.risk import review_cell as _r\n"
         f"print(_j.dumps([str(f) for f in _r({cell!r}, namespace=get_ipython().user_ns)]))"
     )
     assert run.status == "ok", run.error_text

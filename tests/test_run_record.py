@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from jupyter_agents.redact import Redactor
-from jupyter_agents.result import RunResult
-from jupyter_agents.run_record import decode_answer, encode_answer, run_record
+from jupyter_agents.core.result import RunResult
+from jupyter_agents.notebook.run_record import decode_answer, encode_answer, run_record
+from jupyter_agents.safety.redact import Redactor
 
 KEY = "sk-proj-FAKEFAKEFAKEFAKEFAKE1234"
 

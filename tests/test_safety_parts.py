@@ -11,20 +11,20 @@ from traitlets.config import Config
 from traitlets.config.loader import DeferredConfigString
 
 from jupyter_agents import prompts
-from jupyter_agents.agent import Agent
-from jupyter_agents.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
-from jupyter_agents.cli import _parser
-from jupyter_agents.cli_inputs import HEADLESS_AGENT_CELL_TIMEOUT, UsageError, agent_cell_timeout
-from jupyter_agents.config import SettingsStore
-from jupyter_agents.errors import InvalidOption
-from jupyter_agents.headless import approved_or_own, end_unfinished_runs
-from jupyter_agents.loop import undone_note
-from jupyter_agents.magic_options import parse_magic_line
-from jupyter_agents.output_limits import StreamBudget, cap_bundle, head_of, size_of
-from jupyter_agents.output_redaction import redacted_bundle
-from jupyter_agents.redact import Redactor
-from jupyter_agents.risk import Category, review_cell
-from jupyter_agents.schema import metadata_errors, schema
+from jupyter_agents.agent.loop import undone_note
+from jupyter_agents.cli.entry_point import _parser
+from jupyter_agents.cli.headless import approved_or_own, end_unfinished_runs
+from jupyter_agents.cli.inputs import HEADLESS_AGENT_CELL_TIMEOUT, UsageError, agent_cell_timeout
+from jupyter_agents.core.errors import InvalidOption
+from jupyter_agents.ipython.magic_options import parse_magic_line
+from jupyter_agents.kernel.output_limits import StreamBudget, cap_bundle, head_of, size_of
+from jupyter_agents.kernel.output_redaction import redacted_bundle
+from jupyter_agents.notebook.schema import metadata_errors, schema
+from jupyter_agents.run.config import SettingsStore
+from jupyter_agents.run.python_api import Agent
+from jupyter_agents.safety.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
+from jupyter_agents.safety.redact import Redactor
+from jupyter_agents.safety.risk import Category, review_cell
 
 FLAGGED = tuple(review_cell("import os\nos.remove('old.csv')"))
 
@@ -295,7 +295,7 @@ def test_only_the_text_and_json_forms_of_a_bundle_are_redacted():
 
 
 def test_progress_lines_show_code_as_written_but_escape_control_characters():
-    from jupyter_agents.terminal_text import first_line, one_line
+    from jupyter_agents.text.terminal_text import first_line, one_line
 
     assert first_line('handoff("Analyst", "données prêtes")\nmore') == (
         'handoff("Analyst", "données prêtes")'
@@ -313,7 +313,7 @@ def test_output_changes_undo_cleanly_even_when_exited_out_of_order(monkeypatch):
     import sys
     from contextlib import ExitStack
 
-    from jupyter_agents.output_redaction import redact_outputs
+    from jupyter_agents.kernel.output_redaction import redact_outputs
 
     class Shell:
         def __init__(self):
@@ -347,7 +347,7 @@ def test_output_changes_undo_cleanly_even_when_exited_out_of_order(monkeypatch):
 
 def test_the_html_trace_shows_hidden_characters_as_markers():
     # Trojan Source: in the shared trace a cell must read as it runs, as in the widget.
-    from jupyter_agents.export import html_trace
+    from jupyter_agents.cli.export import html_trace
 
     source = 'access = "user"  # \u202e } \u2066if admin:\u2069 \u2066'
     cell = nbformat.v4.new_code_cell(source)

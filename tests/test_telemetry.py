@@ -89,7 +89,7 @@ def test_a_failed_model_call_sets_error_type(
 
 def test_without_a_configured_tracer_provider_nothing_is_recorded():
     # The test process never sets a provider: the API's default records (so exports) nothing.
-    from jupyter_agents.telemetry import span
+    from jupyter_agents.agent.telemetry import span
 
     with span("chat scripted", client=True, gen_ai__request__model="scripted") as current:
         assert current is not None and not current.is_recording()

@@ -1,6 +1,6 @@
 /**
  * Characters that make a cell read otherwise than it runs, made visible (the same set as
- * `jupyter_agents/hidden_text.py`). Text-direction controls (U+202A-U+202E, U+2066-U+2069,
+ * `jupyter_agents/text/hidden_text.py`). Text-direction controls (U+202A-U+202E, U+2066-U+2069,
  * LRM, RLM, ALM) reorder the code around them on screen while Python runs it in stored order
  * (Trojan Source); zero-width and other invisible characters hide text; control characters
  * show as nothing. The editor keeps the code as it is (it is what runs): these lines are

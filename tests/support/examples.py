@@ -18,7 +18,7 @@ from pathlib import Path
 import nbformat
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from jupyter_agents.cli import main as jupyter_agents
+from jupyter_agents.cli.entry_point import main as jupyter_agents
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
 

@@ -22,8 +22,8 @@ from typing import Any
 import nbformat
 from jupyter_client.manager import KernelManager
 
-from jupyter_agents import protocol
-from jupyter_agents.notebook_frontend import NotebookFrontend
+from jupyter_agents.notebook import protocol
+from jupyter_agents.notebook.frontend import NotebookFrontend
 
 WIDGET_TARGET = "jupyter.widget"
 LINK_MODELS = {"LinkModel", "DirectionalLinkModel"}

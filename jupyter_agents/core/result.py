@@ -1,0 +1,118 @@
+"""The outcome of one agent run, as the Python API returns it."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import Enum
+from typing import Any
+
+from .steps import Step, Timings, Usage
+
+
+class RunStatus(str, Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    #: The model stated the answer in prose (numbers the cells showed) instead of calling
+    #: final_answer in a cell: the answer is its reply's text.
+    ANSWERED_WITHOUT_CODE = "answered-without-code"
+    MAX_STEPS = "max-steps"
+    STOPPED = "stopped"
+    #: A role's turn in a crew ended with handoff(); not an ending for a whole run.
+    HANDED_OFF = "handed-off"
+    INTERRUPTED = "interrupted"
+    #: Run All found the cell's recorded run below it and replayed it without a model.
+    REPLAYED = "replayed"
+    FAILED = "failed"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass
+class RunResult:
+    """Everything one run did. ``answer`` is the final answer (None if there was none)."""
+
+    task: str
+    model: str
+    approve: str
+    max_steps: int
+    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    status: RunStatus = RunStatus.RUNNING
+    answer: Any = None
+    steps: list[Step] = field(default_factory=list)
+    #: Model calls that are not part of a step: the best-answer call at the step limit, a
+    #: proposal stopped or interrupted before it ran, a crew manager's decisions.
+    extra_usage: Usage = field(default_factory=Usage)
+    extra_model_seconds: float = 0.0
+    error: str | None = None
+    started: float = field(default_factory=time.time)
+    duration: float = 0.0
+
+    @property
+    def usage(self) -> Usage:
+        total = self.extra_usage
+        for step in self.steps:
+            total = total + step.usage
+        return total
+
+    def add_usage(self, usage: Usage, model_seconds: float) -> None:
+        """Account for a model call that is not part of a step (see ``extra_usage``)."""
+        self.extra_usage = self.extra_usage + usage
+        self.extra_model_seconds += model_seconds
+
+    @property
+    def timings(self) -> Timings:
+        total = Timings(model_seconds=self.extra_model_seconds)
+        for step in self.steps:
+            total.model_seconds += step.timings.model_seconds
+            total.waiting_seconds += step.timings.waiting_seconds
+            total.execution_seconds += step.timings.execution_seconds
+        return total
+
+    def finish(self, status: RunStatus, error: str | None = None) -> None:
+        """Mark the run as ended; the first ending wins (a Stop after an error is not news)."""
+        if self.status is RunStatus.RUNNING:
+            self.status = status
+            self.error = error
+            self.duration = time.time() - self.started
+
+    def headline(self) -> str:
+        """One line saying how the run ended."""
+        if self.status is RunStatus.COMPLETED:
+            answer = repr(self.answer)
+            return "Done. Final answer: " + (answer if len(answer) <= 200 else answer[:197] + "...")
+        if self.status is RunStatus.ANSWERED_WITHOUT_CODE:
+            answer = repr(self.answer)
+            return "Answered without code (the model's reply, not a cell's result): " + (
+                answer if len(answer) <= 200 else answer[:197] + "..."
+            )
+        if self.status is RunStatus.MAX_STEPS:
+            return (
+                f"Reached the step limit ({self.max_steps}); the model's best answer is the result."
+            )
+        if self.status is RunStatus.STOPPED:
+            return "Stopped by you."
+        if self.status is RunStatus.INTERRUPTED:
+            return "Interrupted. Cells that completed are kept."
+        if self.status is RunStatus.FAILED:
+            return f"Failed: {self.error}"
+        if self.status is RunStatus.REPLAYED:
+            answer = repr(self.answer)
+            return "Replayed the recorded run. Recorded answer: " + (
+                answer if len(answer) <= 200 else answer[:197] + "..."
+            )
+        return "Running."
+
+    def summary(self) -> str:
+        if self.status is RunStatus.REPLAYED:
+            return "replayed: no model was called (use --rerun to ask one)"
+        ran = sum(1 for step in self.steps if step.code_run is not None)
+        return (
+            f"{self.status} after {len(self.steps)} step(s), {ran} cell(s) ran; "
+            f"{self.usage.describe()}; {self.duration:.1f} s"
+        )
+
+    def __repr__(self) -> str:
+        return f"<RunResult {self.run_id} {self.summary()}; answer={self.answer!r:.80}>"

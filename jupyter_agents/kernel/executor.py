@@ -1,0 +1,372 @@
+"""Running approved code in the user's namespace, as if the user had run the cell.
+
+Code runs through IPython's ``run_cell_async`` with history on, so execution counts advance,
+``In``/``Out`` and ``_`` work, magics and top-level ``await`` work, and the outputs (including
+rich ones) are published like any cell's. While it runs, what it prints and displays is also
+recorded, bounded, for the model; each output is redacted (:mod:`.output_redaction`) and
+capped at ``max_output_bytes`` (:mod:`.output_limits`) before it leaves the kernel; and a
+cell that runs past ``cell_timeout`` is interrupted as the stop button does
+(:mod:`.time_limit`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    AsyncExitStack,
+    contextmanager,
+    nullcontext,
+)
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..core.errors import UnknownHandoffTarget
+from ..core.observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
+from .error_feedback import error_hint, format_error
+from .late_output import watch_agent_cell
+from .namespace_rollback import NamespaceSnapshot
+from .output_limits import limit_outputs
+from .output_redaction import redact_outputs
+from .shutdown import exit_when_stuck
+from .time_limit import CellTimeLimit
+from .turn_end import (
+    NO_ANSWER,
+    AnswerSlot,
+    Handoff,
+    TurnEnded,
+    current_slot,
+    unknown_handoff_target,
+)
+
+MAX_DISPLAY_TEXT = 200
+#: Displays described to the model per cell; beyond that they are only counted.
+MAX_DISPLAYS_KEPT = 20
+
+
+@dataclass
+class ExecutionOutcome:
+    """What running one cell did."""
+
+    execution_count: int | None
+    observation: Observation
+    error_name: str | None = None
+    answer: Any = NO_ANSWER
+    handoff: Handoff | None = None
+    interrupted: bool = False
+    #: A Stop or interrupt arrived after the cell had ended, while its outputs were being
+    #: released: the cell completed, and the loop ends the run once the step is recorded.
+    cancelled_after: bool = False
+    seconds: float = 0.0
+    #: The time limit (seconds) that interrupted the cell; None if it ran to its end.
+    timed_out_after: float | None = None
+    #: Names whose bindings were put back because the cell was cut short (see
+    #: :mod:`.namespace_rollback`).
+    rolled_back: list[str] = field(default_factory=list)
+    #: Why the run cannot go on after this cell, in one line: it ignored its time limit's
+    #: interrupts, or it shut the kernel down. None: the run may go on.
+    ends_run: str | None = None
+
+    @property
+    def has_answer(self) -> bool:
+        return self.answer is not NO_ANSWER
+
+
+class KernelExecutor:
+    """Runs cells in a live IPython shell and records what the model should see."""
+
+    def __init__(
+        self,
+        shell: Any,
+        observation_tokens: int = 2000,
+        on_interrupt: Callable[[], None] | None = None,
+        roles: Sequence[str] = (),
+        cell_timeout: float | None = None,
+        max_output_bytes: int | None = None,
+        redact: Callable[[str], str] | None = None,
+        on_stuck: Callable[[str], None] | None = None,
+    ) -> None:
+        self.shell = shell
+        #: Told, from a timer thread, when a cell ignores every interrupt (:mod:`.time_limit`).
+        self.on_stuck = on_stuck
+        #: Applied to every text output before it leaves the kernel (:mod:`.output_redaction`).
+        self.redact = redact
+        #: Seconds a cell may run before it is interrupted (None or 0: no limit).
+        self.cell_timeout = cell_timeout
+        #: Most bytes each of a cell's outputs keeps (None or 0: no limit).
+        self.max_output_bytes = max_output_bytes
+        #: In a crew: the roles ``handoff`` may name.
+        self.roles = tuple(roles)
+        self.capture_chars = observation_tokens * CHARS_PER_TOKEN
+        #: Told when the stop button interrupts synchronous cell code.
+        self.on_interrupt = on_interrupt
+
+    async def run(
+        self,
+        code: str,
+        output: AbstractContextManager[Any] | AbstractAsyncContextManager[Any] | None = None,
+    ) -> ExecutionOutcome:
+        """Run ``code`` as a cell.
+
+        ``output`` decides where the cell's outputs appear while it runs: a step's Output widget
+        (a sync context manager) or a notebook cell through the protocol (an async one).
+        """
+        shell = self.shell
+        stdout = HeadTailBuffer(self.capture_chars)
+        stderr = HeadTailBuffer(self.capture_chars)
+        displays = DisplayLog()
+        slot = AnswerSlot(roles=self.roles)
+        preprocessing_error = None
+        try:
+            transformed = shell.transform_cell(code)
+        except Exception:
+            transformed, preprocessing_error = code, sys.exc_info()
+        problem = unknown_handoff_target(transformed, self.roles) if self.roles else None
+        if problem is not None and preprocessing_error is None:
+            # IPython then shows the error as the cell's output and runs none of it.
+            try:
+                raise UnknownHandoffTarget(problem)
+            except UnknownHandoffTarget:
+                preprocessing_error = sys.exc_info()
+        runs_async = shell.should_run_async(
+            code, transformed_cell=transformed, preprocessing_exc_tuple=preprocessing_error
+        )
+        started = time.perf_counter()
+        result = None
+        interrupted = False
+        cancelled_after = False
+        limit = CellTimeLimit(self.cell_timeout, runs_async, self.on_stuck)
+        snapshot = NamespaceSnapshot(shell.user_ns)
+        try:
+            async with AsyncExitStack() as stack:
+                if isinstance(output, AbstractAsyncContextManager):
+                    await stack.enter_async_context(output)
+                else:
+                    stack.enter_context(output if output is not None else nullcontext())
+                # Displays are described to the model before the limit cuts them; the limit
+                # goes on the kernel's own streams, under the tee that records for the model.
+                stack.enter_context(_record_displays(shell, displays))
+                if self.redact is not None:  # threads the cell starts: guarded past its end
+                    stack.enter_context(watch_agent_cell(shell, self.redact, self.max_output_bytes))
+                # Cut first, then redact what is left (a display's hooks run in this order).
+                stack.enter_context(limit_outputs(shell, self.max_output_bytes))
+                if self.redact is not None:
+                    stack.enter_context(redact_outputs(shell, self.redact))
+                stack.enter_context(_tee_streams(stdout, stderr))
+                stack.enter_context(_answer_scope(shell, slot))
+                if not runs_async:
+                    stack.enter_context(_sigint_raises_in_sync_code(self.on_interrupt))
+                await stack.enter_async_context(limit)
+                result = await shell.run_cell_async(
+                    code,
+                    store_history=True,
+                    transformed_cell=transformed,
+                    preprocessing_exc_tuple=preprocessing_error,
+                )
+                # What a kernel does after every cell; matplotlib's inline backend shows
+                # figures on post_execute, and they belong in this step's output.
+                shell.events.trigger("post_execute")
+                shell.events.trigger("post_run_cell", result)
+        except KeyboardInterrupt:
+            interrupted = True
+        except asyncio.CancelledError:
+            if limit.fired:
+                interrupted = True  # the time limit's cancellation, caught outside the cell's code
+            elif result is not None:
+                # The cell had ended. A Stop clicked during a cell that never awaits is read
+                # only now, and an interrupt can cancel twice: record the step as it is.
+                cancelled_after = True
+            else:
+                raise
+        seconds = time.perf_counter() - started
+        error = None if result is None else (result.error_before_exec or result.error_in_exec)
+        if isinstance(error, KeyboardInterrupt):
+            interrupted = True
+        if isinstance(error, asyncio.CancelledError):
+            # Stop or interrupt while the cell awaited: IPython's run_code caught it like any
+            # error. Report it as an interruption, so the step is recorded before the run ends.
+            interrupted = True
+        if isinstance(error, TurnEnded):
+            error = None
+        error_name = None if error is None else type(error).__name__
+        if limit.fired:
+            # The time limit, not the user, interrupted it: the run goes on. (If the user also
+            # pressed stop, the loop's own checks end the run right after this step.)
+            interrupted = False
+            if error is None or isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):
+                error_name = "CellTimeout"
+        ends_run = _ends_run(shell, limit)
+        # A cell cut short did not complete: the namespace goes back to before it.
+        rolled_back = snapshot.restore() if interrupted or limit.fired else []
+        observation = Observation(
+            stdout=stdout.text(),
+            stderr=stderr.text(),
+            result=self._format_result(result),
+            displays=displays.kept,
+            more_displays=displays.dropped,
+            error=None if error is None else format_error(error, self.capture_chars),
+            hint=None if error is None else error_hint(error, transformed, shell.user_ns),
+        )
+        return ExecutionOutcome(
+            execution_count=None if result is None else result.execution_count,
+            observation=observation,
+            error_name=error_name,
+            answer=slot.value,
+            handoff=slot.handoff,
+            interrupted=interrupted,
+            cancelled_after=cancelled_after,
+            seconds=seconds,
+            timed_out_after=limit.seconds if limit.fired else None,
+            rolled_back=rolled_back,
+            ends_run=ends_run,
+        )
+
+    def _format_result(self, result: Any) -> str | None:
+        value = None if result is None else result.result
+        if value is None:
+            return None
+        try:
+            data, _ = self.shell.display_formatter.format(value, include={"text/plain"})
+            text = data.get("text/plain") or repr(value)
+        except Exception as error:
+            text = f"<{type(value).__name__}: repr failed with {type(error).__name__}>"
+        return truncate_middle(text, self.capture_chars)
+
+
+def _ends_run(shell: Any, limit: CellTimeLimit) -> str | None:
+    """Why the run cannot go on after this cell, if it cannot (see ExecutionOutcome)."""
+    if getattr(shell, "exit_now", False):
+        # exit(), quit() or kernel.do_shutdown(): the kernel's event loop stops in a moment.
+        exit_when_stuck(asyncio.get_running_loop())
+        return "the cell shut the kernel down"
+    if limit.escalated:
+        return limit.stuck_message
+    return None
+
+
+class _Tee:
+    """A stream that writes through to the real one and also into a bounded buffer."""
+
+    def __init__(self, stream: Any, buffer: HeadTailBuffer) -> None:
+        self._stream = stream
+        self._buffer = buffer
+
+    def write(self, text: str) -> int:
+        self._buffer.write(text)
+        return self._stream.write(text)
+
+    def writelines(self, lines: Any) -> None:
+        for line in lines:
+            self.write(line)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+@contextmanager
+def _tee_streams(stdout: HeadTailBuffer, stderr: HeadTailBuffer) -> Iterator[None]:
+    # ipykernel's own stream hooks are thread-local and run on its IO thread at flush time, so
+    # they can't observe a cell reliably; wrapping sys.stdout/sys.stderr can.
+    real_out, real_err = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = _Tee(real_out, stdout), _Tee(real_err, stderr)
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = real_out, real_err
+
+
+class DisplayLog:
+    """The first displays of a cell, described; the rest only counted."""
+
+    def __init__(self) -> None:
+        self.kept: list[str] = []
+        self.dropped = 0
+
+    def add(self, data: dict[str, Any]) -> None:
+        if len(self.kept) < MAX_DISPLAYS_KEPT:
+            self.kept.append(describe_display(data))
+        else:
+            self.dropped += 1
+
+
+@contextmanager
+def _record_displays(shell: Any, displays: DisplayLog) -> Iterator[None]:
+    publisher = shell.display_pub
+    if not hasattr(publisher, "register_hook"):  # not an ipykernel shell
+        yield
+        return
+
+    def hook(message: dict[str, Any]) -> dict[str, Any]:
+        if message.get("msg_type") in ("display_data", "update_display_data"):
+            displays.add(message["content"].get("data", {}))
+        return message
+
+    publisher.register_hook(hook)
+    try:
+        yield
+    finally:
+        publisher.unregister_hook(hook)
+
+
+def describe_display(data: dict[str, Any]) -> str:
+    """One short line for a rich display: its richest type and a cut of its text form."""
+    kinds = [kind for kind in data if kind != "text/plain"] or ["text/plain"]
+    text = " ".join(str(data.get("text/plain", "")).split())
+    if len(text) > MAX_DISPLAY_TEXT:
+        text = text[: MAX_DISPLAY_TEXT - 3] + "..."
+    return f"{kinds[0]} ({text})" if text else kinds[0]
+
+
+@contextmanager
+def _answer_scope(shell: Any, slot: AnswerSlot) -> Iterator[None]:
+    """Let ``final_answer`` and ``handoff`` end this cell quietly.
+
+    IPython's custom-exception hook is the supported way to handle an exception type without
+    a traceback; ours is installed for the step only and hands every other exception type to
+    whatever handler the user had.
+    """
+    token = current_slot.set(slot)
+    saved_types, saved_handler = shell.custom_exceptions, shell.CustomTB
+
+    def handler(_shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
+        if issubclass(etype, TurnEnded):
+            return None
+        return saved_handler(etype, value, tb, tb_offset=tb_offset)
+
+    shell.set_custom_exc((TurnEnded, *saved_types), handler)
+    try:
+        yield
+    finally:
+        shell.custom_exceptions, shell.CustomTB = saved_types, saved_handler
+        current_slot.reset(token)
+
+
+@contextmanager
+def _sigint_raises_in_sync_code(on_interrupt: Callable[[], None] | None) -> Iterator[None]:
+    """Make the kernel's stop button raise KeyboardInterrupt inside synchronous cell code.
+
+    While an async cell runs, ipykernel turns SIGINT into cancelling the cell's task, which
+    takes effect only when the event loop gets control back. Synchronous generated code
+    (``while True: ...``) never gives it back, so the stop button would do nothing. For the
+    duration of such a cell, Python's default handler is restored, as for any ordinary cell.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: Any) -> None:
+        if on_interrupt is not None:
+            on_interrupt()
+        raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

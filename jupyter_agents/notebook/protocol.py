@@ -1,0 +1,80 @@
+"""The notebook protocol's names and rules, shared by its Python sides (docs/protocol.md).
+
+The kernel side is :mod:`jupyter_agents.notebook.bridge`; the headless frontend side is
+:mod:`jupyter_agents.notebook.frontend`; the JupyterLab side is TypeScript, in labextension/.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+COMM_TARGET = "jupyter_agents.notebook"
+PROTOCOL = "jupyter-agents"
+VERSION = 1
+
+#: Requests the kernel sends and a frontend must answer.
+REQUEST_OPS = (
+    "insert_cell",
+    "update_cell",
+    "read_cell",
+    "delete_cell",
+    "read_notebook",
+    "record_run",
+    "capture_outputs",
+    "release_outputs",
+)
+#: Output message types a capturing frontend routes into the target cell.
+OUTPUT_MESSAGES = (
+    "stream",
+    "display_data",
+    "update_display_data",
+    "execute_result",
+    "error",
+    "clear_output",
+)
+METADATA_KEY = "jupyter_agents"
+#: The ``client`` the headless runner (``jupyter agents run``) names in its ``hello``.
+HEADLESS_CLIENT = "jupyter-agents-cli"
+
+#: Seconds the kernel waits for ``hello`` and for each reply. The hello is generous because a
+#: JupyterLab tab handles kernel messages one at a time, awaiting each comm target: the hello
+#: queues behind the run's widget models, whose first build in a fresh tab on a busy machine
+#: took over a second in CI. Frontends without the protocol do not pay it: JupyterLab and
+#: Notebook 7 close an unknown comm at once (a JupyterLab console refuses at once), and
+#: clients that ignore comms (nbclient, the terminal ``jupyter console``) send no ``cellId``,
+#: so no handshake starts.
+HELLO_TIMEOUT = 10.0
+REPLY_TIMEOUT = 10.0
+
+
+def open_data(run_id: str, anchor_cell_id: str, model: str, role: str | None) -> dict[str, Any]:
+    """The ``comm_open`` payload that starts the handshake."""
+    return {
+        "protocol": PROTOCOL,
+        "version": VERSION,
+        "run_id": run_id,
+        "anchor_cell_id": anchor_cell_id,
+        "model": model,
+        "role": role,
+    }
+
+
+def hello(accepted: bool, client: str, client_version: str, reason: str = "") -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "op": "hello",
+        "version": VERSION,
+        "accepted": accepted,
+        "client": client,
+        "client_version": client_version,
+    }
+    if not accepted:
+        data["reason"] = reason
+    return data
+
+
+def ok(request_id: int, result: dict[str, Any] | None = None) -> dict[str, Any]:
+    return {"reply_to": request_id, "ok": True, "result": result or {}}
+
+
+def error(request_id: int, message: str) -> dict[str, Any]:
+    return {"reply_to": request_id, "ok": False, "error": message}

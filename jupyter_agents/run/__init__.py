@@ -1,0 +1,2 @@
+"""A run's lifecycle: settings, the kernel session, starting or replaying a run, and the Python
+API (``Agent``)."""

@@ -1,0 +1,132 @@
+"""How a run meets the notebook: connect a recorder, then replay this cell's run or start one.
+
+A prompt cell whose recorded run is below it (same task, ``rerun`` off) replays that record
+instead of calling a model, so Run All reproduces a notebook. Otherwise the new run checks
+what it needs (a model, someone to approve, a time limit where nobody can press stop) and
+starts its record, replacing the previous run's cells as re-running a cell replaces its outputs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..core.errors import NotRecorded
+from ..core.result import RunStatus
+from ..kernel.time_limit import HEADLESS_CELL_TIMEOUT
+from ..notebook.bridge import FrontendRefused, NotebookBridge
+from ..notebook.no_recorder import NoRecorder
+from ..notebook.recorded import RecordedRun
+from ..notebook.recorder import NotebookRecorder
+from ..notebook.run_record import decode_answer, redacted, run_record
+from ..ui.view import approval_unavailable
+from .config import require_model
+from .run_context import RunContext
+
+
+async def connect_notebook(context: RunContext) -> NoRecorder:
+    """A recorder that writes into the notebook, if the frontend speaks the protocol."""
+    shell, run, view = context.shell, context.run, context.view
+    parent = shell.get_parent() if hasattr(shell, "get_parent") else {}
+    anchor = (parent.get("metadata") or {}).get("cellId")
+    try:
+        bridge = await NotebookBridge.connect(run.run_id, anchor, run.model)
+    except FrontendRefused as refusal:
+        view.notice(f"{refusal}; the run goes on in this widget.")
+        return NoRecorder()
+    if bridge is None:
+        return NoRecorder()
+
+    def lost(note: str) -> None:
+        view.use_notebook(False)
+        view.notice(note)
+
+    recorder = NotebookRecorder(
+        bridge,
+        run,
+        anchor_cell_id=anchor,
+        parent_msg_id=parent["header"]["msg_id"],
+        keep_rejected=context.settings.keep_rejected,
+        on_decision=view.answer,
+        on_lost=lost,
+        redact=context.redact,
+        on_queued=context.session.queued_proposals.add,
+    )
+    view.use_notebook(True)
+    return recorder
+
+
+async def replay_or_start(context: RunContext) -> None:
+    """Replay this prompt cell's recorded run, or start recording a new one."""
+    settings, run = context.settings, context.run
+    previous = await context.recorder.previous_run()
+    same = previous is not None and previous.record.get("task") == context.redact(run.task)
+    if same and context.crew_spec is not None:  # the record holds the spec redacted
+        same = previous.record.get("crew") == redacted(context.crew_spec, context.redact)
+    if previous is not None and same and not settings.rerun:
+        _replay(context, previous)
+    else:
+        await _start(context, previous)
+
+
+def _replay(context: RunContext, previous: RecordedRun) -> None:
+    """Take the recorded run as this run's result; its cells below run next as ordinary code."""
+    settings, run = context.settings, context.run
+    context.recorded = previous
+    # Its cells run next, as ordinary code: with the agent cells' redaction and output cap,
+    # so they print what was recorded and no secret lands in the notebook.
+    if context.session.output_rules is not None:
+        context.session.output_rules.watch(
+            previous.cell_ids, context.redact, settings.max_output_bytes
+        )
+    run.answer = decode_answer(previous.record.get("answer"))
+    run.steps = previous.steps()
+    run.finish(RunStatus.REPLAYED)
+    context.view.show_replay(previous.describe())
+    context.view.notice(
+        f"Found this cell's {previous.describe()} below: not calling a model. The recorded "
+        "cells run as ordinary code; the result is the recorded answer. "
+        "Add --rerun to ask the model again."
+    )
+
+
+async def _start(context: RunContext, previous: RecordedRun | None) -> None:
+    """Check the new run can go ahead, then start its record (replacing ``previous``'s cells)."""
+    settings, run = context.settings, context.run
+    if settings.offline:
+        raise NotRecorded(
+            "this cell has no recorded run in the notebook (or its task changed), and offline "
+            "mode never calls a model: run it with a model first (jupyter agents run)."
+        )
+    require_model(settings, context.crew_spec)
+    if settings.approve == "each" and not context.view.can_ask:
+        raise approval_unavailable(settings.frontend_timeout, context.recorder.client)
+    if context.headless_limit():
+        context.view.notice(
+            f"Nobody can press stop here, so each agent cell may run {HEADLESS_CELL_TIMEOUT:g} s "
+            "before it is interrupted (set cell_timeout to change it)."
+        )
+    if previous is not None and not settings.rerun:
+        changed = "task" if previous.record.get("task") != context.redact(run.task) else "crew"
+        context.view.notice(
+            f"The {changed} changed since this cell's {previous.describe()}: the new run "
+            f"replaces its {len(previous.cell_ids)} cell(s) below."
+        )
+    # A new run of a prompt cell replaces its previous run's cells, as re-running a cell
+    # replaces its outputs: left in place they would be orphans that Run All still executes.
+    # The record so far (status "running"): written when the run begins, after each step,
+    # and in full at the end.
+    context.recorder.progress = lambda: record_of(context, transcript=False)
+    await context.recorder.start(replacing=previous)
+
+
+def record_of(context: RunContext, transcript: bool = True) -> dict[str, Any]:
+    """The run's record; without ``transcript`` for the records written while it runs."""
+    recorder = context.recorder
+    return run_record(
+        context.run,
+        prompt_cell=getattr(recorder, "anchor", ""),
+        redact=context.redact,
+        models=getattr(recorder, "models", {}),
+        crew=context.crew_spec,
+        transcript=context.transcript.as_json() if transcript and context.transcript else None,
+    )

@@ -1,0 +1,1 @@
+"""How a run shows itself: the approval widget, or plain outputs where widgets are missing."""

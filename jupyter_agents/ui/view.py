@@ -1,0 +1,124 @@
+"""How a run shows itself, and which way: the approval widget, or plain outputs.
+
+The loop talks to a :class:`RunView` and never to ipywidgets directly. Which view a run gets
+depends on the frontend: one that renders widgets (JupyterLab, Notebook 7, VS Code) gets the
+widget; one that can't (plain nbclient, a terminal) gets plain outputs, and then approval is
+impossible, so a run that needs it fails at once instead of waiting for a click that can't come.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, Protocol
+
+from ..core.errors import ApprovalUnavailable
+from ..core.result import RunResult
+from ..core.risk_flags import RiskFlag
+from ..core.steps import Step
+from ..kernel.control import wait_for_future
+from ..notebook.protocol import HEADLESS_CLIENT
+from ..safety.approval import ApprovalDecision, ApprovalRequest
+
+
+class StepView(Protocol):
+    def stream(self, text: str) -> None: ...
+    def restart_stream(self, note: str) -> None: ...
+    def show_proposal(self, thought: str, code: str, risks: Sequence[RiskFlag] = ...) -> None: ...
+    def show_risks(self, risks: Sequence[RiskFlag]) -> None: ...
+    def show_text(self, text: str) -> None: ...
+    def show_note(self, text: str, style: str = ...) -> None: ...
+    def capture(self) -> AbstractContextManager[Any]: ...
+    def show_outcome(self, step: Step) -> None: ...
+
+
+class RunView(Protocol):
+    #: False for a view with no way to ask a human (plain outputs).
+    can_ask: bool
+
+    def display(self) -> None: ...
+    def on_stop(self, callback: Callable[[], None]) -> None: ...
+    def start_section(self, title: str, role: str) -> None: ...
+    def show_handoff(self, text: str) -> None: ...
+    def start_step(self, number: int, title: str | None = None) -> StepView: ...
+    async def ask(self, request: ApprovalRequest) -> ApprovalDecision: ...
+    def answer(self, decision: ApprovalDecision) -> None: ...
+    def use_notebook(self, active: bool) -> None: ...
+    def notice(self, text: str) -> None: ...
+    def show_replay(self, description: str) -> None: ...
+    def update_footer(self) -> None: ...
+    def finish(self, run: RunResult) -> None: ...
+
+
+async def widget_frontend_answers(timeout: float) -> bool:
+    """True if the connected frontend renders ipywidgets, found out within ``timeout`` seconds.
+
+    A widget-capable frontend creates a model for every widget the kernel opens, displayed or
+    not. A ``jsdlink`` model, once created, copies its source's value into its target and
+    syncs the target back to the kernel. So a link from a Text holding "ready" to an empty Text
+    is a question only such a frontend answers. It uses nothing but standard ipywidgets.
+    """
+    import ipywidgets as widgets
+
+    source = widgets.Text(value="ready")
+    target = widgets.Text(value="")
+    answered: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+
+    def on_change(_change: Any) -> None:
+        if not answered.done():
+            answered.set_result(True)
+
+    target.observe(on_change, names="value")
+    link = widgets.jsdlink((source, "value"), (target, "value"))
+    try:
+        return await wait_for_future(answered, timeout, lambda: TimeoutError())
+    except TimeoutError:
+        return False
+    finally:
+        for widget in (link, source, target):
+            widget.close()
+
+
+async def open_view(
+    run: RunResult,
+    needs_approval: bool,
+    frontend_timeout: float,
+    crew: bool = False,
+    redact: Callable[[str], str] = lambda text: text,
+) -> RunView:
+    """Pick and display the view for ``run``: the widget if the frontend renders widgets.
+
+    ``needs_approval`` is true for every policy but ``auto``: under ``risky`` any cell may
+    turn out to need a human. Without widgets the run gets the plain view, which cannot ask;
+    the run refuses to start (:func:`approval_unavailable`) only once it knows it would call
+    a model, since replaying a recorded run asks nobody.
+    """
+    view: RunView
+    if await widget_frontend_answers(frontend_timeout):
+        from .widget_view import WidgetRunView
+
+        view = WidgetRunView(run, approval=needs_approval, crew=crew, redact=redact)
+    else:
+        from .plain_view import PlainRunView
+
+        view = PlainRunView(run, redact=redact)
+    view.display()
+    return view
+
+
+def approval_unavailable(frontend_timeout: float, client: str) -> ApprovalUnavailable:
+    """The error for a run that needs approval where nobody can give it, with the fix."""
+    if client == HEADLESS_CLIENT:
+        return ApprovalUnavailable(
+            "approval needs a person, and `jupyter agents run` has nobody to ask: add "
+            "--approve auto to run what the model writes unreviewed, --approve risky to run "
+            "only cells without risk flags (flagged ones are refused), or open the notebook in "
+            "JupyterLab to review each cell."
+        )
+    return ApprovalUnavailable(
+        "approval needs a frontend that shows widgets (JupyterLab, Notebook 7, VS Code), and "
+        f"none answered within {frontend_timeout:g} s. To run without approval, use "
+        "`--approve auto`; if your frontend is just slow to load widgets, raise "
+        "`%agent_config frontend_timeout=10`."
+    )

@@ -1,0 +1,189 @@
+"""The approval widget: the run as it happens, and the buttons that decide each cell.
+
+Layout, top to bottom: a header (model, policy, task); one block per step (the streamed
+thought, the risk review's flags, the highlighted code, how it was decided, the cell's
+outputs); one control bar for the run (Approve, Edit, Reject with an optional reason, Approve
+all, Stop); a footer with tokens, cost and status. The control bar sits right under the step
+that waits for a decision.
+
+Clicks arrive while the ``%agent`` cell is still running: ipykernel >= 7.4 processes comm
+messages while a cell awaits, and :meth:`StepWidget.ask` awaits a future that the buttons
+resolve.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable
+
+import ipywidgets as widgets
+
+from ..core.result import RunResult, RunStatus
+from ..safety.approval import ApprovalDecision, ApprovalRequest
+from .control_bar import ControlBar
+from .highlight import stylesheet
+from .step_widget import SharedLook, StepWidget
+
+
+class WidgetRunView:
+    """The whole run in one ipywidgets box, displayed under the ``%agent`` cell."""
+
+    #: The frontend renders widgets, so a person can be asked.
+    can_ask = True
+
+    def __init__(
+        self,
+        run: RunResult,
+        approval: bool,
+        crew: bool = False,
+        redact: Callable[[str], str] = lambda text: text,
+    ) -> None:
+        self.run = run
+        self.redact = redact
+        self.controls = ControlBar(approval, crew)
+        self.controls.approve.on_click(lambda _: self._decide(ApprovalDecision.approve))
+        self.controls.approve_all.on_click(
+            lambda _: self._decide(lambda code: ApprovalDecision.approve(code, approve_rest=True))
+        )
+        self.controls.approve_crew.on_click(
+            lambda _: self._decide(
+                lambda code: ApprovalDecision.approve(code, approve_rest=True, scope="crew")
+            )
+        )
+        self.controls.reject.on_click(lambda _: self._reject())
+        self.controls.edit.on_click(lambda _: self._current and self._current.toggle_edit())
+        self.controls.stop.on_click(lambda _: self._stop())
+        self._replaying: str | None = None
+        self.header = widgets.HTML(self._header_html())
+        self.notices = widgets.HTML()
+        self.look = SharedLook()
+        self.steps = widgets.VBox()
+        self.footer = widgets.HTML()
+        self.box = widgets.VBox(
+            [self.header, self.notices, self.steps, self.controls.box, self.footer]
+        )
+        self.box.add_class("jupyter-agents")
+        self._current: StepWidget | None = None
+        self._on_stop: Callable[[], None] | None = None
+        self.notebook_mode = False
+        self.update_footer()
+
+    def display(self) -> None:
+        from IPython.display import display
+
+        display(self.box)
+
+    def on_stop(self, callback: Callable[[], None]) -> None:
+        """``callback`` ends the run when Stop is clicked while no decision is pending."""
+        self._on_stop = callback
+
+    def start_section(self, title: str, role: str) -> None:
+        """A heading in the run's widget: the steps below belong to this section."""
+        heading = self.look.html(
+            f'<div class="ja-section">{html.escape(title)} '
+            f'<span class="ja-muted">· {html.escape(role)}</span></div>'
+        )
+        self.steps.children = (*self.steps.children, heading)
+
+    def show_handoff(self, text: str) -> None:
+        """What a role passed on when its turn ended (the note the next role starts from)."""
+        line = self.look.html(f'<div class="ja-handoff">{html.escape(self.redact(text))}</div>')
+        self.steps.children = (*self.steps.children, line)
+
+    def start_step(self, number: int, title: str | None = None) -> StepWidget:
+        title = title or f"Step {number} of {self.run.max_steps}"
+        step = StepWidget(number, self.controls, title, self.redact, self.look)
+        if self.notebook_mode:  # the code lives in its notebook cell, right below
+            step.code.layout.display = "none"
+        self.steps.children = (*self.steps.children, step.box)
+        self._current = step
+        step.show_note("thinking...")
+        return step
+
+    async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
+        """Ask the human about the current step's proposal (the approval gate calls this)."""
+        assert self._current is not None
+        if self.notebook_mode:
+            self._current.show_note(
+                "Proposed as a cell below this one: edit it there if you like, then Approve "
+                "(here or on the cell's toolbar)."
+            )
+        return await self._current.ask(request)
+
+    def answer(self, decision: ApprovalDecision) -> None:
+        """Resolve the pending question with a decision made elsewhere (the cell's toolbar)."""
+        if self._current is not None:
+            self._current.decide(lambda _code: decision)
+
+    def use_notebook(self, active: bool) -> None:
+        """With the notebook extension, proposals are shown and edited in their cells."""
+        self.notebook_mode = active
+        self.controls.edit.layout.display = "none" if active else ""
+        if not active and self._current is not None:
+            self._current.code.layout.display = ""  # back to the widget: show the code here
+
+    def notice(self, text: str) -> None:
+        """A lasting note about the run (shown under the header)."""
+        line = f'<div class="ja-warn">{html.escape(self.redact(text))}</div>'
+        self.notices.value += line
+
+    def update_footer(self) -> None:
+        run = self.run
+        if not run.steps:
+            self.footer.value = ""
+            return
+        times = run.timings
+        text = (
+            f"{len(run.steps)} step(s) · {run.usage.describe()} · model "
+            f"{times.model_seconds:.1f} s, running {times.execution_seconds:.1f} s, "
+            f"your decisions {times.waiting_seconds:.1f} s"
+        )
+        self.footer.value = f'<div class="ja-muted">{html.escape(text)}</div>'
+
+    def finish(self, run: RunResult) -> None:
+        self.controls.close()
+        if self._current is not None:
+            self._current._cancel_refresh()
+        style = {
+            RunStatus.COMPLETED: "ja-ok",
+            RunStatus.FAILED: "ja-bad",
+            RunStatus.INTERRUPTED: "ja-bad",
+        }.get(run.status, "ja-warn")
+        headline = self.redact(run.headline())
+        self.footer.value = (
+            f'<div class="{style}">{html.escape(headline)}</div>'
+            f'<div class="ja-muted">{html.escape(self.redact(run.summary()))}</div>'
+        )
+
+    def _decide(self, make: Callable[[str], ApprovalDecision]) -> None:
+        if self._current is not None:
+            self._current.decide(make)
+
+    def _reject(self) -> None:
+        reason = self.controls.reason.value
+        self._decide(lambda _code: ApprovalDecision.reject(reason))
+
+    def _stop(self) -> None:
+        if self._current is not None and self._current.pending:
+            self._current.decide(lambda _code: ApprovalDecision.stop())
+        elif self._on_stop is not None:
+            self._on_stop()
+
+    def show_replay(self, description: str) -> None:
+        """The run replays a record: the header names it, not this kernel's model and policy."""
+        self._replaying = description
+        self.header.value = self._header_html()
+
+    def _header_html(self) -> str:
+        run = self.run
+        task = run.task if len(run.task) <= 300 else run.task[:297] + "..."
+        about = (
+            f"replaying the {self._replaying} · no model is called"
+            if self._replaying
+            else f"{run.model} · approve: {run.approve} · at most {run.max_steps} steps"
+        )
+        return (
+            f"<style>{stylesheet()}</style>"
+            f'<div class="ja-muted">jupyter-agents · {html.escape(about)}</div>'
+            f'<div class="ja-text"><b>Task:</b> {html.escape(task)}</div>'
+        )
