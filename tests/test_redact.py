@@ -106,7 +106,8 @@ def test_url_passwords_short_secrets_and_cut_reprs_are_redacted_by_value():
 
 
 def test_every_text_mimetype_json_keys_and_metadata_are_redacted_but_not_images():
-    from jupyter_agents.kernel.output_redaction import _redacted, redacted_bundle
+    from jupyter_agents.kernel.output_redaction import redacted_bundle
+    from jupyter_agents.kernel.output_redaction import redacted_json as _redacted
 
     redact = Redactor(environ=ENV)
     secret = "Pg7-Vault-x93Q"

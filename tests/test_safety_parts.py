@@ -313,7 +313,7 @@ def test_output_changes_undo_cleanly_even_when_exited_out_of_order(monkeypatch):
     import sys
     from contextlib import ExitStack
 
-    from jupyter_agents.kernel.output_redaction import redact_outputs
+    from jupyter_agents.kernel.output_pipeline import redact_outputs
 
     class Shell:
         def __init__(self):

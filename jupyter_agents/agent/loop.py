@@ -184,6 +184,7 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
         set_attributes(cell_span, jupyter_agents__error=outcome.error_name)
     step.execution_count = outcome.execution_count
     step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
+    step.cut_short = outcome.interrupted or outcome.timed_out_after is not None
     observation = outcome.observation.render(parts.observation_tokens)
     step.rolled_back = outcome.rolled_back
     if outcome.timed_out_after is not None:  # the model is told, and may try another way

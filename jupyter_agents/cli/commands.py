@@ -17,7 +17,7 @@ import nbformat
 from ..text.terminal_text import first_line, one_line
 from .execution import cell_label, execute_notebook, notebook_client
 from .export import html_trace, strip_transcripts
-from .headless import agent_metadata, approved_or_own, is_agent_step, was_cut_short
+from .headless import approved_or_own, is_agent_step, recorded_status, was_cut_short
 from .inputs import UsageError, agent_cell_timeout, read_notebook, writable_path
 from .replay_compare import Divergence, first_difference
 
@@ -67,7 +67,7 @@ def replay_command(args: argparse.Namespace) -> int:
         if cell.cell_type == "code" and approved_or_own(cell):
             print(f"  cell {index:>3} {cell_label(cell)}: {first_line(cell.source)}")
     for index, cell in skipped:
-        status = "cut short" if was_cut_short(cell) else agent_metadata(cell).get("status")
+        status = "cut short" if was_cut_short(cell) else recorded_status(cell)
         print(f"  cell {index:>3} {cell_label(cell)}: NOT executed (recorded as {status})")
     failed = execute_notebook(client, args.notebook)
     divergences = compare(recorded, nb)

@@ -15,8 +15,9 @@ from typing import Any
 
 import nbformat
 
+from ..core.records import PromptMark, StepProvenance, cell_record
 from ..text.terminal_text import first_line, one_line
-from .headless import AgentNotebookClient, agent_metadata, end_unfinished_runs, is_agent_step
+from .headless import AgentNotebookClient, end_unfinished_runs, is_agent_step, recorded_status
 from .inputs import user_cell_timeout
 
 
@@ -129,8 +130,8 @@ def _failed_reply(client: AgentNotebookClient, cell: nbformat.NotebookNode) -> s
 
 def cell_label(cell: nbformat.NotebookNode) -> str:
     """What a cell is, for the terminal: an agent step (role, number, status), a prompt, yours."""
-    meta = agent_metadata(cell)
-    if "step" in meta:
-        label = f"{meta.get('role', 'agent')} step {meta.get('step')}, {meta.get('status')}"
+    record = cell_record(cell)
+    if isinstance(record, StepProvenance):
+        label = f"{record.role} step {record.step}, {recorded_status(cell)}"
         return one_line(label, 80)
-    return "agent prompt" if meta.get("prompt") else "your cell"
+    return "agent prompt" if isinstance(record, PromptMark) else "your cell"

@@ -15,7 +15,8 @@ from typing import Any
 
 import nbformat
 
-from ..notebook.protocol import METADATA_KEY
+from ..core.records import METADATA_KEY, RunRecord, run_records, step_provenance
+from ..core.steps import StepStatus
 from ..text.hidden_text import marked_html
 
 
@@ -31,12 +32,12 @@ def strip_transcripts(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode,
 
 def html_trace(nb: nbformat.NotebookNode, title: str) -> str:
     """A standalone HTML page tracing every recorded run of ``nb``."""
-    runs = nb.metadata.get(METADATA_KEY, {}).get("runs", [])
+    runs = run_records(nb.metadata.get(METADATA_KEY))
     cells_by_run: dict[str, list[Any]] = {}
     for index, cell in enumerate(nb.cells):
-        meta = cell.get("metadata", {}).get(METADATA_KEY, {})
-        if "step" in meta:
-            cells_by_run.setdefault(meta.get("run_id", ""), []).append((index, cell, meta))
+        provenance = step_provenance(cell)
+        if provenance is not None:
+            cells_by_run.setdefault(provenance.run_id, []).append((index, cell, provenance))
     parts = [
         "<!doctype html><meta charset='utf-8'>",
         f"<title>{_e(title)} · agent runs</title>",
@@ -47,41 +48,41 @@ def html_trace(nb: nbformat.NotebookNode, title: str) -> str:
     if not runs:
         parts.append("<p>This notebook has no recorded agent runs.</p>")
     for run in runs:
-        parts.append(_run_html(run, cells_by_run.get(run.get("run_id", ""), [])))
+        parts.append(_run_html(run, cells_by_run.get(run.run_id, [])))
     return "\n".join(parts)
 
 
-def _run_html(run: dict[str, Any], cells: list[Any]) -> str:
-    usage = run.get("usage", {})
+def _run_html(run: RunRecord, cells: list[Any]) -> str:
+    usage = run.usage
     cost = usage.get("cost")
-    seconds = run.get("seconds", {})
-    models = ", ".join(sorted({run.get("model", "?"), *run.get("models", {}).values()}))
+    seconds = run.seconds
+    models = ", ".join(sorted({run.model or "?", *run.models.values()}))
     out = [
-        f"<section><h2>{_e(run.get('kind', 'agent'))} run {_e(run.get('run_id', ''))}</h2>",
-        f"<p><b>Task:</b> {_e(run.get('task', ''))}</p>",
+        f"<section><h2>{_e(run.kind)} run {_e(run.run_id)}</h2>",
+        f"<p><b>Task:</b> {_e(run.task)}</p>",
         "<p class='muted'>"
         + _e(
-            f"{models} · approve: {run.get('approve')} · {run.get('status')} · "
-            f"{run.get('steps', 0)} step(s) · {usage.get('prompt_tokens', 0):,} prompt + "
+            f"{models} · approve: {run.approve} · {run.status} · "
+            f"{run.steps} step(s) · {usage.get('prompt_tokens', 0):,} prompt + "
             f"{usage.get('completion_tokens', 0):,} completion tokens · "
             f"{'cost n/a' if cost is None else f'${cost:.4f}'} · "
             f"{seconds.get('total', 0):.1f} s (model {seconds.get('model', 0):.1f}, "
             f"running {seconds.get('execution', 0):.1f}, waiting for you "
-            f"{seconds.get('waiting', 0):.1f}) · started {run.get('started', '?')}"
+            f"{seconds.get('waiting', 0):.1f}) · started {run.started or '?'}"
         )
         + "</p>",
     ]
     if cells:
         out.append("<h3>Cells</h3>")
-        for index, cell, meta in cells:
-            status = meta.get("status", "")
-            who = f"{meta.get('role', 'agent')} · step {meta.get('step')} · {status}"
+        for index, cell, provenance in cells:
+            status = "pending" if provenance.status is None else provenance.status.value
+            who = f"{provenance.role} · step {provenance.step} · {status}"
             out.append(f"<p class='muted'>cell {index} · {_e(who)}</p>")
             out.append(f"<pre>{_e(cell.source)}</pre>")
-            if status == "edited" and meta.get("proposed_source"):
+            if provenance.status is StepStatus.EDITED and provenance.proposed_source:
                 out.append("<p class='muted'>the model had proposed:</p>")
-                out.append(f"<pre class='old'>{_e(meta['proposed_source'])}</pre>")
-    transcript = run.get("transcript")
+                out.append(f"<pre class='old'>{_e(provenance.proposed_source)}</pre>")
+    transcript = run.transcript
     if transcript:
         out.append("<h3>Model calls</h3>")
         out.extend(_calls_html(transcript))

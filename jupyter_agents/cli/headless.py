@@ -20,6 +20,15 @@ import nbformat
 from jupyter_core.utils import run_sync
 from nbclient import NotebookClient
 
+from ..core.records import (
+    RunRecord,
+    SectionMark,
+    StepProvenance,
+    cell_record,
+    run_records,
+    step_provenance,
+)
+from ..core.result import RunStatus
 from ..kernel.time_limit import FAILED_INTERRUPTS, REPEAT_SECONDS
 from ..notebook.frontend import NotebookFrontend
 from ..notebook.protocol import HEADLESS_CLIENT, METADATA_KEY
@@ -31,7 +40,6 @@ from ..text.terminal_text import first_line, one_line
 STUCK_GRACE_SECONDS = 15.0
 
 #: Statuses of agent cells a replay executes: what a person (or their auto policy) approved.
-APPROVED = ("approved", "edited", "auto")
 
 
 class AgentNotebookClient(NotebookClient):
@@ -221,30 +229,34 @@ class AgentNotebookClient(NotebookClient):
     def _report(self, data: dict[str, Any]) -> None:
         """One terminal line per agent event worth knowing about."""
         op = data.get("op")
-        meta = (data.get("metadata") or {}).get(METADATA_KEY, {})
-        if op == "insert_cell" and "section" in meta:
-            self._say(f"    section {meta['section']!r} ({meta.get('role', '')})")
-        if op == "update_cell" and meta.get("running"):  # a step's cell starts running
+        record = cell_record(data)
+        if op == "insert_cell" and isinstance(record, SectionMark):
+            self._say(f"    section {record.section!r} ({record.role})")
+        step = record if isinstance(record, StepProvenance) else None
+        if op == "update_cell" and step is not None and step.running:  # a step's cell starts
             self._step_started = time.monotonic()
-            self.where = f"{self.where.split(',')[0]}, agent step {meta.get('step')}"
+            self.where = f"{self.where.split(',')[0]}, agent step {step.step}"
         elif op == "update_cell" and "execution_count" in data:  # the step's cell has run
             self._step_started = None
-            who = f"{meta['role']} " if meta.get("role") not in (None, "agent") else ""
-            self._say(f"    {who}step {meta.get('step')}: {meta['status']}")
-        elif op == "record_run":
-            run = data.get("run") or {}
-            usage = run.get("usage") or {}
-            tokens = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
-            cost = usage.get("cost")
-            price = "cost n/a" if cost is None else f"${cost:.4f}"
-            if run.get("status") == "running":  # rewritten after each step while it runs
-                if run.get("steps"):
-                    self._say(f"      {tokens:,} tokens so far, {price}")
-                return
-            self._say(
-                f"    run {run.get('status')}: {run.get('steps', 0)} step(s), {tokens:,} tokens, "
-                f"{price}, {run.get('seconds', {}).get('total', 0):.1f} s"
-            )
+            who = f"{step.role} " if step is not None and step.role != "agent" else ""
+            status = "pending" if step is None or step.status is None else step.status.value
+            self._say(f"    {who}step {step.step if step else None}: {status}")
+        elif op == "record_run" and (run := RunRecord.load(data.get("run"))) is not None:
+            self._report_run(run)
+
+    def _report_run(self, run: RunRecord) -> None:
+        usage = run.usage
+        tokens = usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)
+        cost = usage.get("cost")
+        price = "cost n/a" if cost is None else f"${cost:.4f}"
+        if run.status is RunStatus.RUNNING:  # rewritten after each step while it runs
+            if run.steps:
+                self._say(f"      {tokens:,} tokens so far, {price}")
+            return
+        self._say(
+            f"    run {run.status}: {run.steps} step(s), {tokens:,} tokens, "
+            f"{price}, {run.seconds.get('total', 0):.1f} s"
+        )
 
     def _say(self, line: str) -> None:
         """Print one progress line; what it quotes of the notebook (sources, roles, sections)
@@ -269,48 +281,52 @@ class CellsInPlace(list):  # type: ignore[type-arg]
         super().__setitem__(index, value)
 
 
-def agent_metadata(cell: nbformat.NotebookNode) -> dict[str, Any]:
-    entry = cell.get("metadata", {}).get(METADATA_KEY)
-    return entry if isinstance(entry, dict) else {}
-
-
 def end_unfinished_runs(nb: nbformat.NotebookNode, reason: str) -> int:
     """After the kernel died mid-run: what the kernel would have recorded, done here.
 
     Runs still recorded as ``running`` become ``interrupted`` (with ``reason``), and a cell
     still marked as running becomes ``interrupted``. How many runs were ended.
     """
-    runs = (nb.metadata.get(METADATA_KEY) or {}).get("runs") or []
+    entry = nb.metadata.get(METADATA_KEY) or {}
+    running = {record.run_id for record in run_records(entry) if record.status is RunStatus.RUNNING}
     ended = 0
-    for run in runs:
-        if run.get("status") == "running":
-            run["status"], run["error"] = "interrupted", reason
+    for run in entry.get("runs") or []:  # edited in place: the rest of each record stays as it is
+        if isinstance(run, dict) and run.get("run_id") in running:
+            run["status"], run["error"] = RunStatus.INTERRUPTED.value, reason
             ended += 1
     for cell in nb.cells:
-        meta = agent_metadata(cell)
-        if meta.pop("running", None):
-            meta["interrupted"] = True
+        provenance = step_provenance(cell)
+        if provenance is not None and provenance.running:  # in place, as the kernel would
+            cell.metadata[METADATA_KEY].pop("running", None)
+            cell.metadata[METADATA_KEY]["interrupted"] = True
     return ended
 
 
 def is_agent_step(cell: nbformat.NotebookNode) -> bool:
-    return "step" in agent_metadata(cell)
+    return step_provenance(cell) is not None
 
 
 def approved_or_own(cell: nbformat.NotebookNode) -> bool:
     """Replay's rule: the author's own cells, and agent cells recorded as approved that
     completed (a cell cut short, or still running when the kernel died, is not run again:
     its assignments were undone, and it may be what killed the kernel)."""
-    if not is_agent_step(cell):
-        return True
-    return agent_metadata(cell).get("status") in APPROVED and not was_cut_short(cell)
+    provenance = step_provenance(cell)
+    return provenance is None or provenance.ran_to_its_end
+
+
+def recorded_status(cell: nbformat.NotebookNode) -> str | None:
+    """An agent step cell's status as the notebook says it ("pending" before a decision)."""
+    provenance = step_provenance(cell)
+    if provenance is None:
+        return None
+    return "pending" if provenance.status is None else provenance.status.value
 
 
 def was_cut_short(cell: nbformat.NotebookNode) -> bool:
     """The agent cell did not complete: interrupted, past its time limit, or still running
     when the kernel died."""
-    meta = agent_metadata(cell)
-    return bool(meta.get("interrupted") or meta.get("running"))
+    provenance = step_provenance(cell)
+    return provenance is not None and (provenance.cut_short or provenance.running)
 
 
 async def _maybe_await(value: Any) -> Any:

@@ -94,6 +94,9 @@ class Step:
     #: The risk review's flags for the code that ran (or, if nothing ran, the proposal).
     #: Shown to the human and recorded; never sent to the model.
     risks: list[RiskFlag] = field(default_factory=list)
+    #: The cell did not complete: interrupted (stop, SIGINT) or stopped at its time limit.
+    #: Its assignments were undone, the notebook marks it, and replay skips it.
+    cut_short: bool = False
     #: The time limit (seconds) that stopped this step's cell, if one did.
     timed_out_after: float | None = None
     #: Names whose assignments were undone because the cell was cut short.
@@ -102,6 +105,11 @@ class Step:
     #: once (:mod:`jupyter_agents.agent.answer_check`): the same cell again means "yes, that
     #: value".
     answer_turned_back: bool = False
+
+    @property
+    def interrupted(self) -> bool:
+        """Cut short by a person (stop, interrupt), not by its time limit: the run ends."""
+        return self.cut_short and self.timed_out_after is None
 
     def to_messages(
         self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS

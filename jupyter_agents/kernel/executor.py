@@ -28,12 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import UnknownHandoffTarget
-from ..core.observation import CHARS_PER_TOKEN, HeadTailBuffer, Observation, truncate_middle
+from ..core.observation import CHARS_PER_TOKEN, Observation, truncate_middle
 from .error_feedback import error_hint, format_error
-from .late_output import watch_agent_cell
 from .namespace_rollback import NamespaceSnapshot
-from .output_limits import limit_outputs
-from .output_redaction import redact_outputs
+from .output_pipeline import ModelCapture, agent_cell_outputs
+from .output_rules import OutputRules
 from .shutdown import exit_when_stuck
 from .time_limit import CellTimeLimit
 from .turn_end import (
@@ -44,10 +43,6 @@ from .turn_end import (
     current_slot,
     unknown_handoff_target,
 )
-
-MAX_DISPLAY_TEXT = 200
-#: Displays described to the model per cell; beyond that they are only counted.
-MAX_DISPLAYS_KEPT = 20
 
 
 @dataclass
@@ -118,9 +113,8 @@ class KernelExecutor:
         (a sync context manager) or a notebook cell through the protocol (an async one).
         """
         shell = self.shell
-        stdout = HeadTailBuffer(self.capture_chars)
-        stderr = HeadTailBuffer(self.capture_chars)
-        displays = DisplayLog()
+        capture = ModelCapture(self.capture_chars)
+        rules = OutputRules(self.max_output_bytes, self.redact)
         slot = AnswerSlot(roles=self.roles)
         preprocessing_error = None
         try:
@@ -149,16 +143,7 @@ class KernelExecutor:
                     await stack.enter_async_context(output)
                 else:
                     stack.enter_context(output if output is not None else nullcontext())
-                # Displays are described to the model before the limit cuts them; the limit
-                # goes on the kernel's own streams, under the tee that records for the model.
-                stack.enter_context(_record_displays(shell, displays))
-                if self.redact is not None:  # threads the cell starts: guarded past its end
-                    stack.enter_context(watch_agent_cell(shell, self.redact, self.max_output_bytes))
-                # Cut first, then redact what is left (a display's hooks run in this order).
-                stack.enter_context(limit_outputs(shell, self.max_output_bytes))
-                if self.redact is not None:
-                    stack.enter_context(redact_outputs(shell, self.redact))
-                stack.enter_context(_tee_streams(stdout, stderr))
+                stack.enter_context(agent_cell_outputs(shell, capture, rules))
                 stack.enter_context(_answer_scope(shell, slot))
                 if not runs_async:
                     stack.enter_context(_sigint_raises_in_sync_code(self.on_interrupt))
@@ -205,11 +190,11 @@ class KernelExecutor:
         # A cell cut short did not complete: the namespace goes back to before it.
         rolled_back = snapshot.restore() if interrupted or limit.fired else []
         observation = Observation(
-            stdout=stdout.text(),
-            stderr=stderr.text(),
+            stdout=capture.stdout.text(),
+            stderr=capture.stderr.text(),
             result=self._format_result(result),
-            displays=displays.kept,
-            more_displays=displays.dropped,
+            displays=capture.displays,
+            more_displays=capture.more_displays,
             error=None if error is None else format_error(error, self.capture_chars),
             hint=None if error is None else error_hint(error, transformed, shell.user_ns),
         )
@@ -248,79 +233,6 @@ def _ends_run(shell: Any, limit: CellTimeLimit) -> str | None:
     if limit.escalated:
         return limit.stuck_message
     return None
-
-
-class _Tee:
-    """A stream that writes through to the real one and also into a bounded buffer."""
-
-    def __init__(self, stream: Any, buffer: HeadTailBuffer) -> None:
-        self._stream = stream
-        self._buffer = buffer
-
-    def write(self, text: str) -> int:
-        self._buffer.write(text)
-        return self._stream.write(text)
-
-    def writelines(self, lines: Any) -> None:
-        for line in lines:
-            self.write(line)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._stream, name)
-
-
-@contextmanager
-def _tee_streams(stdout: HeadTailBuffer, stderr: HeadTailBuffer) -> Iterator[None]:
-    # ipykernel's own stream hooks are thread-local and run on its IO thread at flush time, so
-    # they can't observe a cell reliably; wrapping sys.stdout/sys.stderr can.
-    real_out, real_err = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = _Tee(real_out, stdout), _Tee(real_err, stderr)
-    try:
-        yield
-    finally:
-        sys.stdout, sys.stderr = real_out, real_err
-
-
-class DisplayLog:
-    """The first displays of a cell, described; the rest only counted."""
-
-    def __init__(self) -> None:
-        self.kept: list[str] = []
-        self.dropped = 0
-
-    def add(self, data: dict[str, Any]) -> None:
-        if len(self.kept) < MAX_DISPLAYS_KEPT:
-            self.kept.append(describe_display(data))
-        else:
-            self.dropped += 1
-
-
-@contextmanager
-def _record_displays(shell: Any, displays: DisplayLog) -> Iterator[None]:
-    publisher = shell.display_pub
-    if not hasattr(publisher, "register_hook"):  # not an ipykernel shell
-        yield
-        return
-
-    def hook(message: dict[str, Any]) -> dict[str, Any]:
-        if message.get("msg_type") in ("display_data", "update_display_data"):
-            displays.add(message["content"].get("data", {}))
-        return message
-
-    publisher.register_hook(hook)
-    try:
-        yield
-    finally:
-        publisher.unregister_hook(hook)
-
-
-def describe_display(data: dict[str, Any]) -> str:
-    """One short line for a rich display: its richest type and a cut of its text form."""
-    kinds = [kind for kind in data if kind != "text/plain"] or ["text/plain"]
-    text = " ".join(str(data.get("text/plain", "")).split())
-    if len(text) > MAX_DISPLAY_TEXT:
-        text = text[: MAX_DISPLAY_TEXT - 3] + "..."
-    return f"{kinds[0]} ({text})" if text else kinds[0]
 
 
 @contextmanager

@@ -25,22 +25,19 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from .output_hooks import patched
-from .output_limits import StreamBudget, cap_bundle
-from .output_redaction import LineRedactor, _redacted, redacted_bundle
+from .output_rules import OutputRules
 from .widget_redaction import redact_widget_state
-
-Redact = Callable[[str], str]
 
 _guards: weakref.WeakKeyDictionary[Any, AgentThreads] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
-def watch_agent_cell(shell: Any, redact: Redact, max_output_bytes: int | None) -> Iterator[None]:
+def watch_agent_cell(shell: Any, rules: OutputRules) -> Iterator[None]:
     """Around one agent cell: the threads it starts are the agent's from now on."""
     guard = _guards.get(shell)
     if guard is None:
         guard = _guards[shell] = AgentThreads(shell)
-    with guard.cell(redact, max_output_bytes):
+    with guard.cell(rules):
         yield
 
 
@@ -49,10 +46,10 @@ class AgentThreads:
 
     def __init__(self, shell: Any) -> None:
         self.threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
-        self.redact: Redact = str
-        self.max_output_bytes: int | None = None
+        #: The rules of the latest agent cell: its threads' output keeps to them.
+        self.rules = OutputRules(redact=str)
         self._alive_before: set[threading.Thread] | None = None  # while an agent cell runs
-        self._writers: dict[tuple[int, str], LineRedactor] = {}
+        self._writers: dict[tuple[int, str], Any] = {}  # stream stand-ins, per thread
         self._lock = threading.Lock()
         self._patches = ExitStack()  # kept for the kernel's life
         for name in ("stdout", "stderr"):
@@ -66,8 +63,8 @@ class AgentThreads:
         redact_widget_state(self)
 
     @contextmanager
-    def cell(self, redact: Redact, max_output_bytes: int | None) -> Iterator[None]:
-        self.redact, self.max_output_bytes = redact, max_output_bytes
+    def cell(self, rules: OutputRules) -> Iterator[None]:
+        self.rules = rules
         before = set(threading.enumerate())
         self._alive_before = before
         try:
@@ -107,23 +104,19 @@ class AgentThreads:
 
         return guarding
 
-    def _writer(self, name: str, write: Any) -> LineRedactor:
+    def _writer(self, name: str, write: Any) -> Any:
         key = (threading.get_ident(), name)
         with self._lock:
             writer = self._writers.get(key)
             if writer is None:
-                if self.max_output_bytes:
-                    write = StreamBudget(write, name, self.max_output_bytes).write
-                writer = self._writers[key] = LineRedactor(write, self.redact)
+                writer = self._writers[key] = self.rules.stream(write, name)
             return writer
 
     def _display_guard(self, publish: Any) -> Any:
         def guarded(data: Any = None, metadata: Any = None, *args: Any, **kwargs: Any) -> Any:
             if self.is_agent_thread() and isinstance(data, dict):
-                data = redacted_bundle(data, self.redact)
-                if self.max_output_bytes:
-                    data = cap_bundle(data, self.max_output_bytes)
-                metadata = _redacted(metadata, self.redact)
+                data = self.rules.bundle(data)
+                metadata = self.rules.metadata(metadata)
             return publish(data, metadata, *args, **kwargs)
 
         return guarded

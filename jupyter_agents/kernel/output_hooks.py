@@ -44,14 +44,17 @@ def wrapped_streams(wrap: Callable[[Any, str], Callable[[Any], Any]]) -> Iterato
 
 @contextmanager
 def filtered_displays(
-    shell: Any, change: BundleFilter, metadata: BundleFilter | None = None
+    shell: Any,
+    change: BundleFilter,
+    metadata: BundleFilter | None = None,
+    kinds: tuple[str, ...] = DISPLAY_MESSAGES,
 ) -> Iterator[None]:
     """Pass the data of every display and result published while inside through ``change``
-    (and its metadata through ``metadata``, if given)."""
+    (and its metadata through ``metadata``, if given); ``kinds`` narrows the message types."""
 
     def hook(message: dict[str, Any]) -> dict[str, Any]:
         content = message.get("content") or {}
-        if message.get("msg_type") in DISPLAY_MESSAGES and isinstance(content.get("data"), dict):
+        if message.get("msg_type") in kinds and isinstance(content.get("data"), dict):
             content["data"] = change(content["data"])
             if metadata is not None and isinstance(content.get("metadata"), dict):
                 content["metadata"] = metadata(content["metadata"])

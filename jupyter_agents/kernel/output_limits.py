@@ -24,11 +24,7 @@ What the model sees is cut separately, to its own budget (:mod:`jupyter_agents.c
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
-
-from .output_hooks import filtered_displays, filtered_errors, wrapped_streams
 
 
 def size_of(text: str) -> int:
@@ -112,30 +108,16 @@ def _size(value: Any) -> int:
         return 0
 
 
-@contextmanager
-def limit_outputs(shell: Any, max_bytes: int | None) -> Iterator[None]:
-    """Cap every output published while inside at ``max_bytes`` (0 or None: no limit)."""
-    if not max_bytes:
-        yield
-        return
+def cap_error(evalue: Any, stb: list[str], max_bytes: int) -> tuple[Any, list[str]]:
+    """An error's message and traceback within ``max_bytes`` each.
 
-    def budgeted(write: Any, name: str) -> Any:
-        return StreamBudget(write, name, max_bytes).write
-
-    def capped_error(_etype: Any, evalue: Any, stb: list[str]) -> tuple[Any, list[str]]:
-        # ``raise ValueError(huge)`` would otherwise put the whole message into the notebook
-        # twice: as the error's value and in its formatted traceback.
-        text = str(evalue)
-        if size_of(text) > max_bytes:
-            evalue = head_of(text, max_bytes) + stream_note("error message", max_bytes)
-        return evalue, cap_traceback(stb, max_bytes)
-
-    with (
-        wrapped_streams(budgeted),
-        filtered_displays(shell, lambda data: cap_bundle(data, max_bytes)),
-        filtered_errors(shell, capped_error),
-    ):
-        yield
+    ``raise ValueError(huge)`` would otherwise put the whole message into the notebook twice:
+    as the error's value and in its formatted traceback.
+    """
+    text = str(evalue)
+    if size_of(text) > max_bytes:
+        evalue = head_of(text, max_bytes) + stream_note("error message", max_bytes)
+    return evalue, cap_traceback(stb, max_bytes)
 
 
 def cap_traceback(lines: list[str], limit: int) -> list[str]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import weakref
 from typing import TYPE_CHECKING, Any
 
-from .output_redaction import _redacted
+from .output_redaction import redacted_json
 
 if TYPE_CHECKING:
     from .late_output import AgentThreads
@@ -39,7 +39,7 @@ def redact_widget_state(threads: AgentThreads) -> None:
             if watcher.in_agent_cell or watcher.is_agent_thread():
                 agents_widgets.add(self)
             if self in agents_widgets:
-                return _redacted(state, watcher.redact)
+                return redacted_json(state, watcher.rules.redact or str)
         return state
 
     get_state._jupyter_agents = True  # type: ignore[attr-defined]

@@ -123,7 +123,9 @@ class NotebookFrontend:
                 "source": cell.source,
                 "execution_count": cell.get("execution_count"),
                 "metadata": {
-                    key: value for key, value in cell.metadata.items() if key == "jupyter_agents"
+                    key: value
+                    for key, value in cell.metadata.items()
+                    if key == protocol.METADATA_KEY
                 },
             }
             for cell in self.notebook.cells
@@ -131,14 +133,14 @@ class NotebookFrontend:
         return {
             "cells": cells,
             "anchor_index": self._require(self._anchor),
-            "metadata": dict(self.notebook.metadata.get("jupyter_agents", {})),
+            "metadata": dict(self.notebook.metadata.get(protocol.METADATA_KEY, {})),
         }
 
     def _op_record_run(self, data: dict[str, Any]) -> dict[str, Any]:
         run, replaces = data.get("run"), data.get("replaces")
         if not isinstance(run, dict) or not isinstance(run.get("run_id"), str):
             raise ValueError("record_run needs a run object with a string run_id")
-        entry = self.notebook.metadata.setdefault("jupyter_agents", {})
+        entry = self.notebook.metadata.setdefault(protocol.METADATA_KEY, {})
         kept = [
             existing
             for existing in entry.get("runs", [])

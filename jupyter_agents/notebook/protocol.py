@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..core.records import METADATA_KEY as METADATA_KEY  # the key, for the protocol's users
+
 COMM_TARGET = "jupyter_agents.notebook"
 PROTOCOL = "jupyter-agents"
 VERSION = 1
@@ -32,7 +34,7 @@ OUTPUT_MESSAGES = (
     "error",
     "clear_output",
 )
-METADATA_KEY = "jupyter_agents"
+
 #: The ``client`` the headless runner (``jupyter agents run``) names in its ``hello``.
 HEADLESS_CLIENT = "jupyter-agents-cli"
 

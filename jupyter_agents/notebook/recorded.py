@@ -11,8 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from ..core.records import (
+    PromptMark,
+    RunRecord,
+    StepProvenance,
+    cell_record,
+    run_records,
+)
 from ..core.steps import Step, StepStatus
-from .protocol import METADATA_KEY
 
 
 @dataclass(frozen=True)
@@ -20,11 +26,11 @@ class RecordedRun:
     """A previous run of one prompt cell, as the notebook holds it."""
 
     run_id: str
-    record: dict[str, Any]
+    record: RunRecord
     #: The cells the run wrote (steps, section headings, kept rejections), in notebook order.
     cell_ids: tuple[str, ...]
     #: The step cells among them: (source, provenance), in notebook order.
-    step_cells: tuple[tuple[str, dict[str, Any]], ...] = ()
+    step_cells: tuple[tuple[str, StepProvenance], ...] = ()
 
     def steps(self) -> list[Step]:
         """The recorded steps, so ``last_run()`` after a replay lists what the run did.
@@ -36,28 +42,23 @@ class RecordedRun:
         and the code of a rejected proposal that was not kept as a cell. Tokens, cost and
         times stay zero: the replay called no model, and the record holds the original's.
         """
-        crew = self.record.get("kind") == "crew"
-        cells = {
-            (meta.get("role"), meta.get("step")): (source, meta) for source, meta in self.step_cells
-        }
+        crew = self.record.kind == "crew"
+        cells = {(cell.role, cell.step): (source, cell) for source, cell in self.step_cells}
         steps = []
-        for metrics in self.record.get("step_metrics", []):
-            role, number = metrics.get("role"), metrics.get("step")
-            try:
-                status = StepStatus(metrics.get("status"))
-            except ValueError:
-                continue  # a hand-edited record: skip what cannot be read
-            source, meta = cells.get((role, number), ("", {}))
+        for metrics in self.record.step_metrics:
+            role, number, status = metrics.role, metrics.step, metrics.status
+            source, cell = cells.get((role, number), ("", None))
             rejected = status in (StepStatus.REJECTED, StepStatus.REFUSED)  # never ran
+            proposed = cell.proposed_source if cell is not None else None
             steps.append(
                 Step(
                     number=number,
                     reply="",
                     thought="",
-                    proposed_code=meta.get("proposed_source", source),
+                    proposed_code=source if proposed is None else proposed,
                     status=status,
                     code_run=None if rejected else source,
-                    reason=meta.get("reason"),
+                    reason=None if cell is None else cell.reason,
                     role=role if crew else None,
                 )
             )
@@ -65,10 +66,10 @@ class RecordedRun:
 
     def describe(self) -> str:
         record = self.record
-        models = sorted(set(record.get("models", {}).values()) | {record.get("model", "?")})
+        models = sorted(set(record.models.values()) | {record.model or "?"})
         return (
-            f"recorded run {self.run_id} ({', '.join(models)}; {record.get('steps', 0)} step(s), "
-            f"{record.get('status', '?')})"
+            f"recorded run {self.run_id} ({', '.join(models)}; {record.steps} step(s), "
+            f"{record.status or '?'})"
         )
 
 
@@ -78,30 +79,25 @@ def find_recorded_run(notebook: dict[str, Any], anchor: str) -> RecordedRun | No
     prompt = next((cell for cell in cells if cell.get("id") == anchor), None)
     if prompt is None:
         return None
-    run_id = _agent_metadata(prompt).get("run_id")
+    mark = cell_record(prompt)
+    run_id = mark.run_id if isinstance(mark, PromptMark) else None
     if not run_id:
         return None
-    cell_ids = tuple(
-        cell["id"]
+    written = [
+        (cell, entry)
         for cell in cells
-        if cell.get("id") != anchor and _agent_metadata(cell).get("run_id") == run_id
-    )
-    runs = (notebook.get("metadata") or {}).get("runs", [])
+        if cell.get("id") != anchor
+        and (entry := cell_record(cell)) is not None
+        and entry.run_id == run_id
+    ]
     # A hand-edited or damaged record is no record: the cell then asks its model as usual.
-    runs = runs if isinstance(runs, list) else []
-    record = next(
-        (run for run in runs if isinstance(run, dict) and run.get("run_id") == run_id), None
-    )
-    if record is None or not cell_ids:
+    runs = run_records(notebook.get("metadata"))  # as read_notebook sends it: the entry
+    record = next((run for run in runs if run.run_id == run_id), None)
+    if record is None or not written:
         return None
     step_cells = tuple(
-        (str(cell.get("source", "")), _agent_metadata(cell))  # one string, as read_notebook sends
-        for cell in cells
-        if cell.get("id") in cell_ids and "step" in _agent_metadata(cell)
+        (str(cell.get("source", "")), provenance)  # one string, as read_notebook sends
+        for cell, provenance in written
+        if isinstance(provenance, StepProvenance)
     )
-    return RecordedRun(run_id, record, cell_ids, step_cells)
-
-
-def _agent_metadata(cell: dict[str, Any]) -> dict[str, Any]:
-    entry = (cell.get("metadata") or {}).get(METADATA_KEY)
-    return entry if isinstance(entry, dict) else {}
+    return RecordedRun(run_id, record, tuple(cell["id"] for cell, _ in written), step_cells)

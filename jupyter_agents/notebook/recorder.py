@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from typing import Any
 
+from ..core.records import METADATA_KEY, PromptMark, SectionMark, StepProvenance, cell_record
 from ..core.result import RunResult
 from ..core.risk_flags import RiskFlag
 from ..core.steps import Step, StepStatus
@@ -24,7 +25,6 @@ from ..safety.approval import ApprovalDecision
 from ..text.markdown_fence import fenced
 from .bridge import BridgeError, FrontendGone, NotebookBridge
 from .no_recorder import NoRecorder, OutputTarget
-from .protocol import METADATA_KEY
 from .recorded import RecordedRun, find_recorded_run
 from .sections import find_section
 
@@ -110,7 +110,7 @@ class NotebookRecorder(NoRecorder):
             await self._call(self.bridge.delete_cell(cell_id))
         await self._call(
             self.bridge.update_cell(
-                self.anchor, metadata={METADATA_KEY: {"run_id": self.run.run_id, "prompt": True}}
+                self.anchor, metadata={METADATA_KEY: PromptMark(self.run.run_id).dump()}
             )
         )
         await self._record_progress()
@@ -119,8 +119,8 @@ class NotebookRecorder(NoRecorder):
         """Whether ``cell`` belongs to the run this one replaces (and will be removed)."""
         if self._replacing is None or self._begun:
             return False
-        entry = (cell.get("metadata") or {}).get(METADATA_KEY) or {}
-        return entry.get("run_id") == self._replacing.run_id
+        entry = cell_record(cell)
+        return entry is not None and entry.run_id == self._replacing.run_id
 
     async def record(self, record: dict[str, Any]) -> None:
         if self._begun:  # a run that never started (no model, say) leaves no record
@@ -138,7 +138,7 @@ class NotebookRecorder(NoRecorder):
         if title in self._sections:
             self._section = title
             return
-        metadata = {METADATA_KEY: {"run_id": self.run.run_id, "section": title, "role": role}}
+        metadata = {METADATA_KEY: SectionMark(self.run.run_id, title, role).dump()}
         heading = await self._call(
             self.bridge.insert_cell(
                 new_cell_id(), self._end, f"## {title}", metadata, cell_type="markdown"
@@ -201,10 +201,9 @@ class NotebookRecorder(NoRecorder):
         self, step: int, code: str, role: str | None = None, risks: Sequence[RiskFlag] = ()
     ) -> str | None:
         await self._begin()
-        provenance = self._provenance(step, "pending", role)
-        if risks:  # so the notebook can point at them while the cell waits for a decision
-            provenance["risks"] = [flag.as_json() for flag in risks]
-        metadata = {METADATA_KEY: provenance}
+        # With its flags, so the notebook can point at them while the cell waits for a decision.
+        provenance = self._provenance(step, role, None, risks=tuple(risks))
+        metadata = {METADATA_KEY: provenance.dump()}
         # Pending before the request: if the run ends before the reply, cleanup removes it.
         self._pending = new_cell_id()
         inserted = await self._call(
@@ -263,7 +262,7 @@ class NotebookRecorder(NoRecorder):
         """
         self._pending = None
         if cell_id is not None:
-            provenance = {**self._provenance_of(step), "running": True}
+            provenance = self._provenance_of(step, running=True)
             update = self.bridge.update_cell(cell_id, metadata={METADATA_KEY: provenance})
             self._in_flight = asyncio.ensure_future(self._call(update))
             await asyncio.sleep(0)  # the task sends the request before this returns
@@ -274,7 +273,7 @@ class NotebookRecorder(NoRecorder):
         if cell_id is None:
             return
         metadata: dict[str, Any] = {METADATA_KEY: self._provenance_of(step)}
-        if step.error and not _cut_short(step):
+        if step.error and not step.cut_short:
             # The model saw the error and went on; Run All must go on past it too (JupyterLab
             # and nbclient stop at an error unless the cell carries this tag). The user may
             # have tagged the cell while it was pending: keep their tags.
@@ -325,26 +324,33 @@ class NotebookRecorder(NoRecorder):
 
     # -- helpers ---------------------------------------------------------------------------------
 
-    def _provenance(self, step: int, status: str, role: str | None = None) -> dict[str, Any]:
-        return {
-            "run_id": self.run.run_id,
-            "step": step,
-            "role": role or self.role,
-            "model": self.models.get(role or "", self.run.model),
-            "status": status,
-        }
+    def _provenance(
+        self, step: int, role: str | None, status: StepStatus | None, **more: Any
+    ) -> StepProvenance:
+        """A step cell's provenance (``status`` None: pending a decision)."""
+        return StepProvenance(
+            run_id=self.run.run_id,
+            step=step,
+            role=role or self.role,
+            model=self.models.get(role or "", self.run.model),
+            status=status,
+            **more,
+        )
 
-    def _provenance_of(self, step: Step) -> dict[str, Any]:
-        record = self._provenance(step.number, str(step.status), step.role)
-        if step.status is StepStatus.EDITED:
-            record["proposed_source"] = self.redact(step.proposed_code)
-        if step.status in (StepStatus.REJECTED, StepStatus.REFUSED) and step.reason:
-            record["reason"] = self.redact(step.reason)
-        if step.risks:
-            record["risks"] = [flag.as_json() for flag in step.risks]
-        if _cut_short(step):
-            record["interrupted"] = True
-        return record
+    def _provenance_of(self, step: Step, running: bool = False) -> dict[str, Any]:
+        decided = step.status in (StepStatus.REJECTED, StepStatus.REFUSED) and step.reason
+        return self._provenance(
+            step.number,
+            step.role,
+            step.status,
+            proposed_source=self.redact(step.proposed_code)
+            if step.status is StepStatus.EDITED
+            else None,
+            reason=self.redact(step.reason) if decided else None,
+            risks=tuple(step.risks),
+            running=running,
+            cut_short=step.cut_short,
+        ).dump()
 
     def _decision(self, event: dict[str, Any]) -> None:
         if self._on_decision is None or event.get("cell_id") != self._pending:
@@ -389,11 +395,6 @@ def new_cell_id() -> str:
 
 
 RAISES = "raises-exception"
-
-
-def _cut_short(step: Step) -> bool:
-    """The step's cell was interrupted (stop button, SIGINT) or hit its time limit."""
-    return step.error == "KeyboardInterrupt" or step.timed_out_after is not None
 
 
 def _rejection_record(step: Step) -> str:

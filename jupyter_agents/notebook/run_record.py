@@ -3,7 +3,8 @@
 The record is what makes the notebook a shareable, checkable artifact: which prompt cell
 started the run, the task (redacted), the crew, the models, how it ended, totals of tokens,
 cost and time, the final answer (so Run All can return it without a model) and, optionally,
-the transcript of model calls. Its shape is the JSON Schema in ``schemas/notebook.json``.
+the transcript of model calls. Its type is :class:`~jupyter_agents.core.records.RunRecord`; its
+shape, the JSON Schema in ``schemas/notebook.json``.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from .._version import __version__
+from ..core.records import RunRecord, StepMetrics
 from ..core.result import RunResult
+from ..core.steps import Step
 
 #: An answer larger than this (as JSON or repr) is stored as a cut repr.
 MAX_ANSWER_CHARS = 10_000
@@ -31,40 +34,37 @@ def run_record(
 ) -> dict[str, Any]:
     """The JSON record of ``run``, started from the cell ``prompt_cell``."""
     usage, timings = run.usage, run.timings
-    record: dict[str, Any] = {
-        "run_id": run.run_id,
-        "prompt_cell": prompt_cell,
-        "kind": "crew" if crew is not None else "agent",
-        "task": redact(run.task),
-        "model": run.model,
-        "models": dict(models or {}),
-        "approve": run.approve,
-        "status": str(run.status),
-        "steps": len(run.steps),
-        "cells_run": sum(1 for step in run.steps if step.code_run is not None),
-        "answer": encode_answer(run.answer, redact),
-        "usage": {
+    record = RunRecord(
+        run_id=run.run_id,
+        prompt_cell=prompt_cell,
+        kind="crew" if crew is not None else "agent",
+        task=redact(run.task),
+        model=run.model,
+        models=dict(models or {}),
+        approve=run.approve,
+        status=run.status,
+        steps=len(run.steps),
+        cells_run=sum(1 for step in run.steps if step.code_run is not None),
+        answer=encode_answer(run.answer, redact),
+        usage={
             "prompt_tokens": usage.prompt_tokens,
             "completion_tokens": usage.completion_tokens,
             "cost": usage.cost,
         },
-        "seconds": {
+        seconds={
             "total": round(run.duration, 3),
             "model": round(timings.model_seconds, 3),
             "execution": round(timings.execution_seconds, 3),
             "waiting": round(timings.waiting_seconds, 3),
         },
-        "step_metrics": [_step_metrics(step) for step in run.steps],
-        "started": _iso(run.started),
-        "version": __version__,
-    }
-    if run.error:
-        record["error"] = redact(run.error)
-    if crew is not None:
-        record["crew"] = redacted(crew, redact)
-    if transcript is not None:
-        record["transcript"] = transcript
-    return record
+        step_metrics=[_step_metrics(step) for step in run.steps],
+        started=_iso(run.started),
+        version=__version__,
+        error=redact(run.error) if run.error else None,
+        crew=None if crew is None else redacted(crew, redact),
+        transcript=transcript,
+    )
+    return record.dump()
 
 
 def encode_answer(answer: Any, redact: Callable[[str], str]) -> dict[str, Any] | None:
@@ -107,19 +107,19 @@ def decode_answer(encoded: dict[str, Any] | None) -> Any:
     return encoded["json"] if "json" in encoded else encoded.get("repr")
 
 
-def _step_metrics(step: Any) -> dict[str, Any]:
+def _step_metrics(step: Step) -> StepMetrics:
     """One step's tokens, cost and where its time went (model, running, waiting for you)."""
-    return {
-        "step": step.number,
-        "role": step.role or "agent",
-        "status": str(step.status),
-        "prompt_tokens": step.usage.prompt_tokens,
-        "completion_tokens": step.usage.completion_tokens,
-        "cost": step.usage.cost,
-        "model_seconds": round(step.timings.model_seconds, 3),
-        "execution_seconds": round(step.timings.execution_seconds, 3),
-        "waiting_seconds": round(step.timings.waiting_seconds, 3),
-    }
+    return StepMetrics(
+        step=step.number,
+        role=step.role or "agent",
+        status=step.status,
+        prompt_tokens=step.usage.prompt_tokens,
+        completion_tokens=step.usage.completion_tokens,
+        cost=step.usage.cost,
+        model_seconds=round(step.timings.model_seconds, 3),
+        execution_seconds=round(step.timings.execution_seconds, 3),
+        waiting_seconds=round(step.timings.waiting_seconds, 3),
+    )
 
 
 def _iso(timestamp: float) -> str:

@@ -8,22 +8,12 @@ tools can read agent notebooks without importing it. See docs/notebook-format.md
 
 from __future__ import annotations
 
-import json
-from functools import cache
-from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
+from ..core.records import METADATA_KEY, schema, validator
 
+__all__ = ["metadata_errors", "schema"]
 from ..text.terminal_text import one_line
-from .protocol import METADATA_KEY
-
-
-@cache
-def schema(name: str) -> dict[str, Any]:
-    """The schema ``name`` ("cell" or "notebook")."""
-    text = resources.files("jupyter_agents").joinpath("schemas", f"{name}.json").read_text()
-    return json.loads(text)
 
 
 def metadata_errors(nb: Any) -> list[str]:
@@ -31,20 +21,15 @@ def metadata_errors(nb: Any) -> list[str]:
     errors = []
     notebook_entry = nb.get("metadata", {}).get(METADATA_KEY)
     if notebook_entry is not None:
-        for error in _validator("notebook").iter_errors(notebook_entry):
+        for error in validator("notebook").iter_errors(notebook_entry):
             errors.append(f"notebook metadata at {_where(error)}: {one_line(error.message)}")
     for index, cell in enumerate(nb.get("cells", [])):
         entry = cell.get("metadata", {}).get(METADATA_KEY)
         if entry is None:
             continue
-        for error in _validator("cell").iter_errors(entry):
+        for error in validator("cell").iter_errors(entry):
             errors.append(f"cell {index} metadata at {_where(error)}: {one_line(error.message)}")
     return errors
-
-
-@cache
-def _validator(name: str) -> Draft202012Validator:
-    return Draft202012Validator(schema(name))
 
 
 def _where(error: Any) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .protocol import METADATA_KEY
+from ..core.records import SectionMark, cell_record
 
 
 def find_section(
@@ -21,7 +21,8 @@ def find_section(
         level = heading_level(cell)
         if level is None:
             continue
-        marked = (cell.get("metadata") or {}).get(METADATA_KEY, {}).get("section")
+        mark = cell_record(cell)
+        marked = mark.section if isinstance(mark, SectionMark) else None
         text = str(cell.get("source", "")).splitlines()[0].lstrip("#").strip()
         if str(marked or text).strip().casefold() != wanted:
             continue

@@ -59,9 +59,9 @@ async def replay_or_start(context: RunContext) -> None:
     """Replay this prompt cell's recorded run, or start recording a new one."""
     settings, run = context.settings, context.run
     previous = await context.recorder.previous_run()
-    same = previous is not None and previous.record.get("task") == context.redact(run.task)
+    same = previous is not None and previous.record.task == context.redact(run.task)
     if same and context.crew_spec is not None:  # the record holds the spec redacted
-        same = previous.record.get("crew") == redacted(context.crew_spec, context.redact)
+        same = previous.record.crew == redacted(context.crew_spec, context.redact)
     if previous is not None and same and not settings.rerun:
         _replay(context, previous)
     else:
@@ -78,7 +78,7 @@ def _replay(context: RunContext, previous: RecordedRun) -> None:
         context.session.output_rules.watch(
             previous.cell_ids, context.redact, settings.max_output_bytes
         )
-    run.answer = decode_answer(previous.record.get("answer"))
+    run.answer = decode_answer(previous.record.answer)
     run.steps = previous.steps()
     run.finish(RunStatus.REPLAYED)
     context.view.show_replay(previous.describe())
@@ -106,7 +106,7 @@ async def _start(context: RunContext, previous: RecordedRun | None) -> None:
             "before it is interrupted (set cell_timeout to change it)."
         )
     if previous is not None and not settings.rerun:
-        changed = "task" if previous.record.get("task") != context.redact(run.task) else "crew"
+        changed = "task" if previous.record.task != context.redact(run.task) else "crew"
         context.view.notice(
             f"The {changed} changed since this cell's {previous.describe()}: the new run "
             f"replaces its {len(previous.cell_ids)} cell(s) below."

@@ -219,8 +219,8 @@ def _interrupt_message(run: RunResult, control: RunControl) -> str:
             f"agent run ended: {control.reason}. The earlier cells' results are kept; if the "
             "kernel is still busy or gone, restart it."
         )
-    completed = [s for s in run.steps if s.code_run is not None and s.error != "KeyboardInterrupt"]
-    cut_short = bool(run.steps) and run.steps[-1].error == "KeyboardInterrupt"
+    completed = [s for s in run.steps if s.code_run is not None and not s.interrupted]
+    cut_short = bool(run.steps) and run.steps[-1].interrupted
     step = len(run.steps) if cut_short else len(run.steps) + 1
     message = (
         f"agent run interrupted at step {step}; {len(completed)} earlier cell(s) completed "

@@ -14,7 +14,7 @@ from typing import Any
 
 from ..core.errors import InvalidOption, RunAlreadyActive
 from ..core.result import RunResult
-from ..kernel.output_redaction import CellOutputRules
+from ..kernel.output_pipeline import CellOutputRules
 from ..kernel.turn_end import final_answer, handoff
 from ..safety.queued_proposals import QueuedProposals
 from ..text.clipping import squeezed
