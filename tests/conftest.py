@@ -112,3 +112,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     outcome = yield
     report = outcome.get_result()
     setattr(item, f"report_{report.when}", report)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's Chromium through Playwright, one per test module that drives a browser."""
+    from tests.support.lab import chromium
+
+    with chromium() as browser:
+        yield browser

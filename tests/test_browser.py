@@ -21,10 +21,10 @@ import pytest
 
 from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import kernel_env
-from tests.support.lab import LabServer, chromium, running_lab, write_notebook
+from tests.support.lab import LabServer, browser_page, running_lab, write_notebook
 from tests.support.llm_server import ScriptedLLMServer
 from tests.support.replies import code
-from tests.support.screenshots import ARTIFACTS, ROOT, save_screenshot
+from tests.support.screenshots import ROOT, save_screenshot
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
@@ -73,28 +73,14 @@ def notebook7(
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
 def page(browser, request: pytest.FixtureRequest):
-    context = browser.new_context(viewport={"width": 1280, "height": 1100})
-    page = context.new_page()
-    try:
+    names = ("lab", "lab_without_extension", "notebook7")
+    servers = {
+        name: request.getfixturevalue(name) for name in names if name in request.fixturenames
+    }
+    with browser_page(browser, request, 1100, servers) as page:
         yield page
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-            for name in ("lab", "lab_without_extension", "notebook7"):
-                if name in request.fixturenames:
-                    server = request.getfixturevalue(name)
-                    shutil.copy(server.log, ARTIFACTS / f"{request.node.name}-jupyterlab.log")
-        context.close()
 
 
 # -- helpers --------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from jupyter_agents._version import __version__
 from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import kernel_env
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.notebooks import cli_environment, python_notebook
 from tests.support.replies import code
 
 pytestmark = pytest.mark.kernel
@@ -38,30 +39,22 @@ def cli(*args: str, env: dict[str, str], cwd: Path, timeout: float = 180):
 
 @pytest.fixture
 def workdir(tmp_path: Path) -> Path:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        new_markdown_cell("# Totals"),
-        new_code_cell("%load_ext jupyter_agents"),
-        new_code_cell("cli_rows = [3, 4, 5]"),
-        new_code_cell("%agent Add up cli_rows and describe them", id="prompt"),
-        new_code_cell("print('after:', cli_total)", id="mine"),
-    ]
+    nb = python_notebook(
+        [
+            new_markdown_cell("# Totals"),
+            new_code_cell("%load_ext jupyter_agents"),
+            new_code_cell("cli_rows = [3, 4, 5]"),
+            new_code_cell("%agent Add up cli_rows and describe them", id="prompt"),
+            new_code_cell("print('after:', cli_total)", id="mine"),
+        ]
+    )
     nbformat.write(nb, tmp_path / "totals.ipynb")
     return tmp_path
 
 
 @pytest.fixture
 def env(llm: ScriptedLLMServer, tmp_path: Path) -> dict[str, str]:
-    environment = kernel_env(llm, tmp_path / "home")
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(Path.cwd()), environment.get("PYTHONPATH", "")]
-    )
-    return environment
+    return cli_environment(kernel_env(llm, tmp_path / "home"))
 
 
 def script_run(script: ScriptedLLMServer) -> None:

@@ -4,7 +4,6 @@ kernels, the scripted loopback model)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +15,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import kernel_env
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.notebooks import cli_environment
 from tests.support.replies import code
 
 pytestmark = pytest.mark.kernel
@@ -33,11 +33,7 @@ def cli(*args: str, env: dict[str, str], cwd: Path) -> subprocess.CompletedProce
 
 @pytest.fixture
 def env(llm: ScriptedLLMServer, tmp_path: Path) -> dict[str, str]:
-    environment = kernel_env(llm, tmp_path / "home")
-    environment["PYTHONPATH"] = os.pathsep.join(
-        [str(Path.cwd()), environment.get("PYTHONPATH", "")]
-    )
-    return environment
+    return cli_environment(kernel_env(llm, tmp_path / "home"))
 
 
 def agent_notebook(folder: Path, *after: str) -> Path:

@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from tests.conftest import kernel_env
-from tests.support.lab import LabServer, chromium, running_lab
+from tests.support.lab import LabServer, browser_page, running_lab
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.notebooks import write_python_notebook
 from tests.support.replies import code
 from tests.support.screenshots import ARTIFACTS, save_screenshot
 
@@ -181,36 +180,13 @@ def lab(llm: ScriptedLLMServer, tmp_path_factory: pytest.TempPathFactory) -> Ite
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as browser:
-        yield browser
-
-
 @pytest.fixture
 def page(browser, request: pytest.FixtureRequest, lab: LabServer):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    try:
+    with browser_page(browser, request, 1000, {"lab": lab}) as page:
         yield page
-    finally:
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            ARTIFACTS.mkdir(exist_ok=True)
-            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
-            shutil.copy(lab.log, ARTIFACTS / f"{request.node.name}-jupyterlab.log")
-        context.close()
 
 
-def write_notebook(path: Path, cells: list) -> None:
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = cells
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(notebook, path)
+write_notebook = write_python_notebook
 
 
 def open_notebook(page, lab: LabServer, name: str, cells: list, kernel: bool = True) -> None:

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
+from nbformat.v4 import new_code_cell
 
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.notebooks import python_notebook
 from tests.support.replies import code
 from tests.test_cli import cli, env  # noqa: F401  (env is a fixture)
 
@@ -58,20 +59,18 @@ LEAKING_CELLS = [
 
 @pytest.fixture
 def leaky(tmp_path: Path) -> Path:
-    nb = new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nb.cells = [
-        new_code_cell("%load_ext jupyter_agents\n%agent_config max_output_bytes=20000"),
-        # 7. names bound from the environment: the kernel summary (and the transcript) must
-        # not show their values
-        new_code_cell("import os\npw = os.environ['DB_PASSWORD']\ndsn = os.getenv('DATABASE_URL')"),
-        new_code_cell("%agent Connect to the database", id="prompt"),
-        new_code_cell("import time\ntime.sleep(3)\nprint('mine')", id="mine"),
-    ]
+    nb = python_notebook(
+        [
+            new_code_cell("%load_ext jupyter_agents\n%agent_config max_output_bytes=20000"),
+            # 7. names bound from the environment: the kernel summary (and the transcript)
+            # must not show their values
+            new_code_cell(
+                "import os\npw = os.environ['DB_PASSWORD']\ndsn = os.getenv('DATABASE_URL')"
+            ),
+            new_code_cell("%agent Connect to the database", id="prompt"),
+            new_code_cell("import time\ntime.sleep(3)\nprint('mine')", id="mine"),
+        ]
+    )
     nbformat.write(nb, tmp_path / "leaky.ipynb")
     return tmp_path
 

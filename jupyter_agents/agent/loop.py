@@ -13,11 +13,21 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from .. import prompts
 from ..core.errors import RunInterrupted
+from ..core.events import (
+    NoteShown,
+    Notice,
+    ReplyShown,
+    RisksShown,
+    RunEvents,
+    StepEnded,
+    StepStarted,
+)
 from ..core.result import RunStatus
 from ..core.risk_flags import RiskFlag
 from ..core.steps import Memory, Step, Timings, Usage
@@ -35,7 +45,6 @@ from ..safety.approval import (
     step_status,
 )
 from ..safety.risk import review_cell
-from ..ui.view import RunView, StepView
 from .answer_check import typed_in_answer, unsupported_facts, verify_note
 from .model import ModelClient
 from .proposals import Proposal, StepBudget, StepsSpent, ask_model, propose
@@ -47,7 +56,8 @@ class LoopParts:
     model: ModelClient
     gate: ApprovalGate
     executor: KernelExecutor
-    view: RunView
+    #: Where the loop says what happens; the views subscribe (see core/events.py).
+    events: RunEvents
     memory: Memory
     max_steps: int
     observation_tokens: int
@@ -67,6 +77,8 @@ class LoopParts:
     max_proposal_chars: int = 0
     #: Replies this turn may still use; made from ``max_steps`` when not given.
     budget: StepBudget | None = None
+    #: Where a step's cell shows its outputs when no notebook cell takes them (the widget).
+    step_output: Callable[[], AbstractContextManager[Any]] = nullcontext
 
     def __post_init__(self) -> None:
         if self.budget is None:
@@ -126,18 +138,19 @@ async def run_turn(parts: LoopParts, steps: list[Step]) -> TurnOutcome:
 
 async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutcome | None:
     """One step: propose, decide, run. A TurnOutcome if it ended the turn, else None."""
-    step_view = parts.view.start_step(number, title=_title(parts, number))
-    proposal = await propose(parts, step_view)
+    emit = parts.events.emit
+    emit(StepStarted(number, title=_title(parts, number)))
+    proposal = await propose(parts)
     if proposal.prose_answer is not None:
         parts.add_usage(proposal.usage, proposal.model_seconds)
-        step_view.show_text(proposal.prose_answer)
-        step_view.show_note(PROSE_ANSWER_NOTE)
+        emit(ReplyShown(proposal.prose_answer))
+        emit(NoteShown(PROSE_ANSWER_NOTE))
         return TurnOutcome(RunStatus.ANSWERED_WITHOUT_CODE, answer=proposal.prose_answer)
     try:
         parts.control.check()
         cell = await parts.recorder.propose(number, proposal.code, parts.role, proposal.risks)
         waiting_since = time.perf_counter()
-        decided = await decide(parts, number, proposal, cell, step_view)
+        decided = await decide(parts, number, proposal, cell)
         parts.control.check()
     except BaseException:  # stopped or interrupted before a decision: the call still counts
         parts.add_usage(proposal.usage, proposal.model_seconds)
@@ -165,15 +178,21 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
     parts.memory.steps.append(step)
     if code is None:
         await parts.recorder.rejected(cell, step)
-        step_view.show_outcome(step)
-        parts.view.update_footer()
+        emit(StepEnded(step))
         return None
-
     step.code_run = code
+    return await run_cell(parts, cell, step, announce=not decided.by_policy)
+
+
+async def run_cell(
+    parts: LoopParts, cell: str | None, step: Step, announce: bool
+) -> TurnOutcome | None:
+    """Run an approved step's cell, tell the model what it did, and say if the turn ended."""
+    number, code, emit = step.number, step.code_run or "", parts.events.emit
     await parts.recorder.executing(cell, step)
-    if not decided.by_policy:  # a policy's note already says it runs (one message less)
-        step_view.show_note(RUNNING_NOTE)
-    output = parts.recorder.capture(cell, fallback=step_view.capture())
+    if announce:  # a policy's note already says it runs (one message less)
+        emit(NoteShown(RUNNING_NOTE))
+    output = parts.recorder.capture(cell, fallback=parts.step_output())
     with span(
         "execute_tool run_cell",
         gen_ai__operation__name="execute_tool",
@@ -182,6 +201,29 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
     ) as cell_span:
         outcome = await parts.executor.run(code, output=output)
         set_attributes(cell_span, jupyter_agents__error=outcome.error_name)
+    accepted = observe(parts, step, outcome)
+    # The cell has run: its record (execution count, outputs, no longer "running") must land
+    # even if Stop or an interrupt arrives now; the checks below then end the run.
+    cancelled = await finish_despite_cancellation(parts.recorder.ran(cell, step))
+    emit(StepEnded(step))
+    parts.control.check()
+    if cancelled or outcome.cancelled_after:
+        raise asyncio.CancelledError  # not ours: pass it on
+    if outcome.interrupted:
+        raise RunInterrupted(f"interrupted while step {number} ran")
+    if outcome.ends_run:
+        parts.control.end(f"step {number}: {outcome.ends_run}")
+    if outcome.handoff is not None:
+        return TurnOutcome(RunStatus.HANDED_OFF, handoff=outcome.handoff)
+    if accepted:
+        return TurnOutcome(RunStatus.COMPLETED, answer=outcome.answer)
+    return None
+
+
+def observe(parts: LoopParts, step: Step, outcome: ExecutionOutcome) -> bool:
+    """Put what the cell did on the step, as the model will read it; whether its
+    ``final_answer`` (if any) is accepted."""
+    number, code = step.number, step.code_run or ""
     step.execution_count = outcome.execution_count
     step.error = "KeyboardInterrupt" if outcome.interrupted else outcome.error_name
     step.cut_short = outcome.interrupted or outcome.timed_out_after is not None
@@ -200,29 +242,15 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
     if unverified:
         step.answer_turned_back = True
         observation += "\n\n" + verify_note(outcome.answer, unverified)
-        parts.view.notice(
-            f"Step {number} called final_answer with a value written into the code that no "
-            "cell showed; the model was asked to compute it first, and the run goes on."
+        parts.events.emit(
+            Notice(
+                f"Step {number} called final_answer with a value written into the code that no "
+                "cell showed; the model was asked to compute it first, and the run goes on."
+            )
         )
     step.observation = parts.redact(observation)
     step.timings.execution_seconds = outcome.seconds
-    # The cell has run: its record (execution count, outputs, no longer "running") must land
-    # even if Stop or an interrupt arrives now; the checks below then end the run.
-    cancelled = await finish_despite_cancellation(parts.recorder.ran(cell, step))
-    step_view.show_outcome(step)
-    parts.view.update_footer()
-    parts.control.check()
-    if cancelled or outcome.cancelled_after:
-        raise asyncio.CancelledError  # not ours: pass it on
-    if outcome.interrupted:
-        raise RunInterrupted(f"interrupted while step {number} ran")
-    if outcome.ends_run:
-        parts.control.end(f"step {number}: {outcome.ends_run}")
-    if outcome.handoff is not None:
-        return TurnOutcome(RunStatus.HANDED_OFF, handoff=outcome.handoff)
-    if accepted:
-        return TurnOutcome(RunStatus.COMPLETED, answer=outcome.answer)
-    return None
+    return accepted
 
 
 #: Under a reply the model gave instead of a cell, when it is taken as the answer.
@@ -248,9 +276,7 @@ def _unverified_facts(parts: LoopParts, code: str, outcome: ExecutionOutcome) ->
     return missing
 
 
-async def decide(
-    parts: LoopParts, number: int, proposal: Proposal, cell: str | None, step_view: StepView
-) -> Decided:
+async def decide(parts: LoopParts, number: int, proposal: Proposal, cell: str | None) -> Decided:
     """The gate's decision on a proposal, and the code that runs with its own risk flags.
 
     With the notebook, what runs is the pending cell's text at decision time, which the user
@@ -271,10 +297,11 @@ async def decide(
         if code == request.code:
             return Decided(decision, by_policy, code, request.risks)
         risks = tuple(parts.review(code))
-        step_view.show_risks(risks)
+        parts.events.emit(RisksShown(risks))
         if not (by_policy and parts.gate.asks(risks)):
             return Decided(decision, by_policy, code, risks)
-        step_view.show_note("The cell was changed and has risk flags: waiting for your decision.")
+        note = "The cell was changed and has risk flags: waiting for your decision."
+        parts.events.emit(NoteShown(note))
         request = ApprovalRequest(number, code, proposal.thought, risks)
 
 
@@ -291,13 +318,13 @@ def undone_note(names: list[str]) -> str:
 
 async def best_answer(parts: LoopParts) -> str:
     """At the step limit: one more call, asking for the best answer in plain text."""
-    step_view = parts.view.start_step(parts.max_steps + 1, title="Step limit reached")
+    parts.events.emit(StepStarted(parts.max_steps + 1, title="Step limit reached"))
     final = {"role": "user", "content": prompts.render("final_step", max_steps=parts.max_steps)}
-    reply = await ask_model(parts, step_view, [final])
+    reply = await ask_model(parts, [final])
     parts.add_usage(reply.usage, reply.seconds)
     answer = reply.text.strip()
-    step_view.show_text(answer)
-    step_view.show_note("The model's best answer (no code runs after the step limit).")
+    parts.events.emit(ReplyShown(answer))
+    parts.events.emit(NoteShown("The model's best answer (no code runs after the step limit)."))
     return answer
 
 

@@ -19,10 +19,17 @@ from typing import TYPE_CHECKING
 
 from .. import prompts
 from ..core.errors import ContextOverflow
+from ..core.events import (
+    NoteShown,
+    Notice,
+    ProposalShown,
+    RunEvent,
+    StreamRestarted,
+    TextStreamed,
+)
 from ..core.observation import truncate_middle
 from ..core.risk_flags import RiskFlag
 from ..core.steps import Memory, Usage
-from ..ui.view import StepView
 from .answer_check import unsupported_facts
 from .kernel_installs import NOTE as PIP_NOTE
 from .kernel_installs import pip_in_kernel
@@ -74,7 +81,7 @@ class Proposal:
     prose_answer: str | None = None
 
 
-async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
+async def propose(parts: LoopParts) -> Proposal:
     """The model's next cell (or its answer in prose); raises StepsSpent at the budget."""
     invalid: list[tuple[str, str]] = []
     usage, seconds = Usage(), 0.0
@@ -86,7 +93,7 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
                 {"role": "user", "content": correction},
             ]
         try:
-            reply = await ask_model(parts, step_view, corrections)
+            reply = await ask_model(parts, corrections)
         except BaseException:  # earlier replies of this step (without code) still count
             parts.add_usage(usage, seconds)
             raise
@@ -108,9 +115,9 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
             earlier = repeated_step(code, parts.memory.steps)
             if earlier is None:
                 risks = tuple(parts.review(code))
-                step_view.show_proposal(parsed.thought, code, risks)
+                parts.events.emit(ProposalShown(parsed.thought, code, risks))
                 changed = f"{PIP_NOTE} " if code != parsed.code else ""
-                step_view.show_note(changed + parts.decision_note(risks))
+                parts.events.emit(NoteShown(changed + parts.decision_note(risks)))
                 return Proposal(text, parsed.thought, code, usage, seconds, invalid, risks)
             correction = repeat_correction(earlier)
             note = f"The model proposed the same cell as step {earlier.number}; it did not run."
@@ -119,7 +126,8 @@ async def propose(parts: LoopParts, step_view: StepView) -> Proposal:
             parts.add_usage(usage, seconds)
             raise StepsSpent
         parts.budget.spend()  # asking again costs a step
-        step_view.restart_stream(f"{note} Asking again ({parts.budget.left} step(s) left).")
+        left = f"{note} Asking again ({parts.budget.left} step(s) left)."
+        parts.events.emit(StreamRestarted(left))
 
 
 NO_CODE_START = "Your reply had no ```python block"
@@ -167,17 +175,18 @@ def prose_answer(memory: Memory, reply: str) -> str | None:
     return text
 
 
-async def ask_model(
-    parts: LoopParts, step_view: StepView, extra: list[dict[str, str]]
-) -> ModelReply:
+async def ask_model(parts: LoopParts, extra: list[dict[str, str]]) -> ModelReply:
     """The model's reply to the memory plus ``extra``.
 
     If the model says the prompt is longer than its context window, older steps are
     shortened harder (once per run) and the call is made again; a second overflow fails
     with a message that says what to change.
     """
+    emit = parts.events.emit
     call = partial(
-        parts.model.complete, on_text=step_view.stream, on_retry=_retry_notice(step_view)
+        parts.model.complete,
+        on_text=lambda text: emit(TextStreamed(text)),
+        on_retry=_retry_notice(emit),
     )
     try:
         return await call(parts.memory.to_messages() + extra)
@@ -189,17 +198,21 @@ async def ask_model(
         "The conversation grew longer than the model's context window; shortened the older "
         "steps and asked again."
     )
-    step_view.restart_stream(note)
-    parts.view.notice(note)
+    emit(StreamRestarted(note))
+    emit(Notice(note))
     return await call(parts.memory.to_messages() + extra)
 
 
-def _retry_notice(step_view: StepView) -> Callable[[ModelFailure, int, float], None]:
+def _retry_notice(
+    emit: Callable[[RunEvent], None],
+) -> Callable[[ModelFailure, int, float], None]:
     def notice(failure: ModelFailure, attempt: int, delay: float) -> None:
         status = f" {failure.status}" if failure.status else ""
-        step_view.restart_stream(
-            f"{failure.provider}:{status} {failure.kind}; retrying in {delay:.1f} s "
-            f"(attempt {attempt + 1})"
+        emit(
+            StreamRestarted(
+                f"{failure.provider}:{status} {failure.kind}; retrying in {delay:.1f} s "
+                f"(attempt {attempt + 1})"
+            )
         )
 
     return notice

@@ -63,10 +63,10 @@ class ReplyShown:
 
 @dataclass(frozen=True)
 class NoteShown:
-    """A line about the current step, in the view's muted style unless ``style`` says."""
+    """A line about the current step, in the view's own note style unless ``style`` says."""
 
     text: str
-    style: str = "ja-muted"
+    style: str | None = None
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,15 @@ from .. import prompts
 from ..agent.instructions import format_notebook
 from ..agent.loop import TurnOutcome, run_turn
 from ..core.errors import InvalidOption, JupyterAgentsError, ReplyFormatError, UnknownHandoffTarget
+from ..core.events import (
+    HandedOff,
+    NoteShown,
+    ReplyShown,
+    SectionStarted,
+    StepStarted,
+    StreamRestarted,
+    TextStreamed,
+)
 from ..core.result import RunResult, RunStatus
 from ..core.steps import Memory, Step
 from ..kernel.namespace_summary import summarize_namespace
@@ -186,7 +195,7 @@ class CrewTurns:
         """One role working in its section until it finishes, hands off, or is stopped."""
         context = self.context
         section = role.section_title
-        context.view.start_section(section, role.role)
+        context.events.emit(SectionStarted(section, role.role))
         await context.recorder.start_section(section, role.role)
         received = self.notes[role.role][-1] if self.notes[role.role] else ""
         memory = Memory(
@@ -222,9 +231,9 @@ class CrewTurns:
         note = outcome.handoff.note if outcome.handoff else _as_note(outcome.answer)
         turn = TurnRecord(role.role, section, received or instructions, outcome.status, note, steps)
         if outcome.handoff is not None:
-            context.view.show_handoff(f"{role.role} → {outcome.handoff.to}: {note}")
+            context.events.emit(HandedOff(f"{role.role} → {outcome.handoff.to}: {note}"))
         elif note:
-            context.view.show_handoff(f"{role.role} reports: {note}")
+            context.events.emit(HandedOff(f"{role.role} reports: {note}"))
         self.crew.turns.append(turn)
         summary = self.sections.setdefault(section, SectionSummary(section, role.role))
         summary.notes.append(note)
@@ -251,11 +260,12 @@ class CrewTurns:
     async def ask_manager(
         self, manager: Any, messages: list[dict[str, str]], number: int
     ) -> tuple[ManagerDecision, str]:
-        view = self.context.view
+        emit = self.context.events.emit
         corrections: list[dict[str, str]] = []
         for _ in range(MAX_UNREADABLE_DECISIONS):
-            step_view = view.start_step(number, title=f"Manager · decision {number}")
-            reply = await manager.complete(messages + corrections, on_text=step_view.stream)
+            emit(StepStarted(number, title=f"Manager · decision {number}"))
+            on_text = lambda text: emit(TextStreamed(text))  # noqa: E731
+            reply = await manager.complete(messages + corrections, on_text=on_text)
             self.crew.add_usage(reply.usage, reply.seconds)
             self.context.control.check()
             try:
@@ -265,12 +275,11 @@ class CrewTurns:
                     {"role": "assistant", "content": reply.text},
                     {"role": "user", "content": self.manager_correction(str(problem))},
                 ]
-                step_view.restart_stream(f"Unreadable decision ({problem}); asking again.")
+                emit(StreamRestarted(f"Unreadable decision ({problem}); asking again."))
                 continue
-            step_view.show_text(
-                "\n".join(part for part in (decision.thought, "→ " + decision.describe()) if part)
-            )
-            step_view.show_note(f"{reply.usage.describe()}")
+            parts = (decision.thought, "→ " + decision.describe())
+            emit(ReplyShown("\n".join(part for part in parts if part)))
+            emit(NoteShown(f"{reply.usage.describe()}"))
             return decision, reply.text
         raise ReplyFormatError(
             f"the manager replied {MAX_UNREADABLE_DECISIONS} times without a valid decision. "

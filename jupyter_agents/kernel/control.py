@@ -43,10 +43,6 @@ class RunControl:
         self.stop_requested = True
         self._cancel()
 
-    def request_interrupt(self) -> None:
-        self.interrupted = True
-        self._cancel()
-
     def mark_interrupted(self) -> None:
         """An interrupt that already stops what runs (KeyboardInterrupt in a sync cell)."""
         self.interrupted = True

@@ -73,6 +73,29 @@ class ExecutionOutcome:
         return self.answer is not NO_ANSWER
 
 
+@dataclass
+class _Cell:
+    """A cell as IPython will run it."""
+
+    code: str
+    transformed: str
+    #: The error that stops it before it runs (IPython shows it as the cell's output).
+    preprocessing_error: Any
+    runs_async: bool
+
+
+@dataclass
+class _Ran:
+    """What running one cell left: its result, captures, answer and how it ended."""
+
+    capture: ModelCapture
+    slot: AnswerSlot
+    limit: CellTimeLimit
+    result: Any = None
+    interrupted: bool = False
+    cancelled_after: bool = False
+
+
 class KernelExecutor:
     """Runs cells in a live IPython shell and records what the model should see."""
 
@@ -112,10 +135,15 @@ class KernelExecutor:
         ``output`` decides where the cell's outputs appear while it runs: a step's Output widget
         (a sync context manager) or a notebook cell through the protocol (an async one).
         """
+        cell = self._prepare(code)
+        started = time.perf_counter()
+        snapshot = NamespaceSnapshot(self.shell.user_ns)
+        ran = await self._execute(cell, output)
+        return self._outcome(cell, ran, time.perf_counter() - started, snapshot)
+
+    def _prepare(self, code: str) -> _Cell:
+        """The cell as IPython will run it, with the error that stops it before it runs."""
         shell = self.shell
-        capture = ModelCapture(self.capture_chars)
-        rules = OutputRules(self.max_output_bytes, self.redact)
-        slot = AnswerSlot(roles=self.roles)
         preprocessing_error = None
         try:
             transformed = shell.transform_cell(code)
@@ -131,45 +159,60 @@ class KernelExecutor:
         runs_async = shell.should_run_async(
             code, transformed_cell=transformed, preprocessing_exc_tuple=preprocessing_error
         )
-        started = time.perf_counter()
-        result = None
-        interrupted = False
-        cancelled_after = False
-        limit = CellTimeLimit(self.cell_timeout, runs_async, self.on_stuck)
-        snapshot = NamespaceSnapshot(shell.user_ns)
+        return _Cell(code, transformed, preprocessing_error, runs_async)
+
+    async def _execute(
+        self,
+        cell: _Cell,
+        output: AbstractContextManager[Any] | AbstractAsyncContextManager[Any] | None,
+    ) -> _Ran:
+        """Run the prepared cell inside the output pipeline, the answer scope and the limits."""
+        shell = self.shell
+        ran = _Ran(
+            capture=ModelCapture(self.capture_chars),
+            slot=AnswerSlot(roles=self.roles),
+            limit=CellTimeLimit(self.cell_timeout, cell.runs_async, self.on_stuck),
+        )
+        rules = OutputRules(self.max_output_bytes, self.redact)
         try:
             async with AsyncExitStack() as stack:
                 if isinstance(output, AbstractAsyncContextManager):
                     await stack.enter_async_context(output)
                 else:
                     stack.enter_context(output if output is not None else nullcontext())
-                stack.enter_context(agent_cell_outputs(shell, capture, rules))
-                stack.enter_context(_answer_scope(shell, slot))
-                if not runs_async:
+                stack.enter_context(agent_cell_outputs(shell, ran.capture, rules))
+                stack.enter_context(_answer_scope(shell, ran.slot))
+                if not cell.runs_async:
                     stack.enter_context(_sigint_raises_in_sync_code(self.on_interrupt))
-                await stack.enter_async_context(limit)
-                result = await shell.run_cell_async(
-                    code,
+                await stack.enter_async_context(ran.limit)
+                ran.result = await shell.run_cell_async(
+                    cell.code,
                     store_history=True,
-                    transformed_cell=transformed,
-                    preprocessing_exc_tuple=preprocessing_error,
+                    transformed_cell=cell.transformed,
+                    preprocessing_exc_tuple=cell.preprocessing_error,
                 )
                 # What a kernel does after every cell; matplotlib's inline backend shows
                 # figures on post_execute, and they belong in this step's output.
                 shell.events.trigger("post_execute")
-                shell.events.trigger("post_run_cell", result)
+                shell.events.trigger("post_run_cell", ran.result)
         except KeyboardInterrupt:
-            interrupted = True
+            ran.interrupted = True
         except asyncio.CancelledError:
-            if limit.fired:
-                interrupted = True  # the time limit's cancellation, caught outside the cell's code
-            elif result is not None:
+            if ran.limit.fired:
+                ran.interrupted = True  # the time limit's cancellation, caught outside the cell
+            elif ran.result is not None:
                 # The cell had ended. A Stop clicked during a cell that never awaits is read
                 # only now, and an interrupt can cancel twice: record the step as it is.
-                cancelled_after = True
+                ran.cancelled_after = True
             else:
                 raise
-        seconds = time.perf_counter() - started
+        return ran
+
+    def _outcome(
+        self, cell: _Cell, ran: _Ran, seconds: float, snapshot: NamespaceSnapshot
+    ) -> ExecutionOutcome:
+        """What the cell did, as the loop and the model learn it."""
+        result, limit, interrupted = ran.result, ran.limit, ran.interrupted
         error = None if result is None else (result.error_before_exec or result.error_in_exec)
         if isinstance(error, KeyboardInterrupt):
             interrupted = True
@@ -186,9 +229,10 @@ class KernelExecutor:
             interrupted = False
             if error is None or isinstance(error, (KeyboardInterrupt, asyncio.CancelledError)):
                 error_name = "CellTimeout"
-        ends_run = _ends_run(shell, limit)
+        ends_run = _ends_run(self.shell, limit)
         # A cell cut short did not complete: the namespace goes back to before it.
         rolled_back = snapshot.restore() if interrupted or limit.fired else []
+        capture = ran.capture
         observation = Observation(
             stdout=capture.stdout.text(),
             stderr=capture.stderr.text(),
@@ -196,16 +240,16 @@ class KernelExecutor:
             displays=capture.displays,
             more_displays=capture.more_displays,
             error=None if error is None else format_error(error, self.capture_chars),
-            hint=None if error is None else error_hint(error, transformed, shell.user_ns),
+            hint=None if error is None else error_hint(error, cell.transformed, self.shell.user_ns),
         )
         return ExecutionOutcome(
             execution_count=None if result is None else result.execution_count,
             observation=observation,
             error_name=error_name,
-            answer=slot.value,
-            handoff=slot.handoff,
+            answer=ran.slot.value,
+            handoff=ran.slot.handoff,
             interrupted=interrupted,
-            cancelled_after=cancelled_after,
+            cancelled_after=ran.cancelled_after,
             seconds=seconds,
             timed_out_after=limit.seconds if limit.fired else None,
             rolled_back=rolled_back,

@@ -140,15 +140,19 @@ class CellTimeLimit:
         self._timer.daemon = True
         self._timer.start()
 
+    def _another_attempt(self) -> bool:
+        """Count one more interrupt of the cell, or give up when they all failed."""
+        if self.sent > FAILED_INTERRUPTS:
+            self._give_up()
+            return False
+        self.fired = True
+        self.sent += 1
+        return True
+
     def _send_sigint(self) -> None:
         with self._lock:
-            if not self._armed:
+            if not self._armed or not self._another_attempt():
                 return
-            if self.sent > FAILED_INTERRUPTS:
-                self._give_up()
-                return
-            self.fired = True
-            self.sent += 1
             self._owed += 1
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
             self._start_timer(REPEAT_SECONDS)
@@ -184,11 +188,8 @@ class CellTimeLimit:
     def _cancel_task(self) -> None:
         if not self._armed or self._task is None or self._task.done():
             return
-        if self.sent > FAILED_INTERRUPTS:
-            self._give_up()
+        if not self._another_attempt():
             return
-        self.fired = True
-        self.sent += 1
         self._cancels += 1
         self._task.cancel(msg=self.stuck_message if self.escalated else self.message)
         loop = asyncio.get_running_loop()

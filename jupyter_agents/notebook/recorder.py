@@ -26,7 +26,7 @@ from ..text.markdown_fence import fenced
 from .bridge import BridgeError, FrontendGone, NotebookBridge
 from .no_recorder import NoRecorder, OutputTarget
 from .recorded import RecordedRun, find_recorded_run
-from .sections import find_section
+from .sections import CellPlacement, find_section
 
 
 class NotebookRecorder(NoRecorder):
@@ -58,12 +58,7 @@ class NotebookRecorder(NoRecorder):
         #: The model each role uses, when it is not the run's (crews).
         self.models: dict[str, str] = {}
         self.active = True
-        #: The last cell of the run so far, in document order: new sections go after it.
-        self._end = anchor_cell_id
-        #: Section title -> its last cell; and the section new cells go into (None: none).
-        self._sections: dict[str, str] = {}
-        self._section: str | None = None
-        self._newest_section: str | None = None
+        self._place = CellPlacement(anchor_cell_id)
         self._pending: str | None = None
         #: The earlier run of this prompt cell that this run replaces (``--rerun``, or a
         #: changed task); its cells are removed when this run writes its first cell.
@@ -78,12 +73,14 @@ class NotebookRecorder(NoRecorder):
         #: kernel dies mid-run, the notebook still holds it, and the extension marks it
         #: interrupted.
         self.progress: Callable[[], dict[str, Any]] | None = None
+        #: The notebook as read once for the run (see :meth:`_notebook`).
+        self._snapshot: dict[str, Any] | None = None
         bridge.on_event("decision", self._decision)
         self._on_queued = on_queued
         bridge.on_event("queued", self._queued)
 
     async def previous_run(self) -> RecordedRun | None:
-        notebook = await self._call(self.bridge.read_notebook())
+        notebook = await self._notebook()
         return find_recorded_run(notebook, self.anchor) if notebook else None
 
     async def start(self, replacing: RecordedRun | None = None) -> None:
@@ -107,7 +104,7 @@ class NotebookRecorder(NoRecorder):
             return
         self._begun = True
         for cell_id in self._replacing.cell_ids if self._replacing else ():
-            await self._call(self.bridge.delete_cell(cell_id))
+            await self._edit(self.bridge.delete_cell(cell_id))
         await self._call(
             self.bridge.update_cell(
                 self.anchor, metadata={METADATA_KEY: PromptMark(self.run.run_id).dump()}
@@ -135,47 +132,30 @@ class NotebookRecorder(NoRecorder):
 
     async def start_section(self, title: str, role: str) -> None:
         await self._begin()
-        if title in self._sections:
-            self._section = title
+        if self._place.reenter(title):
             return
         metadata = {METADATA_KEY: SectionMark(self.run.run_id, title, role).dump()}
-        heading = await self._call(
+        heading = await self._edit(
             self.bridge.insert_cell(
-                new_cell_id(), self._end, f"## {title}", metadata, cell_type="markdown"
+                new_cell_id(), self._place.end, f"## {title}", metadata, cell_type="markdown"
             )
         )
         if heading is not None:
-            self._sections[title] = self._end = heading
-            self._section = self._newest_section = title
+            self._place.enter(title, heading)
 
     async def adopt_section(self, title: str) -> list[dict[str, Any]] | None:
-        notebook = await self._call(self.bridge.read_notebook())
+        notebook = await self._notebook()
         if not notebook:
             return None
         found = find_section(notebook["cells"], title)
         if found is None:
             return None
         heading, cells = found
-        last = cells[-1]["id"] if cells else heading["id"]
-        self._sections[title] = self._end = last
-        self._section = self._newest_section = title
+        self._place.enter(title, cells[-1]["id"] if cells else heading["id"])
         return cells
 
-    def _where(self) -> str:
-        """The cell new cells go after: the current section's end, or the run's end."""
-        return self._sections[self._section] if self._section else self._end
-
-    def _advance(self, cell_id: str) -> None:
-        """``cell_id`` was just added where :meth:`_where` said: move the ends past it."""
-        if self._section is None:
-            self._end = cell_id
-            return
-        self._sections[self._section] = cell_id
-        if self._section == self._newest_section:
-            self._end = cell_id
-
     async def sections_present(self, titles: Sequence[str]) -> list[str]:
-        notebook = await self._call(self.bridge.read_notebook())
+        notebook = await self._notebook()
         if not notebook:
             return []
         cells = [cell for cell in notebook["cells"] if not self._replaced(cell)]
@@ -183,7 +163,7 @@ class NotebookRecorder(NoRecorder):
 
     async def context_cells(self) -> list[dict[str, Any]] | None:
         """The notebook's cells above the ``%agent`` cell, oldest first."""
-        notebook = await self._call(self.bridge.read_notebook())
+        notebook = await self._notebook()
         if not notebook:
             return None
         return list(notebook["cells"][: notebook["anchor_index"]])
@@ -191,7 +171,7 @@ class NotebookRecorder(NoRecorder):
     async def cells_below(self) -> list[dict[str, Any]]:
         """The notebook's cells below the ``%agent`` cell: what the user means to run after
         the agent's cells (``print(monthly.tail())`` says ``monthly`` should exist)."""
-        notebook = await self._call(self.bridge.read_notebook())
+        notebook = await self._notebook()
         if not notebook:
             return []
         below = notebook["cells"][notebook["anchor_index"] + 1 :]
@@ -206,8 +186,8 @@ class NotebookRecorder(NoRecorder):
         metadata = {METADATA_KEY: provenance.dump()}
         # Pending before the request: if the run ends before the reply, cleanup removes it.
         self._pending = new_cell_id()
-        inserted = await self._call(
-            self.bridge.insert_cell(self._pending, self._where(), code, metadata)
+        inserted = await self._edit(
+            self.bridge.insert_cell(self._pending, self._place.where(), code, metadata)
         )
         if inserted is None:
             self._pending = None
@@ -285,24 +265,24 @@ class NotebookRecorder(NoRecorder):
                 cell_id, execution_count=step.execution_count, metadata=metadata
             )
         )
-        self._advance(cell_id)
+        self._place.advance(cell_id)
         await self._record_progress()
 
     async def rejected(self, cell_id: str | None, step: Step) -> None:
         self._pending = None
         if cell_id is None:
             return
-        await self._call(self.bridge.delete_cell(cell_id))
+        await self._edit(self.bridge.delete_cell(cell_id))
         if self.keep_rejected and self.active:
             record = self.redact(_rejection_record(step))
             metadata = {METADATA_KEY: self._provenance_of(step), "jupyter": {"source_hidden": True}}
-            kept = await self._call(
+            kept = await self._edit(
                 self.bridge.insert_cell(
-                    new_cell_id(), self._where(), record, metadata, cell_type="markdown"
+                    new_cell_id(), self._place.where(), record, metadata, cell_type="markdown"
                 )
             )
             if kept:
-                self._advance(kept)
+                self._place.advance(kept)
         await self._record_progress()
 
     async def _settle_in_flight(self) -> None:
@@ -317,7 +297,7 @@ class NotebookRecorder(NoRecorder):
             self._in_flight.cancel()  # the run is ending before the cell's end was recorded
         self._in_flight = None
         if self._pending is not None:
-            await self._call(self.bridge.delete_cell(self._pending))
+            await self._edit(self.bridge.delete_cell(self._pending))
             self._pending = None
         self.bridge.end(str(run.status))
         self.active = False
@@ -367,6 +347,18 @@ class NotebookRecorder(NoRecorder):
         """The user ran the pending cell themselves (:mod:`..safety.queued_proposals`)."""
         if self._on_queued is not None and event.get("cell_id") == self._pending:
             self._on_queued(self._pending)
+
+    async def _notebook(self) -> dict[str, Any] | None:
+        """The notebook as the run found it: read once, and again only after the run
+        inserted or removed cells (the earlier run's, a section, a step)."""
+        if self._snapshot is None:
+            self._snapshot = await self._call(self.bridge.read_notebook())
+        return self._snapshot
+
+    async def _edit(self, request: Any) -> Any:
+        """A request that inserts or removes a cell: the snapshot no longer holds."""
+        self._snapshot = None
+        return await self._call(request)
 
     async def _call(self, request: Any) -> Any:
         """Await a bridge request; None if refused (e.g. the cell is gone) or disconnected."""

@@ -42,3 +42,44 @@ def heading_level(cell: dict[str, Any]) -> int | None:
     first = str(cell.get("source", "")).lstrip().split("\n", 1)[0]
     hashes = len(first) - len(first.lstrip("#"))
     return hashes if 0 < hashes <= 6 and first[hashes : hashes + 1] == " " else None
+
+
+class CellPlacement:
+    """Where a run's next cell goes: after the current section's last cell, or the run's.
+
+    A single agent's cells follow the prompt cell in order. A crew's go into each role's
+    section; a section can be entered again (a role's second turn) and grows in place, while
+    new sections go after the newest one.
+    """
+
+    def __init__(self, anchor_cell_id: str) -> None:
+        #: The last cell of the run so far, in document order: new sections go after it.
+        self.end = anchor_cell_id
+        #: Section title -> its last cell; and the section new cells go into (None: none).
+        self._sections: dict[str, str] = {}
+        self._section: str | None = None
+        self._newest: str | None = None
+
+    def where(self) -> str:
+        """The cell new cells go after: the current section's end, or the run's end."""
+        return self._sections[self._section] if self._section else self.end
+
+    def advance(self, cell_id: str) -> None:
+        """``cell_id`` was just added where :meth:`where` said: move the ends past it."""
+        if self._section is None:
+            self.end = cell_id
+            return
+        self._sections[self._section] = cell_id
+        if self._section == self._newest:
+            self.end = cell_id
+
+    def reenter(self, title: str) -> bool:
+        """Make ``title`` current again if the run has it already; whether it had."""
+        if title in self._sections:
+            self._section = title
+        return title in self._sections
+
+    def enter(self, title: str, last_cell_id: str) -> None:
+        """A new section, ending at ``last_cell_id``, is now the current and newest one."""
+        self._sections[title] = self.end = last_cell_id
+        self._section = self._newest = title

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..agent.loop import LoopParts
 from ..agent.model import ModelClient
 from ..agent.retry import RetryPolicy
+from ..core.events import Notice, RunEvents
 from ..core.result import RunResult
 from ..core.risk_flags import RiskFlag
 from ..core.steps import Memory
@@ -42,6 +44,10 @@ class RunContext:
     settings: Settings
     control: RunControl = field(default_factory=RunControl)
     view: Any = None
+    #: What the run's turns emit; the view subscribes when it opens.
+    events: RunEvents = field(default_factory=RunEvents)
+    #: Where a step's cell shows its outputs without a notebook cell (the view's step).
+    step_output: Callable[[], AbstractContextManager[Any]] = nullcontext
     recorder: NoRecorder = field(default_factory=NoRecorder)
     redact: Callable[[str], str] = field(default_factory=Redactor)
     #: The crew's spec as recorded (None for a single agent).
@@ -108,7 +114,8 @@ class RunContext:
                 max_output_bytes=settings.max_output_bytes,
                 redact=self.redact,
             ),
-            view=self.view,
+            events=self.events,
+            step_output=self.step_output,
             memory=memory,
             max_steps=max_steps or settings.max_steps,
             observation_tokens=settings.observation_tokens,
@@ -133,7 +140,7 @@ class RunContext:
         self.control.mark_interrupted()
         self.control.reason = self.control.reason or line
         try:
-            self.view.notice(f"The agent's cell: {line}")
+            self.events.emit(Notice(f"The agent's cell: {line}"))
         except Exception:  # a view that cannot be updated from a thread: the run still ends
             pass
 

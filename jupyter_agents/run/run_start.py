@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..core.errors import NotRecorded
+from ..core.events import Notice
 from ..core.result import RunStatus
 from ..kernel.time_limit import HEADLESS_CELL_TIMEOUT
 from ..notebook.bridge import FrontendRefused, NotebookBridge
@@ -31,14 +32,14 @@ async def connect_notebook(context: RunContext) -> NoRecorder:
     try:
         bridge = await NotebookBridge.connect(run.run_id, anchor, run.model)
     except FrontendRefused as refusal:
-        view.notice(f"{refusal}; the run goes on in this widget.")
+        context.events.emit(Notice(f"{refusal}; the run goes on in this widget."))
         return NoRecorder()
     if bridge is None:
         return NoRecorder()
 
     def lost(note: str) -> None:
         view.use_notebook(False)
-        view.notice(note)
+        context.events.emit(Notice(note))
 
     recorder = NotebookRecorder(
         bridge,
@@ -82,10 +83,12 @@ def _replay(context: RunContext, previous: RecordedRun) -> None:
     run.steps = previous.steps()
     run.finish(RunStatus.REPLAYED)
     context.view.show_replay(previous.describe())
-    context.view.notice(
-        f"Found this cell's {previous.describe()} below: not calling a model. The recorded "
-        "cells run as ordinary code; the result is the recorded answer. "
-        "Add --rerun to ask the model again."
+    context.events.emit(
+        Notice(
+            f"Found this cell's {previous.describe()} below: not calling a model. The recorded "
+            "cells run as ordinary code; the result is the recorded answer. "
+            "Add --rerun to ask the model again."
+        )
     )
 
 
@@ -101,15 +104,20 @@ async def _start(context: RunContext, previous: RecordedRun | None) -> None:
     if settings.approve == "each" and not context.view.can_ask:
         raise approval_unavailable(settings.frontend_timeout, context.recorder.client)
     if context.headless_limit():
-        context.view.notice(
-            f"Nobody can press stop here, so each agent cell may run {HEADLESS_CELL_TIMEOUT:g} s "
-            "before it is interrupted (set cell_timeout to change it)."
+        context.events.emit(
+            Notice(
+                f"Nobody can press stop here, so each agent cell may run "
+                f"{HEADLESS_CELL_TIMEOUT:g} s before it is interrupted (set cell_timeout to "
+                "change it)."
+            )
         )
     if previous is not None and not settings.rerun:
         changed = "task" if previous.record.task != context.redact(run.task) else "crew"
-        context.view.notice(
-            f"The {changed} changed since this cell's {previous.describe()}: the new run "
-            f"replaces its {len(previous.cell_ids)} cell(s) below."
+        context.events.emit(
+            Notice(
+                f"The {changed} changed since this cell's {previous.describe()}: the new run "
+                f"replaces its {len(previous.cell_ids)} cell(s) below."
+            )
         )
     # A new run of a prompt cell replaces its previous run's cells, as re-running a cell
     # replaces its outputs: left in place they would be orphans that Run All still executes.

@@ -19,13 +19,14 @@ from ..agent.instructions import recent_user_cells, system_prompt, task_message
 from ..agent.loop import run_turn
 from ..agent.telemetry import model_name, set_attributes, span
 from ..core.errors import InvalidOption, JupyterAgentsError, RunInterrupted
+from ..core.events import RunEnded
 from ..core.result import RunResult, RunStatus
 from ..core.steps import Memory
 from ..kernel.control import RunControl, StopRequested, finish_despite_cancellation
 from ..kernel.turn_end import NO_ANSWER
 from ..notebook.transcript import Transcript
 from ..text.terminal_text import one_line, quoted
-from ..ui.view import open_view
+from ..ui.view import ViewSubscriber, open_view
 from .config import Settings
 from .run_context import RunContext
 from .run_start import connect_notebook, record_of, replay_or_start
@@ -92,6 +93,9 @@ async def _open(context: RunContext) -> None:
         redact=context.redact,
     )
     context.view.on_stop(context.control.request_stop)
+    shown = ViewSubscriber(context.view)
+    context.events.subscribe(shown)
+    context.step_output = shown.step_output
     context.recorder = await connect_notebook(context)
     await replay_or_start(context)
 
@@ -102,8 +106,7 @@ async def _close(context: RunContext, run_span: Any, ending: JupyterAgentsError 
     if context.recorded is None:
         await finish_despite_cancellation(context.recorder.record(record_of(context)))
     await finish_despite_cancellation(context.recorder.finish(run))
-    if context.view is not None:
-        context.view.finish(run)
+    context.events.emit(RunEnded(run))
     set_attributes(
         run_span,
         error__type=type(ending).__qualname__ if ending is not None else None,

@@ -10,10 +10,25 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 
 from ..core.errors import ApprovalUnavailable
+from ..core.events import (
+    HandedOff,
+    NoteShown,
+    Notice,
+    ProposalShown,
+    ReplyShown,
+    RisksShown,
+    RunEnded,
+    RunEvent,
+    SectionStarted,
+    StepEnded,
+    StepStarted,
+    StreamRestarted,
+    TextStreamed,
+)
 from ..core.result import RunResult
 from ..core.risk_flags import RiskFlag
 from ..core.steps import Step
@@ -49,6 +64,58 @@ class RunView(Protocol):
     def show_replay(self, description: str) -> None: ...
     def update_footer(self) -> None: ...
     def finish(self, run: RunResult) -> None: ...
+
+
+class ViewSubscriber:
+    """Shows a run's events in its view: the approval widget or plain outputs.
+
+    Subscribed to the run's :class:`~jupyter_agents.core.events.RunEvents`; keeps the step
+    view of the step most recently started, which the step's events are about.
+    """
+
+    def __init__(self, view: RunView) -> None:
+        self.view = view
+        self.step: StepView | None = None
+
+    def __call__(self, event: RunEvent) -> None:
+        view, step = self.view, self.step
+        match event:
+            case StepStarted(number=number, title=title):
+                self.step = view.start_step(number, title=title)
+            case Notice(text=text):
+                view.notice(text)
+            case SectionStarted(title=title, role=role):
+                view.start_section(title, role)
+            case HandedOff(text=text):
+                view.show_handoff(text)
+            case RunEnded(run=run):
+                view.finish(run)
+            case _ if step is not None:
+                self._step_event(step, event)
+
+    def _step_event(self, step: StepView, event: RunEvent) -> None:
+        match event:
+            case TextStreamed(text=text):
+                step.stream(text)
+            case StreamRestarted(note=note):
+                step.restart_stream(note)
+            case ProposalShown(thought=thought, code=code, risks=risks):
+                step.show_proposal(thought, code, risks)
+            case RisksShown(risks=risks):
+                step.show_risks(risks)
+            case ReplyShown(text=text):
+                step.show_text(text)
+            case NoteShown(text=text, style=None):
+                step.show_note(text)
+            case NoteShown(text=text, style=style):
+                step.show_note(text, style)
+            case StepEnded(step=ended):
+                step.show_outcome(ended)
+                self.view.update_footer()
+
+    def step_output(self) -> AbstractContextManager[Any]:
+        """Where the current step's cell shows its outputs when no notebook cell takes them."""
+        return self.step.capture() if self.step is not None else nullcontext()
 
 
 async def widget_frontend_answers(timeout: float) -> bool:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
@@ -137,16 +138,9 @@ def start_lab(home: Path, env: dict[str, str], app: str = "jupyterlab") -> LabSe
 
 
 def write_notebook(path: Path, cells: list[str]) -> None:
-    import nbformat
+    from tests.support.notebooks import write_python_notebook
 
-    notebook = nbformat.v4.new_notebook()
-    notebook.cells = [nbformat.v4.new_code_cell(source) for source in cells]
-    notebook.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    nbformat.write(notebook, path)
+    write_python_notebook(path, cells)
 
 
 def launch_browser(playwright: Any) -> Any:
@@ -176,3 +170,25 @@ def chromium() -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+@contextmanager
+def browser_page(
+    browser: Any, request: Any, height: int, servers: dict[str, LabServer]
+) -> Iterator[Any]:
+    """A fresh page; if the test fails, its screenshot and the servers' logs are kept in
+    test-artifacts/ (named after the test), to see what the browser showed."""
+    from tests.support.screenshots import ARTIFACTS
+
+    context = browser.new_context(viewport={"width": 1280, "height": height})
+    page = context.new_page()
+    try:
+        yield page
+    finally:
+        report = getattr(request.node, "report_call", None)
+        if report is not None and report.failed:
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"), full_page=True)
+            for server in servers.values():
+                shutil.copy(server.log, ARTIFACTS / f"{request.node.name}-jupyterlab.log")
+        context.close()
