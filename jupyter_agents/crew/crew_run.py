@@ -20,7 +20,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .. import prompts
-from ..agent.instructions import format_notebook
 from ..agent.loop import TurnOutcome, run_turn
 from ..core.errors import InvalidOption, JupyterAgentsError, ReplyFormatError, UnknownHandoffTarget
 from ..core.events import (
@@ -39,11 +38,17 @@ from ..kernel.turn_end import NO_ANSWER
 from ..run.config import Settings, SettingsStore
 from ..run.python_api import Agent, current_shell
 from ..run.run_context import RunContext
-from ..run.runner import bind_tools, run_context
+from ..run.runner import bind_tools, new_result, run_context
 from ..run.session import KernelSession
 from ..text.terminal_text import quoted
 from .manager import ManagerDecision, ManagerReplyError, parse_manager_reply
-from .role_instructions import SectionSummary, cell_lines, role_system_prompt, role_task_message
+from .role_instructions import (
+    SectionSummary,
+    cell_lines,
+    cells_above_text,
+    role_system_prompt,
+    role_task_message,
+)
 from .spec import CrewSpec, CrewSpecError, RoleSpec, build_crew_spec
 
 #: Manager replies in a row without a readable decision before the crew gives up.
@@ -83,14 +88,7 @@ async def run_crew(
 ) -> CrewResult:
     """Run the crew on its task in ``session``'s kernel."""
     tools = tools or {}
-    crew = CrewResult(
-        task=spec.task,
-        model=settings.model or "no model",
-        approve=settings.approve,
-        max_steps=settings.max_steps,
-        process=spec.process,
-        roles=spec.role_names,
-    )
+    crew = new_result(CrewResult, spec.task, settings, process=spec.process, roles=spec.role_names)
     session.require_final_answer(crew=True)
     for role_tools in tools.values():
         bind_tools(session.shell.user_ns, role_tools)
@@ -295,12 +293,7 @@ class CrewTurns:
 
     def manager_task(self) -> str:
         shell = self.context.shell
-        cells = self.cells_above
-        recent = (
-            "Notebook cells above the crew (oldest first):\n" + format_notebook(cells)
-            if cells is not None
-            else ""
-        )
+        recent = cells_above_text(self.cells_above)
         return prompts.render(
             "manager_task",
             task=self.spec.task,

@@ -75,11 +75,7 @@ def role_task_message(
 ) -> str:
     """The first message of a role's turn."""
     shown_notes = [squeezed(note, MAX_NOTE_CHARS) for note in notes[-MAX_NOTES:]]
-    above = (
-        "Notebook cells above the crew (oldest first):\n" + format_notebook(cells_above)
-        if cells_above is not None
-        else ""
-    )
+    above = cells_above_text(cells_above)
     return prompts.render(
         "role_task",
         task=spec.task,
@@ -125,3 +121,10 @@ def _first_line(code: str) -> str:
     first = lines[0] if lines else ""
     more = f"  (+{len(lines) - 1} lines)" if len(lines) > 1 else ""
     return squeezed(first, MAX_LINE_CHARS) + more
+
+
+def cells_above_text(cells: Sequence[Mapping[str, Any]] | None) -> str:
+    """The notebook's cells above the crew, for a role's or the manager's first message."""
+    if cells is None:
+        return ""
+    return "Notebook cells above the crew (oldest first):\n" + format_notebook(cells)

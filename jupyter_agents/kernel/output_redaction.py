@@ -28,6 +28,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from ..safety.redact import redacted_json
+
 Redact = Callable[[str], str]
 
 
@@ -82,18 +84,3 @@ def redacted_bundle(data: dict[str, Any], redact: Redact) -> dict[str, Any]:
         kind: value if _is_binary_image(kind) else redacted_json(value, redact)
         for kind, value in data.items()
     }
-
-
-def redacted_json(value: Any, redact: Redact) -> Any:
-    """``value`` with every string in it redacted: text, nbformat's list of lines, JSON
-    (keys too)."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list):
-        return [redacted_json(part, redact) for part in value]
-    if isinstance(value, dict):
-        return {
-            redact(key) if isinstance(key, str) else key: redacted_json(part, redact)
-            for key, part in value.items()
-        }
-    return value

@@ -18,6 +18,7 @@ from .._version import __version__
 from ..core.records import RunRecord, StepMetrics
 from ..core.result import RunResult
 from ..core.steps import Step
+from ..safety.redact import redacted_json
 
 #: An answer larger than this (as JSON or repr) is stored as a cut repr.
 MAX_ANSWER_CHARS = 10_000
@@ -61,7 +62,7 @@ def run_record(
         started=_iso(run.started),
         version=__version__,
         error=redact(run.error) if run.error else None,
-        crew=None if crew is None else redacted(crew, redact),
+        crew=None if crew is None else redacted_json(crew, redact),
         transcript=transcript,
     )
     return record.dump()
@@ -125,14 +126,3 @@ def _step_metrics(step: Step) -> StepMetrics:
 def _iso(timestamp: float) -> str:
     moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
     return moment.isoformat(timespec="seconds")
-
-
-def redacted(value: Any, redact: Callable[[str], str]) -> Any:
-    """``value`` (JSON types) with every string in it redacted."""
-    if isinstance(value, str):
-        return redact(value)
-    if isinstance(value, list):
-        return [redacted(item, redact) for item in value]
-    if isinstance(value, dict):
-        return {key: redacted(item, redact) for key, item in value.items()}
-    return value

@@ -18,7 +18,8 @@ from ..notebook.bridge import FrontendRefused, NotebookBridge
 from ..notebook.no_recorder import NoRecorder
 from ..notebook.recorded import RecordedRun
 from ..notebook.recorder import NotebookRecorder
-from ..notebook.run_record import decode_answer, redacted, run_record
+from ..notebook.run_record import decode_answer, run_record
+from ..safety.redact import redacted_json
 from ..ui.view import approval_unavailable
 from .config import require_model
 from .run_context import RunContext
@@ -62,7 +63,7 @@ async def replay_or_start(context: RunContext) -> None:
     previous = await context.recorder.previous_run()
     same = previous is not None and previous.record.task == context.redact(run.task)
     if same and context.crew_spec is not None:  # the record holds the spec redacted
-        same = previous.record.crew == redacted(context.crew_spec, context.redact)
+        same = previous.record.crew == redacted_json(context.crew_spec, context.redact)
     if previous is not None and same and not settings.rerun:
         _replay(context, previous)
     else:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from ..agent.instructions import recent_user_cells, system_prompt, task_message
 from ..agent.loop import run_turn
@@ -117,6 +117,20 @@ async def _close(context: RunContext, run_span: Any, ending: JupyterAgentsError 
     )
 
 
+R = TypeVar("R", bound=RunResult)
+
+
+def new_result(kind: type[R], task: str, settings: Settings, **more: Any) -> R:
+    """A run's result as it starts (an agent's, or a crew's with ``more``), from its settings."""
+    return kind(
+        task=task,
+        model=settings.model or "no model",
+        approve=settings.approve,
+        max_steps=settings.max_steps,
+        **more,
+    )
+
+
 async def run_agent(
     task: str,
     settings: Settings,
@@ -129,12 +143,7 @@ async def run_agent(
     With ``section``, the agent works in that notebook section (one a person or another agent
     wrote): it sees that section's cells and adds its cells at the section's end.
     """
-    run = RunResult(
-        task=task,
-        model=settings.model or "no model",
-        approve=settings.approve,
-        max_steps=settings.max_steps,
-    )
+    run = new_result(RunResult, task, settings)
     session.require_final_answer()
     bind_tools(session.shell.user_ns, tools)
     async with run_context(session, run, settings) as context:

@@ -27,7 +27,8 @@ import html
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 from urllib.parse import unquote
 
 REDACTED = "[redacted]"
@@ -204,3 +205,18 @@ def from_environment(value: object, environ: Mapping[str, str] | None = None) ->
 def looks_secret(name: str) -> bool:
     """Whether a variable's name says its value is a credential."""
     return bool(SECRET_NAME.search(name))
+
+
+def redacted_json(value: Any, redact: Callable[[str], str]) -> Any:
+    """``value`` with every string in it redacted: text, nbformat's list of lines, JSON
+    (keys too)."""
+    if isinstance(value, str):
+        return redact(value)
+    if isinstance(value, list):
+        return [redacted_json(part, redact) for part in value]
+    if isinstance(value, dict):
+        return {
+            redact(key) if isinstance(key, str) else key: redacted_json(part, redact)
+            for key, part in value.items()
+        }
+    return value
