@@ -126,3 +126,9 @@ def test_run_records_leave_out_what_cannot_be_read():
     assert record.run_id == RUN_ID and record.status is None and record.step_metrics == []
     assert run_records({"runs": "garbage"}) == [] and run_records(None) == []
     assert RunRecord.load({"status": "completed"}) is None  # no run id: no record
+
+
+def test_a_hand_edited_step_metric_is_left_out_not_fatal():
+    metrics = [{"status": "approved", "role": "agent"}, {"step": 2, "status": "auto"}]
+    [record] = run_records({"runs": [{"run_id": RUN_ID, "step_metrics": metrics}]})
+    assert [(m.step, m.role) for m in record.step_metrics] == [(2, "agent")]

@@ -21,8 +21,6 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-from jsonschema import Draft202012Validator
-
 from .result import RunStatus
 from .risk_flags import Category, RiskFlag
 from .steps import StepStatus
@@ -45,8 +43,12 @@ class RecordError(ValueError):
 
 
 @cache
-def validator(name: str, definition: str | None = None) -> Draft202012Validator:
+def validator(name: str, definition: str | None = None) -> Any:
     """A validator for schema ``name``, or for one of its ``$defs`` (a run record, say)."""
+    # Imported when first needed: jsonschema costs about a second to import on a busy machine,
+    # and a kernel that only reads records never needs it.
+    from jsonschema import Draft202012Validator
+
     whole = schema(name)
     if definition is None:
         return Draft202012Validator(whole)
@@ -211,8 +213,11 @@ class StepMetrics:
         """None for what cannot be read (a hand-edited record: an unknown status, say)."""
         if not isinstance(entry, Mapping) or _enum(StepStatus, entry.get("status")) is None:
             return None
+        if not isinstance(entry.get("step"), int):
+            return None
         known = {name: entry[name] for name in cls.__dataclass_fields__ if name in entry}
-        return cls(**{**known, "status": StepStatus(entry["status"])})
+        role = str(entry.get("role") or "agent")
+        return cls(**{**known, "role": role, "status": StepStatus(entry["status"])})
 
 
 @dataclass

@@ -91,10 +91,25 @@ def cap_bundle(data: dict[str, Any], limit: int) -> dict[str, Any]:
     plain = plain if isinstance(plain, str) else ""
     left_out = {kind: size for kind, size in sizes.items() if kind != "text/plain"}
     note = display_note(total, left_out, limit)
-    text = head_of(plain, max(limit - size_of(note) - 5, 0))
+    text = _without_cut_word(plain, head_of(plain, max(limit - size_of(note) - 5, 0)))
     if text != plain:
         text += " ..."
     return {"text/plain": f"{text}\n{note}" if text.strip(" .") else note}
+
+
+#: A word cut at the limit and at most this long is left out whole (see below).
+MAX_CUT_WORD = 256
+
+
+def _without_cut_word(whole: str, head: str) -> str:
+    """``head`` without the word the cut went through, when that word is short enough to be
+    a key: redaction runs after the cut, and half a key no longer looks like one."""
+    if head == whole or whole[len(head)].isspace():
+        return head
+    start = len(head)
+    while start > 0 and not head[start - 1].isspace():
+        start -= 1
+    return head[:start] if len(head) - start <= MAX_CUT_WORD else head
 
 
 def _size(value: Any) -> int:

@@ -9,8 +9,9 @@ Every output an agent cell makes passes the same links, in this order:
    redactor, :mod:`.output_redaction`), as :class:`OutputRules` joins them for each kind of
    output. Streams and errors are redacted whole, then cut: a cut could split a secret past
    recognition, and a stream is redacted line by line anyway. Displays and results are cut
-   first, then redacted: a multi-megabyte bundle is not worth redacting whole only to be
-   replaced by its head.
+   first (leaving out the word the cut goes through, which could be half a key), then
+   redacted: a multi-megabyte bundle is not worth redacting whole only to be replaced by its
+   head.
 
 The same rules apply wherever an agent cell's output can show up: in the cell while it runs
 (:func:`agent_cell_outputs`), from threads it started, after it ended

@@ -3,7 +3,8 @@
 One definition, used wherever an agent cell's output can appear (:mod:`.output_pipeline`,
 :mod:`.late_output`). Streams and errors are redacted whole, then cut to ``max_output_bytes``:
 a cut could split a secret past recognition. Displays and results are cut first, then
-redacted: a multi-megabyte bundle is not worth redacting whole only to be replaced by its head.
+redacted: a multi-megabyte bundle is not worth redacting whole only to be replaced by its head,
+and the cut leaves out the word it goes through, so half a key cannot pass the redaction.
 """
 
 from __future__ import annotations
