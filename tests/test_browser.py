@@ -21,8 +21,9 @@ import pytest
 
 from jupyter_agents.notebook.schema import metadata_errors
 from tests.conftest import kernel_env
-from tests.support.lab import LabServer, browser_page, running_lab, write_notebook
+from tests.support.lab import LabServer, browser_page, running_lab
 from tests.support.llm_server import ScriptedLLMServer
+from tests.support.notebooks import write_python_notebook
 from tests.support.replies import code
 from tests.support.screenshots import ROOT, save_screenshot
 
@@ -87,7 +88,7 @@ def page(browser, request: pytest.FixtureRequest):
 
 
 def open_notebook(page, lab: LabServer, name: str, cells: list[str]) -> None:
-    write_notebook(lab.root / name, cells)
+    write_python_notebook(lab.root / name, cells)
     open_existing(page, lab, name)
 
 

@@ -186,11 +186,8 @@ def page(browser, request: pytest.FixtureRequest, lab: LabServer):
         yield page
 
 
-write_notebook = write_python_notebook
-
-
 def open_notebook(page, lab: LabServer, name: str, cells: list, kernel: bool = True) -> None:
-    write_notebook(lab.root / name, cells)
+    write_python_notebook(lab.root / name, cells)
     if kernel:
         lab.start_session(name)  # so JupyterLab attaches to it without asking
     page.goto(lab.notebook_url(name))

@@ -137,12 +137,6 @@ def start_lab(home: Path, env: dict[str, str], app: str = "jupyterlab") -> LabSe
     raise RuntimeError(f"{app} did not start within 60 s:\n{log.read_text()[-3000:]}")
 
 
-def write_notebook(path: Path, cells: list[str]) -> None:
-    from tests.support.notebooks import write_python_notebook
-
-    write_python_notebook(path, cells)
-
-
 def launch_browser(playwright: Any) -> Any:
     if not os.path.exists(CHROMIUM):
         raise RuntimeError(f"{CHROMIUM} is missing: `apt-get install chromium` (.ci/run does it)")
