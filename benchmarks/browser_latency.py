@@ -136,11 +136,11 @@ def run(ctx: Any) -> Measure:
 def _drive(ctx: Any, page: Any, lab: Any, steps: int, runs: int) -> dict[str, Any]:
     from playwright.sync_api import expect
 
-    from tests.support.lab import write_notebook
+    from tests.support.notebooks import write_python_notebook
 
     agent = f"%agent --max-steps {steps} Run the timing cells."
     timed_runs = [FIRST_TOKEN_CELL.format(name=run_name(n)) for n in range(runs)]
-    write_notebook(lab.root / NOTEBOOK, [SETUP, agent, DUMP, *timed_runs])
+    write_python_notebook(lab.root / NOTEBOOK, [SETUP, agent, DUMP, *timed_runs])
     lab.start_session(NOTEBOOK)
     page.goto(lab.notebook_url(NOTEBOOK))
     page.wait_for_function(
