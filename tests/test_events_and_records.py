@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from jupyter_agents.core.events import (
+    ModelReplied,
     NoteShown,
     Notice,
     ProposalShown,
@@ -28,6 +29,7 @@ from jupyter_agents.core.risk_flags import Category, RiskFlag
 from jupyter_agents.core.steps import Step, StepStatus
 from jupyter_agents.notebook.run_record import run_record
 from jupyter_agents.notebook.schema import metadata_errors
+from jupyter_agents.notebook.transcript import Transcript
 from jupyter_agents.ui.plain_view import PlainRunView
 from jupyter_agents.ui.view import ViewSubscriber
 
@@ -74,6 +76,27 @@ def test_a_view_shows_the_events_of_the_step_most_recently_started(capsys):
 def _step(**changes: object) -> StepProvenance:
     fields = dict(run_id=RUN_ID, step=2, role="agent", model="openai/m", status=StepStatus.EDITED)
     return StepProvenance(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_the_transcript_keeps_the_model_calls_it_hears_of_and_nothing_else():
+    events = RunEvents()
+    transcript = Transcript(redact=lambda text: text.replace("sk-secret", "[redacted]"))
+    events.subscribe(transcript)
+    sent = [{"role": "system", "content": "be brief"}, {"role": "user", "content": "sk-secret"}]
+    events.emit(StepStarted(1))
+    events.emit(ModelReplied("openai/local", sent, "print(1)", step=1, role="analyst"))
+    events.emit(TextStreamed("not a call"))
+    stored = transcript.as_json()
+    assert stored["messages"][1] == {"role": "user", "content": "[redacted]"}
+    assert stored["calls"] == [
+        {
+            "model": "openai/local",
+            "step": 1,
+            "messages": [0, 1],
+            "role": "analyst",
+            "reply": "print(1)",
+        }
+    ]
 
 
 def test_step_provenance_round_trips_through_the_notebook_format():

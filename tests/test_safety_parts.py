@@ -23,6 +23,7 @@ from jupyter_agents.notebook.schema import metadata_errors, schema
 from jupyter_agents.run.config import SettingsStore
 from jupyter_agents.run.python_api import Agent
 from jupyter_agents.safety.approval import ApprovalDecision, ApprovalGate, ApprovalRequest
+from jupyter_agents.safety.approver import Approver
 from jupyter_agents.safety.redact import Redactor
 from jupyter_agents.safety.risk import Category, review_cell
 
@@ -75,6 +76,29 @@ def test_the_gate_knows_whom_each_policy_asks():
         ApprovalGate("risky", None)
     with pytest.raises(ValueError):
         ApprovalGate("sometimes", ask)
+
+
+def test_the_approver_takes_the_first_answer_from_any_source_and_tells_its_watchers():
+    seen: list[int | None] = []
+    approver = Approver()
+    approver.watch(lambda request: seen.append(None if request is None else request.step))
+
+    async def scenario():
+        assert not approver.answer(ApprovalDecision.stop())  # nothing pending: ignored
+        asked = asyncio.ensure_future(
+            ApprovalGate("each", approver.ask).decide(ApprovalRequest(3, "x = 1"))
+        )
+        await asyncio.sleep(0)
+        assert approver.pending == ApprovalRequest(3, "x = 1")
+        toolbar = approver.answer(ApprovalDecision.reject("from the toolbar"))
+        widget = approver.answer(ApprovalDecision.approve("x = 1"))  # the later click
+        decision, by_policy = await asked
+        return toolbar, widget, decision, by_policy, approver.pending
+
+    toolbar, widget, decision, by_policy, pending = asyncio.run(scenario())
+    assert (toolbar, widget, by_policy, pending) == (True, False, False, None)
+    assert decision == ApprovalDecision.reject("from the toolbar")
+    assert seen == [3, None]
 
 
 # -- options and settings ------------------------------------------------------------------------

@@ -58,7 +58,8 @@ class ModelClient:
         on_reply: Callable[[list[dict[str, str]], str], None] | None = None,
     ) -> None:
         self.model = model
-        #: Told of every completed call (messages sent, reply text): the run's transcript.
+        #: Told of every completed call (messages sent, reply text): the run emits it as
+        #: a ModelReplied event, which the transcript keeps.
         self.on_reply = on_reply
         self.stream = stream
         self.timeout = timeout

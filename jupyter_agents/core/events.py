@@ -99,6 +99,20 @@ class HandedOff:
 
 
 @dataclass(frozen=True)
+class ModelReplied:
+    """A model call completed: the messages sent and the reply (the run's transcript keeps it).
+
+    ``step`` is the step the call was for; ``role`` the crew role that made it, if any.
+    """
+
+    model: str
+    sent: list[dict[str, str]]
+    reply: str
+    step: int
+    role: str | None = None
+
+
+@dataclass(frozen=True)
 class RunEnded:
     run: RunResult
 
@@ -115,6 +129,7 @@ RunEvent = (
     | Notice
     | SectionStarted
     | HandedOff
+    | ModelReplied
     | RunEnded
 )
 

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..core.events import ModelReplied, RunEvent
+
 #: What is kept of a message whose text was cut to stay within the budget.
 KEPT_WHEN_CUT = 300
 
@@ -33,6 +35,11 @@ class Transcript:
     _index: dict[tuple[str, str], int] = field(default_factory=dict)
     #: The oldest calls dropped whole because even shortened they did not fit.
     dropped_calls: int = 0
+
+    def __call__(self, event: RunEvent) -> None:
+        """Subscribed to the run's events: keeps each completed model call."""
+        if isinstance(event, ModelReplied):
+            self.record(event.model, event.sent, event.reply, step=event.step, role=event.role)
 
     def record(
         self, model: str, sent: list[dict[str, str]], reply: str, *, step: int, role: str | None

@@ -18,7 +18,7 @@ from typing import Any
 from ..agent.loop import LoopParts
 from ..agent.model import ModelClient
 from ..agent.retry import RetryPolicy
-from ..core.events import Notice, RunEvents
+from ..core.events import ModelReplied, Notice, RunEvents
 from ..core.result import RunResult
 from ..core.risk_flags import RiskFlag
 from ..core.steps import Memory
@@ -29,6 +29,7 @@ from ..notebook.no_recorder import NoRecorder
 from ..notebook.recorded import RecordedRun
 from ..notebook.transcript import Transcript
 from ..safety.approval import ApprovalGate, refuse_unattended
+from ..safety.approver import Approver
 from ..safety.redact import Redactor
 from ..safety.risk import review_cell
 from .config import Settings
@@ -55,6 +56,8 @@ class RunContext:
     #: The run recorded below this prompt cell, when this run replays it instead.
     recorded: RecordedRun | None = None
     transcript: Transcript | None = None
+    #: Where the widget's and the notebook toolbar's decisions meet (the gate asks it).
+    approver: Approver = field(default_factory=Approver)
 
     @property
     def shell(self) -> Any:
@@ -74,11 +77,10 @@ class RunContext:
     def model(self, name: str | None = None, role: str | None = None) -> ModelClient:
         settings = self.settings
         name = name or settings.model
-        transcript, steps = self.transcript, self.run.steps
+        events, steps = self.events, self.run.steps
 
         def on_reply(sent: list[dict[str, str]], reply: str) -> None:
-            if transcript is not None:
-                transcript.record(name, sent, reply, step=len(steps) + 1, role=role)
+            events.emit(ModelReplied(name, sent, reply, step=len(steps) + 1, role=role))
 
         return ModelClient(
             name,
@@ -160,7 +162,7 @@ class RunContext:
             return ApprovalGate(policy, None)
         if policy == "risky" and not self.view.can_ask:  # headless: the safe autopilot
             return ApprovalGate(policy, refuse_unattended)
-        return ApprovalGate(policy, self.view.ask)
+        return ApprovalGate(policy, self.approver.ask)
 
 
 async def _settled(task: asyncio.Future[Any]) -> None:

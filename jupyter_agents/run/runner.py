@@ -49,6 +49,7 @@ async def run_context(
         context = RunContext(session, run, settings, crew_spec=crew_spec)
         if settings.transcripts:
             context.transcript = Transcript(context.redact, settings.transcript_chars)
+            context.events.subscribe(context.transcript)
         ending: JupyterAgentsError | None = None
         agent = "crew" if crew_spec is not None else "agent"
         with (
@@ -93,6 +94,7 @@ async def _open(context: RunContext) -> None:
         redact=context.redact,
     )
     context.view.on_stop(context.control.request_stop)
+    context.view.attach(context.approver)
     shown = ViewSubscriber(context.view)
     context.events.subscribe(shown)
     context.step_output = shown.step_output

@@ -15,7 +15,7 @@ from typing import Any
 from ..core.result import RunResult, RunStatus
 from ..core.risk_flags import RiskFlag
 from ..core.steps import Step
-from ..safety.approval import ApprovalDecision, ApprovalRequest
+from ..safety.approver import Approver
 
 
 class PlainStepView:
@@ -100,11 +100,8 @@ class PlainRunView:
             redact=self.redact,
         )
 
-    async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
-        raise RuntimeError("the plain view cannot ask for approval")  # the run refuses to start
-
-    def answer(self, decision: ApprovalDecision) -> None:
-        """Nothing is ever pending here."""
+    def attach(self, approver: Approver) -> None:
+        """No buttons here: only the notebook's toolbar, if connected, answers the approver."""
 
     def use_notebook(self, active: bool) -> None:
         """With the notebook connected, each step's code is a cell of its own below."""

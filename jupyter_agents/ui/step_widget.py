@@ -89,7 +89,7 @@ class StepWidget:
         )
         self._streamed: list[str] = []
         self._refresh: asyncio.TimerHandle | None = None
-        self._pending: tuple[ApprovalRequest, asyncio.Future[ApprovalDecision]] | None = None
+        self._pending: ApprovalRequest | None = None
         self._editing = False
 
     # -- the model's reply --------------------------------------------------------------
@@ -137,26 +137,21 @@ class StepWidget:
 
     # -- approval -------------------------------------------------------------------------
 
-    async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
-        future: asyncio.Future[ApprovalDecision] = asyncio.get_running_loop().create_future()
-        self._pending = (request, future)
-        self._controls.set_pending(True)
-        try:
-            return await future
-        finally:
-            self._pending = None
-            self._controls.set_pending(False)
+    def show_pending(self, request: ApprovalRequest | None) -> None:
+        """Enable the decision buttons while ``request`` waits; disable them once settled."""
+        self._pending = request
+        self._controls.set_pending(request is not None)
+        if request is None:
             self._controls.reason.value = ""  # a reason belongs to one decision only
             self._set_editing(False)
 
-    def decide(self, make: Callable[[str], ApprovalDecision]) -> None:
-        """Resolve the pending request with ``make(code)``; code is the edit if editing."""
+    def decision(self, make: Callable[[str], ApprovalDecision]) -> ApprovalDecision | None:
+        """``make(code)`` for the pending request (code is the edit if editing), or None."""
         if self._pending is None:
-            return
-        request, future = self._pending
-        code = self.editor.value if self._editing and self.editor is not None else request.code
-        if not future.done():
-            future.set_result(make(code))
+            return None
+        editor = self.editor if self._editing else None
+        code = editor.value if editor is not None else self._pending.code
+        return make(code)
 
     def toggle_edit(self) -> None:
         if self._pending is not None:
@@ -168,7 +163,7 @@ class StepWidget:
         self._editing = editing
         editor = self._editor()
         if not editing and self._pending is not None:
-            editor.value = self._pending[0].code  # "Discard edit" restores the proposal
+            editor.value = self._pending.code  # "Discard edit" restores the proposal
         editor.layout.display = "" if editing else "none"
         self.code.layout.display = "none" if editing else ""
         self._controls.edit.description = "Discard edit" if editing else "Edit"
@@ -176,7 +171,7 @@ class StepWidget:
     def _editor(self) -> widgets.Textarea:
         """The code editor, made and placed under the code the first time it is needed."""
         if self.editor is None:
-            code = self._pending[0].code if self._pending is not None else ""
+            code = self._pending.code if self._pending is not None else ""
             self.editor = widgets.Textarea(
                 code,
                 rows=min(max(code.count("\n") + 2, 4), 30),

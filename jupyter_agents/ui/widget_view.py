@@ -7,8 +7,8 @@ all, Stop); a footer with tokens, cost and status. The control bar sits right un
 that waits for a decision.
 
 Clicks arrive while the ``%agent`` cell is still running: ipykernel >= 7.4 processes comm
-messages while a cell awaits, and :meth:`StepWidget.ask` awaits a future that the buttons
-resolve.
+messages while a cell awaits, and the approval gate awaits
+:class:`~jupyter_agents.safety.approver.Approver`, which the buttons answer.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import ipywidgets as widgets
 
 from ..core.result import RunResult, RunStatus
 from ..safety.approval import ApprovalDecision, ApprovalRequest
+from ..safety.approver import Approver
 from .control_bar import ControlBar
 from .highlight import stylesheet
 from .step_widget import SharedLook, StepWidget
@@ -51,7 +52,7 @@ class WidgetRunView:
             )
         )
         self.controls.reject.on_click(lambda _: self._reject())
-        self.controls.edit.on_click(lambda _: self._current and self._current.toggle_edit())
+        self.controls.edit.on_click(lambda _: self._asking and self._asking.toggle_edit())
         self.controls.stop.on_click(lambda _: self._stop())
         self._replaying: str | None = None
         self.header = widgets.HTML(self._header_html())
@@ -64,6 +65,9 @@ class WidgetRunView:
         )
         self.box.add_class("jupyter-agents")
         self._current: StepWidget | None = None
+        #: The step whose proposal waits for a decision (see :meth:`attach`).
+        self._asking: StepWidget | None = None
+        self._approver: Approver | None = None
         self._on_stop: Callable[[], None] | None = None
         self.notebook_mode = False
         self.update_footer()
@@ -100,20 +104,27 @@ class WidgetRunView:
         step.show_note("thinking...")
         return step
 
-    async def ask(self, request: ApprovalRequest) -> ApprovalDecision:
-        """Ask the human about the current step's proposal (the approval gate calls this)."""
-        assert self._current is not None
+    def attach(self, approver: Approver) -> None:
+        """Send this widget's decisions to ``approver``, and show what it has pending."""
+        self._approver = approver
+        approver.watch(self._show_pending)
+
+    def _show_pending(self, request: ApprovalRequest | None) -> None:
+        """A question became pending (for the current step) or was settled."""
+        if request is None:
+            if self._asking is not None:
+                self._asking.show_pending(None)
+            self._asking = None
+            return
+        self._asking = self._current
+        if self._asking is None:
+            return
         if self.notebook_mode:
-            self._current.show_note(
+            self._asking.show_note(
                 "Proposed as a cell below this one: edit it there if you like, then Approve "
                 "(here or on the cell's toolbar)."
             )
-        return await self._current.ask(request)
-
-    def answer(self, decision: ApprovalDecision) -> None:
-        """Resolve the pending question with a decision made elsewhere (the cell's toolbar)."""
-        if self._current is not None:
-            self._current.decide(lambda _code: decision)
+        self._asking.show_pending(request)
 
     def use_notebook(self, active: bool) -> None:
         """With the notebook extension, proposals are shown and edited in their cells."""
@@ -156,17 +167,19 @@ class WidgetRunView:
         )
 
     def _decide(self, make: Callable[[str], ApprovalDecision]) -> None:
-        if self._current is not None:
-            self._current.decide(make)
+        step = self._asking
+        decision = step.decision(make) if step is not None else None
+        if decision is not None and self._approver is not None:
+            self._approver.answer(decision)
 
     def _reject(self) -> None:
         reason = self.controls.reason.value
         self._decide(lambda _code: ApprovalDecision.reject(reason))
 
     def _stop(self) -> None:
-        if self._current is not None and self._current.pending:
-            self._current.decide(lambda _code: ApprovalDecision.stop())
-        elif self._on_stop is not None:
+        if self._approver is not None and self._approver.answer(ApprovalDecision.stop()):
+            return
+        if self._on_stop is not None:
             self._on_stop()
 
     def show_replay(self, description: str) -> None:
