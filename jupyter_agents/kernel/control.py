@@ -11,13 +11,12 @@ it between phases: a run always ends at the next step boundary at the latest.
 from __future__ import annotations
 
 import asyncio
-import signal
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from ..core.errors import RunInterrupted
+from .sigint import sigint_layer
 
 
 class StopRequested(Exception):
@@ -66,24 +65,18 @@ class RunControl:
 
     @contextmanager
     def watching_sigint(self) -> Iterator[None]:
-        """See every SIGINT while the run lasts, then hand it to the kernel's own handler."""
-        if threading.current_thread() is not threading.main_thread():
-            yield
-            return
-        previous = signal.getsignal(signal.SIGINT)
+        """See every SIGINT while the run lasts, then pass it down the chain (the kernel's own
+        handler, which cancels an awaiting cell): the outermost layer of
+        :mod:`jupyter_agents.kernel.sigint`."""
 
-        def on_sigint(signum: int, frame: Any) -> None:
+        def on_sigint(signum: int, frame: Any, below: Callable[[], None]) -> None:
             self.interrupted = True
             loop = asyncio.get_event_loop()
             loop.call_soon_threadsafe(self._cancel)
-            if callable(previous):
-                previous(signum, frame)
+            below()
 
-        signal.signal(signal.SIGINT, on_sigint)
-        try:
+        with sigint_layer(on_sigint):
             yield
-        finally:
-            signal.signal(signal.SIGINT, previous)
 
 
 async def wait_for_future(

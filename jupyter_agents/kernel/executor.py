@@ -12,9 +12,7 @@ cell that runs past ``cell_timeout`` is interrupted as the stop button does
 from __future__ import annotations
 
 import asyncio
-import signal
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import (
@@ -34,6 +32,7 @@ from .namespace_rollback import NamespaceSnapshot
 from .output_pipeline import ModelCapture, agent_cell_outputs
 from .output_rules import OutputRules
 from .shutdown import exit_when_stuck
+from .sigint import sigint_layer
 from .time_limit import CellTimeLimit
 from .turn_end import (
     NO_ANSWER,
@@ -312,17 +311,11 @@ def _sigint_raises_in_sync_code(on_interrupt: Callable[[], None] | None) -> Iter
     (``while True: ...``) never gives it back, so the stop button would do nothing. For the
     duration of such a cell, Python's default handler is restored, as for any ordinary cell.
     """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
 
-    def interrupt(signum: int, frame: Any) -> None:
+    def interrupt(signum: int, frame: Any, below: Callable[[], None]) -> None:
         if on_interrupt is not None:
             on_interrupt()
         raise KeyboardInterrupt
 
-    previous = signal.signal(signal.SIGINT, interrupt)
-    try:
+    with sigint_layer(interrupt):
         yield
-    finally:
-        signal.signal(signal.SIGINT, previous)

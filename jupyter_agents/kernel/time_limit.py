@@ -7,10 +7,10 @@ cancelled. A time limit does the same from a timer, with two differences: the ru
 
 - Synchronous code holds the event loop (``while True: pass`` never yields), so no loop timer
   can fire. A thread timer sends SIGINT to the main thread with ``pthread_kill``, which also
-  cuts a blocking ``time.sleep`` short, exactly like the stop button's signal. A SIGINT
-  handler, on top of the executor's own, turns the signals it is owed into
-  :class:`~jupyter_agents.core.errors.CellTimeout` and passes any other (the user's stop button)
-  to the handler below.
+  cuts a blocking ``time.sleep`` short, exactly like the stop button's signal. A layer of the
+  SIGINT chain (:mod:`jupyter_agents.kernel.sigint`), on top of the executor's own, turns the
+  signals it is owed into :class:`~jupyter_agents.core.errors.CellTimeout` and passes any other
+  (the user's stop button) down the chain.
 - An awaiting cell gets its task cancelled from the event loop, with a message.
 
 A cell that swallows the interruption (``except KeyboardInterrupt`` in a loop) is
@@ -29,9 +29,11 @@ import signal
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Any
 
 from ..core.errors import CellIgnoredInterrupts, CellTimeout
+from .sigint import sigint_layer
 
 #: Seconds an agent cell may run where nobody can press the stop button: ``jupyter agents
 #: run``/``replay``, and any executor without widgets (nbclient, papermill) when the user set
@@ -71,7 +73,7 @@ class CellTimeLimit:
         self._lock = threading.RLock()  # re-entrant: the signal handler runs on the main thread
         self._timer: threading.Timer | None = None
         self._owed = 0  # SIGINTs sent by the timer and not yet handled
-        self._previous: Any = None
+        self._layer: AbstractContextManager[bool] | None = None
         self._installed = False
         self._task: asyncio.Task[Any] | None = None
         self._handle: asyncio.TimerHandle | None = None
@@ -111,11 +113,12 @@ class CellTimeLimit:
                 self._armed = True
                 loop = asyncio.get_running_loop()
                 self._handle = loop.call_later(self.seconds, self._cancel_task)
-        elif threading.current_thread() is threading.main_thread():
-            self._previous = signal.signal(signal.SIGINT, self._on_sigint)
-            self._installed = True
-            self._armed = True
-            self._start_timer(self.seconds)
+        else:
+            self._layer = sigint_layer(self._on_sigint)
+            self._installed = self._layer.__enter__()
+            if self._installed:  # signals reach only the main thread
+                self._armed = True
+                self._start_timer(self.seconds)
         return self
 
     async def __aexit__(self, *exc_info: Any) -> None:
@@ -128,8 +131,9 @@ class CellTimeLimit:
                 self._handle.cancel()
             self._drain()
         finally:
-            if self._installed:
-                signal.signal(signal.SIGINT, self._previous)
+            if self._layer is not None:
+                self._layer.__exit__(None, None, None)
+                self._layer = None
                 self._installed = False
             self._forget_cancels()
 
@@ -157,18 +161,14 @@ class CellTimeLimit:
             signal.pthread_kill(threading.main_thread().ident, signal.SIGINT)
             self._start_timer(REPEAT_SECONDS)
 
-    def _on_sigint(self, signum: int, frame: Any) -> None:
+    def _on_sigint(self, signum: int, frame: Any, below: Callable[[], None]) -> None:
         with self._lock:
             ours = self._owed > 0
             if ours:
                 self._owed -= 1
             armed = self._armed
-        if not ours:  # the user's stop button: whatever the handler below does
-            previous = self._previous
-            if callable(previous):
-                previous(signum, frame)
-            elif previous == signal.SIG_DFL:
-                raise KeyboardInterrupt
+        if not ours:  # the user's stop button: whatever the layer below does
+            below()
             return
         # Never raise inside this module's own code: the cell has ended by then.
         if armed and (frame is None or frame.f_code.co_filename != __file__):
