@@ -26,6 +26,7 @@ from ..text.markdown_fence import fenced
 from .bridge import BridgeError, FrontendGone, NotebookBridge
 from .no_recorder import NoRecorder, OutputTarget
 from .recorded import RecordedRun, find_recorded_run
+from .recorder_inputs import NotebookListener, PromptCell
 from .sections import CellPlacement, find_section
 
 
@@ -36,14 +37,11 @@ class NotebookRecorder(NoRecorder):
         self,
         bridge: NotebookBridge,
         run: RunResult,
-        anchor_cell_id: str,
-        parent_msg_id: str,
+        prompt: PromptCell,
+        *,
         keep_rejected: bool = False,
-        role: str = "agent",
-        on_decision: Callable[[ApprovalDecision], None] | None = None,
-        on_lost: Callable[[str], None] | None = None,
         redact: Callable[[str], str] = lambda text: text,
-        on_queued: Callable[[str], None] | None = None,
+        listener: NotebookListener | None = None,
     ) -> None:
         self.bridge = bridge
         #: Applied to what the notebook keeps besides code that ran: the model's original of
@@ -51,14 +49,15 @@ class NotebookRecorder(NoRecorder):
         self.redact = redact
         self.client = bridge.client
         self.run = run
-        self.anchor = anchor_cell_id
-        self.parent_msg_id = parent_msg_id
+        self.anchor = prompt.cell_id
+        self.parent_msg_id = prompt.msg_id
         self.keep_rejected = keep_rejected
-        self.role = role
+        #: A step's role when it has none of its own (a single agent's steps).
+        self.role = "agent"
         #: The model each role uses, when it is not the run's (crews).
         self.models: dict[str, str] = {}
         self.active = True
-        self._place = CellPlacement(anchor_cell_id)
+        self._place = CellPlacement(prompt.cell_id)
         self._pending: str | None = None
         #: The earlier run of this prompt cell that this run replaces (``--rerun``, or a
         #: changed task); its cells are removed when this run writes its first cell.
@@ -67,8 +66,9 @@ class NotebookRecorder(NoRecorder):
         self._started = False
         self._begun = False
         self._in_flight: asyncio.Future[Any] | None = None
-        self._on_decision = on_decision
-        self._on_lost = on_lost
+        listener = listener or NotebookListener()
+        self._on_decision = listener.on_decision
+        self._on_lost = listener.on_lost
         #: The run's record so far (status ``running``), written after each step: if the
         #: kernel dies mid-run, the notebook still holds it, and the extension marks it
         #: interrupted.
@@ -76,7 +76,7 @@ class NotebookRecorder(NoRecorder):
         #: The notebook as read once for the run (see :meth:`_notebook`).
         self._snapshot: dict[str, Any] | None = None
         bridge.on_event("decision", self._decision)
-        self._on_queued = on_queued
+        self._on_queued = listener.on_queued
         bridge.on_event("queued", self._queued)
 
     async def previous_run(self) -> RecordedRun | None:

@@ -18,6 +18,7 @@ from ..notebook.bridge import FrontendRefused, NotebookBridge
 from ..notebook.no_recorder import NoRecorder
 from ..notebook.recorded import RecordedRun
 from ..notebook.recorder import NotebookRecorder
+from ..notebook.recorder_inputs import NotebookListener, PromptCell
 from ..notebook.run_record import decode_answer, run_record
 from ..safety.redact import redacted_json
 from ..ui.view import approval_unavailable
@@ -45,13 +46,14 @@ async def connect_notebook(context: RunContext) -> NoRecorder:
     recorder = NotebookRecorder(
         bridge,
         run,
-        anchor_cell_id=anchor,
-        parent_msg_id=parent["header"]["msg_id"],
+        PromptCell(anchor, parent["header"]["msg_id"]),
         keep_rejected=context.settings.keep_rejected,
-        on_decision=view.answer,
-        on_lost=lost,
         redact=context.redact,
-        on_queued=context.session.queued_proposals.add,
+        listener=NotebookListener(
+            on_decision=context.approver.answer,
+            on_queued=context.session.queued_proposals.add,
+            on_lost=lost,
+        ),
     )
     view.use_notebook(True)
     return recorder
