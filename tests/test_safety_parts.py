@@ -383,3 +383,35 @@ def test_the_html_trace_shows_hidden_characters_as_markers():
 
     assert "\u202e" not in page and "\u2066" not in page and "\u200b" not in page
     assert "⟨U+202E⟩" in page and "⟨U+2066⟩" in page and "⟨U+200B⟩" in page
+
+
+def test_the_sigint_chain_calls_the_innermost_layer_first_and_restores_the_handler_after():
+    import signal
+
+    from jupyter_agents.kernel.sigint import sigint_layer
+
+    heard: list[str] = []
+
+    def before(signum, frame):
+        heard.append("before the run")
+
+    def run_layer(signum, frame, below):
+        heard.append("run")
+        below()
+
+    def cell_layer(signum, frame, below):
+        heard.append("cell")
+        below()
+
+    previous = signal.signal(signal.SIGINT, before)
+    try:
+        with sigint_layer(run_layer):
+            cell = sigint_layer(cell_layer)
+            cell.__enter__()
+            signal.raise_signal(signal.SIGINT)
+            cell.__exit__(None, None, None)
+            signal.raise_signal(signal.SIGINT)
+        assert signal.getsignal(signal.SIGINT) is before
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert heard == ["cell", "run", "before the run", "run", "before the run"]
