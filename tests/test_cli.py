@@ -506,3 +506,42 @@ def test_replay_and_run_print_notebook_text_with_its_control_characters_escaped(
     listed = "gone = 1  # \\x1b[2K\\x1b[1G\\u202e  cell 9"
     assert listed in replay.stdout and listed in ran.stderr
     assert "ValueError: \\x1b[31mall fine\\x1b[0m" in replay.stderr + ran.stderr
+
+
+def test_an_undo_cell_removes_the_runs_cells_marks_its_record_and_run_all_skips_it(
+    tmp_path: Path, env: dict[str, str], script: ScriptedLLMServer
+):
+    nb = python_notebook(
+        [
+            new_code_cell("%load_ext jupyter_agents"),
+            new_code_cell("undo_rows = [1, 2]"),
+            new_code_cell("%agent Grow undo_rows", id="prompt"),
+            new_code_cell("%agent_undo", id="undo"),
+            new_code_cell("print('after undo:', undo_rows, 'undo_made' in dir())", id="mine"),
+        ]
+    )
+    nbformat.write(nb, tmp_path / "undo.ipynb")
+    script.script(
+        code("undo_rows.append(3)\nundo_made = len(undo_rows)"), code("final_answer(undo_made)")
+    )
+    ran = cli(
+        "run", "undo.ipynb", "--model", "openai/scripted", "--approve", "auto",
+        "-o", "ran.ipynb", env=env, cwd=tmp_path,
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    out = nbformat.read(tmp_path / "ran.ipynb", as_version=4)
+    assert metadata_errors(out) == []
+    assert [cell.id for cell in out.cells][2:] == ["prompt", "undo", "mine"]  # step cells gone
+    assert out.cells[-1].outputs[0]["text"] == "after undo: [1, 2] False\n"
+    undo_text = out.cells[3].outputs[0]["text"]
+    assert "Undid run" in undo_text and "2 cell(s) removed from the notebook" in undo_text
+    record = out.metadata["jupyter_agents"]["runs"][0]
+    assert "new files the cells created stay" in " ".join(record["undone"]["not_undone"])
+    requests = len(script.requests)
+
+    again = cli("run", "ran.ipynb", "-o", "again.ipynb", env=env, cwd=tmp_path)  # Run All
+    assert again.returncode == 0, again.stderr
+    assert len(script.requests) == requests, "an undone run is neither replayed nor re-asked"
+    rerun = nbformat.read(tmp_path / "again.ipynb", as_version=4)
+    assert "undone already: nothing to undo" in rerun.cells[3].outputs[0]["text"]
+    assert rerun.cells[-1].outputs[0]["text"] == "after undo: [1, 2] False\n"

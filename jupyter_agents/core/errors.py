@@ -64,6 +64,10 @@ class NotRecorded(JupyterAgentsError):
     """Offline (``jupyter agents replay``): a prompt cell has no recorded run to replay."""
 
 
+class NotUndoable(JupyterAgentsError):
+    """The run cannot be undone (now): the message names why, and the run to undo first."""
+
+
 class UnknownHandoffTarget(JupyterAgentsError):
     """A cell hands off to a role the crew does not have; the cell does not run at all."""
 

@@ -247,12 +247,14 @@ class RunRecord:
     error: str | None = None
     crew: dict[str, Any] | None = None
     transcript: dict[str, Any] | None = None
+    #: ``{"at": ISO time, "not_undone": [line, ...]}`` once the run was undone.
+    undone: dict[str, Any] | None = None
 
     def dump(self) -> dict[str, Any]:
         entry = {
             name: value
             for name, value in self.__dict__.items()
-            if name not in ("error", "crew", "transcript") or value is not None
+            if name not in ("error", "crew", "transcript", "undone") or value is not None
         }
         entry["status"] = None if self.status is None else self.status.value
         entry["step_metrics"] = [metrics.dump() for metrics in self.step_metrics]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from .errors import NotUndoable
 from .steps import Step, Timings, Usage
+from .undo_report import UndoReport
 
 
 class RunStatus(str, Enum):
@@ -49,6 +52,12 @@ class RunResult:
     error: str | None = None
     started: float = field(default_factory=time.time)
     duration: float = 0.0
+    #: The run was undone: its names and copied objects are back as they were before it.
+    undone: bool = False
+    #: Does the undo (set by the kernel session while the run is undoable; see :meth:`undo`).
+    undoer: Callable[[RunResult, bool], Awaitable[UndoReport]] | None = field(
+        default=None, repr=False, compare=False
+    )
 
     @property
     def usage(self) -> Usage:
@@ -78,8 +87,19 @@ class RunResult:
             self.error = error
             self.duration = time.time() - self.started
 
+    async def undo(self, dry_run: bool = False) -> UndoReport:
+        """Undo this run: the names it bound and the objects it changed go back to how they
+        were before it, and its cells leave the notebook. ``dry_run`` only lists what would be
+        undone and what cannot be. Runs undo newest first."""
+        if self.undoer is None:
+            why = "it was undone already" if self.undone else "this kernel keeps no undo for it"
+            raise NotUndoable(f"run {self.run_id} cannot be undone: {why}.")
+        return await self.undoer(self, dry_run)
+
     def headline(self) -> str:
         """One line saying how the run ended."""
+        if self.undone:
+            return "Undone: the names and objects it changed are back as they were before it."
         if self.status is RunStatus.COMPLETED:
             answer = repr(self.answer)
             return "Done. Final answer: " + (answer if len(answer) <= 200 else answer[:197] + "...")

@@ -26,7 +26,7 @@ import tokenize
 from collections.abc import Iterator
 
 #: Magics whose calls are awaited.
-AWAITED_MAGICS = {"agent", "crew"}
+AWAITED_MAGICS = {"agent", "crew", "agent_undo"}
 _CALLERS = {"run_line_magic", "run_cell_magic"}
 _SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
 

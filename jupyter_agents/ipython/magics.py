@@ -1,4 +1,4 @@
-"""``%agent``, ``%%agent`` and ``%agent_config``."""
+"""``%agent``, ``%%agent``, ``%%crew``, ``%agent_config`` and ``%agent_undo``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from IPython.core.magic import (
     no_var_expand,
 )
 
-from ..core.errors import InvalidOption
+from ..core.errors import InvalidOption, NotUndoable
+from ..core.result import RunResult
 from ..crew.crew_run import run_crew
 from ..crew.spec import build_crew_spec, parse_crew_text
 from ..run.config import SETTABLE, Settings
@@ -149,6 +150,33 @@ class AgentMagics(Magics):
             )
         return tool
 
+    @line_magic
+    def agent_undo(self, line: str) -> PendingRun:
+        """Undo the latest agent run of this kernel: the names it bound and the objects it
+        changed go back to how they were before it, and its cells leave the notebook.
+
+        %agent_undo              undo it, and list what could not be undone
+        %agent_undo --dry-run    only list what would be undone and what cannot be
+        """
+        options = line.split()
+        unknown = [option for option in options if option != "--dry-run"]
+        if unknown:
+            raise InvalidOption(
+                f"unknown option {unknown[0]!r}: use `%agent_undo` or `%agent_undo --dry-run`."
+            )
+        run = self.session.undo.latest()
+        last = self.session.last
+        if run is None and last is not None and last.undone:  # Run All over an undone run
+            return _usage(f"The latest run ({last.run_id}) is undone already: nothing to undo.")
+        if run is None:
+            raise NotUndoable(
+                "no agent run of this kernel can be undone (none ran since the kernel started, "
+                "or undo_depth is 0)."
+            )
+        if not caller_can_await():
+            raise UsageError("%agent_undo must be at the top level of a cell.")
+        return PendingRun(_print_undo(run, dry_run="--dry-run" in options))
+
     @no_var_expand
     @line_magic
     def agent_config(self, line: str) -> None:
@@ -178,6 +206,10 @@ class AgentMagics(Magics):
                 assignments[name.strip()] = value
             store.set_from_strings(assignments)
         print(format_settings(store.resolve()))
+
+
+async def _print_undo(run: RunResult, dry_run: bool) -> None:
+    print(await run.undo(dry_run=dry_run))
 
 
 def format_settings(settings: Settings) -> str:

@@ -42,6 +42,7 @@ from .turn_end import (
     current_slot,
     unknown_handoff_target,
 )
+from .undo_log import UndoLog
 
 
 @dataclass
@@ -108,8 +109,11 @@ class KernelExecutor:
         max_output_bytes: int | None = None,
         redact: Callable[[str], str] | None = None,
         on_stuck: Callable[[str], None] | None = None,
+        undo_log: UndoLog | None = None,
     ) -> None:
         self.shell = shell
+        #: The run's record of the namespace before it, for undo (None: not kept).
+        self.undo_log = undo_log
         #: Told, from a timer thread, when a cell ignores every interrupt (:mod:`.time_limit`).
         self.on_stuck = on_stuck
         #: Applied to every text output before it leaves the kernel (:mod:`.output_redaction`).
@@ -135,10 +139,18 @@ class KernelExecutor:
         (a sync context manager) or a notebook cell through the protocol (an async one).
         """
         cell = self._prepare(code)
+        namespace, undo_log = self.shell.user_ns, self.undo_log
+        if undo_log is not None:  # copies what the cell may change in place, for undo
+            snapshot = undo_log.before_cell(cell.transformed, namespace)
+        else:
+            snapshot = NamespaceSnapshot(namespace)
         started = time.perf_counter()
-        snapshot = NamespaceSnapshot(self.shell.user_ns)
-        ran = await self._execute(cell, output)
-        return self._outcome(cell, ran, time.perf_counter() - started, snapshot)
+        try:
+            ran = await self._execute(cell, output)
+            return self._outcome(cell, ran, time.perf_counter() - started, snapshot)
+        finally:  # however the cell ended, what it bound is noted (after any rollback)
+            if undo_log is not None:
+                undo_log.after_cell(snapshot, namespace)
 
     def _prepare(self, code: str) -> _Cell:
         """The cell as IPython will run it, with the error that stops it before it runs."""

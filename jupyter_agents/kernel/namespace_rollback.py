@@ -21,6 +21,11 @@ from typing import Any
 _HISTORY_NAME = re.compile(r"^(_+|_i+|_i?\d+|_ih|_oh|_dh|In|Out|exit|quit|get_ipython)$")
 
 
+def is_history_name(name: str) -> bool:
+    """A name IPython rebinds on every cell (``_``, ``_i3``, ``Out``...), not the user's."""
+    return _HISTORY_NAME.match(name) is not None
+
+
 class NamespaceSnapshot:
     """The bindings of a namespace at one moment, to restore after an interrupt."""
 
@@ -33,7 +38,7 @@ class NamespaceSnapshot:
         namespace, before = self.namespace, self.bindings
         changed = []
         for name in list(namespace):
-            if _HISTORY_NAME.match(name):
+            if is_history_name(name):
                 continue
             if name not in before:
                 del namespace[name]
@@ -42,7 +47,7 @@ class NamespaceSnapshot:
                 namespace[name] = before[name]
                 changed.append(name)
         for name, value in before.items():
-            if name not in namespace and not _HISTORY_NAME.match(name):
+            if name not in namespace and not is_history_name(name):
                 namespace[name] = value  # deleted by the cell (``del x``)
                 changed.append(name)
         return sorted(changed)

@@ -74,7 +74,8 @@ class RecordedRun:
 
 
 def find_recorded_run(notebook: dict[str, Any], anchor: str) -> RecordedRun | None:
-    """The run recorded for prompt cell ``anchor``; None unless its record and cells exist."""
+    """The run recorded for prompt cell ``anchor``; None unless its record and cells exist
+    (or its record says it was undone, and its cells were removed)."""
     cells = notebook.get("cells", [])
     prompt = next((cell for cell in cells if cell.get("id") == anchor), None)
     if prompt is None:
@@ -93,7 +94,7 @@ def find_recorded_run(notebook: dict[str, Any], anchor: str) -> RecordedRun | No
     # A hand-edited or damaged record is no record: the cell then asks its model as usual.
     runs = run_records(notebook.get("metadata"))  # as read_notebook sends it: the entry
     record = next((run for run in runs if run.run_id == run_id), None)
-    if record is None or not written:
+    if record is None or not (written or record.undone):  # an undone run has no cells left
         return None
     step_cells = tuple(
         (str(cell.get("source", "")), provenance)  # one string, as read_notebook sends

@@ -59,7 +59,7 @@ def run_record(
             "waiting": round(timings.waiting_seconds, 3),
         },
         step_metrics=[_step_metrics(step) for step in run.steps],
-        started=_iso(run.started),
+        started=iso_time(run.started),
         version=__version__,
         error=redact(run.error) if run.error else None,
         crew=None if crew is None else redacted_json(crew, redact),
@@ -123,6 +123,6 @@ def _step_metrics(step: Step) -> StepMetrics:
     )
 
 
-def _iso(timestamp: float) -> str:
+def iso_time(timestamp: float) -> str:
     moment = datetime.datetime.fromtimestamp(timestamp, tz=datetime.timezone.utc)
     return moment.isoformat(timespec="seconds")

@@ -102,6 +102,19 @@ class JupyterAgents(Configurable):
     transcript_chars = Integer(
         200_000, min=1000, help="Budget in characters for one run's stored transcript."
     ).tag(config=True)
+    undo_memory_mb = Integer(
+        512,
+        min=0,
+        help="Memory in MB one run may use for copies of objects its cells change in place "
+        "(df['c'] = ..., items.append(...)), so that undo can restore them. Objects past it "
+        "are listed as not restorable. 0: no copies (undo still restores names).",
+    ).tag(config=True)
+    undo_depth = Integer(
+        1,
+        min=0,
+        help="How many of the latest runs stay undoable; an older run's snapshots are dropped "
+        "when a new run starts. 0: no run can be undone.",
+    ).tag(config=True)
     rerun = Bool(
         False,
         help="Ask the model again even when the prompt cell's recorded run is in the notebook, "
@@ -131,6 +144,8 @@ SETTABLE = (
     "keep_rejected",
     "transcripts",
     "transcript_chars",
+    "undo_memory_mb",
+    "undo_depth",
 )
 
 

@@ -25,6 +25,7 @@ from ..core.steps import Memory
 from ..kernel.control import RunControl, finish_despite_cancellation
 from ..kernel.executor import KernelExecutor
 from ..kernel.time_limit import HEADLESS_CELL_TIMEOUT
+from ..kernel.undo_log import UndoLog
 from ..notebook.no_recorder import NoRecorder
 from ..notebook.recorded import RecordedRun
 from ..notebook.transcript import Transcript
@@ -58,6 +59,8 @@ class RunContext:
     transcript: Transcript | None = None
     #: Where the widget's and the notebook toolbar's decisions meet (the gate asks it).
     approver: Approver = field(default_factory=Approver)
+    #: What the run changed in the namespace, for undo (None: undo_depth is 0).
+    undo_log: UndoLog | None = None
 
     @property
     def shell(self) -> Any:
@@ -115,6 +118,7 @@ class RunContext:
                 on_stuck=self._stuck,
                 max_output_bytes=settings.max_output_bytes,
                 redact=self.redact,
+                undo_log=self.undo_log,
             ),
             events=self.events,
             step_output=self.step_output,

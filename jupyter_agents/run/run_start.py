@@ -12,8 +12,10 @@ from typing import Any
 
 from ..core.errors import NotRecorded
 from ..core.events import Notice
-from ..core.result import RunStatus
+from ..core.result import RunResult, RunStatus
+from ..core.undo_report import UndoReport
 from ..kernel.time_limit import HEADLESS_CELL_TIMEOUT
+from ..kernel.undo_log import UndoLog
 from ..notebook.bridge import FrontendRefused, NotebookBridge
 from ..notebook.no_recorder import NoRecorder
 from ..notebook.recorded import RecordedRun
@@ -66,10 +68,27 @@ async def replay_or_start(context: RunContext) -> None:
     same = previous is not None and previous.record.task == context.redact(run.task)
     if same and context.crew_spec is not None:  # the record holds the spec redacted
         same = previous.record.crew == redacted_json(context.crew_spec, context.redact)
-    if previous is not None and same and not settings.rerun:
+    if previous is not None and same and not settings.rerun and previous.record.undone:
+        _skip_undone(context, previous)
+    elif previous is not None and same and not settings.rerun:
         _replay(context, previous)
     else:
         await _start(context, previous)
+
+
+def _skip_undone(context: RunContext, previous: RecordedRun) -> None:
+    """The cell's run was undone: running the cell again (Run All) does not bring it back."""
+    run = context.run
+    context.recorded = previous
+    run.undone = True
+    run.finish(RunStatus.REPLAYED)
+    context.view.show_replay(previous.describe())
+    context.events.emit(
+        Notice(
+            f"This cell's run {previous.run_id} was undone: not replaying it, and not calling a "
+            "model. Add --rerun to ask the model again."
+        )
+    )
 
 
 def _replay(context: RunContext, previous: RecordedRun) -> None:
@@ -127,7 +146,23 @@ async def _start(context: RunContext, previous: RecordedRun | None) -> None:
     # The record so far (status "running"): written when the run begins, after each step,
     # and in full at the end.
     context.recorder.progress = lambda: record_of(context, transcript=False)
+    _make_undoable(context)
     await context.recorder.start(replacing=previous)
+
+
+def _make_undoable(context: RunContext) -> None:
+    """Keep what the run changes in the namespace, so ``%agent_undo`` can put it back."""
+    settings, session, run = context.settings, context.session, context.run
+    if settings.undo_depth <= 0:
+        return
+    context.undo_log = UndoLog.with_budget(settings.undo_memory_mb)
+    session.undo.push(run, context.undo_log, settings.undo_depth)
+
+    async def undo(undone: RunResult, dry_run: bool) -> UndoReport:
+        active = session.active is not None
+        return await session.undo.undo(undone, dry_run, session.shell, active)
+
+    run.undoer = undo
 
 
 def record_of(context: RunContext, transcript: bool = True) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from ..kernel.turn_end import final_answer, handoff
 from ..safety.queued_proposals import QueuedProposals
 from ..text.clipping import squeezed
 from .config import SettingsStore
+from .undo import UndoStack
 
 _sessions: weakref.WeakKeyDictionary[Any, KernelSession] = weakref.WeakKeyDictionary()
 
@@ -34,6 +35,8 @@ class KernelSession:
         self.output_rules = CellOutputRules(shell) if hasattr(shell, "events") else None
         #: Pending cells the user ran themselves: their queued request must not run them.
         self.queued_proposals = QueuedProposals(shell)
+        #: The runs that can still be undone, newest last.
+        self.undo = UndoStack()
         if self.shell.user_ns.get("final_answer", final_answer) is final_answer:
             self.install_final_answer()
         else:
