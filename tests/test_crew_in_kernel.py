@@ -471,3 +471,31 @@ def test_a_crew_under_risky_asks_only_about_flagged_cells(
         "('Data engineer', 'auto'), ('Analyst', 'auto')]"
     )
     assert "deletes a file" in agent_kernel.html_text()
+
+
+def test_a_crew_run_undoes_as_one_run(
+    agent_kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    agent_kernel.execute("crew_total = 'before'")
+    script.script_for(
+        ENGINEER,
+        code("crew_sales = [1, 2]", "Load them."),
+        code('handoff("Analyst", "crew_sales has 2 values")', "Done."),
+    )
+    script.script_for(ANALYST, code("crew_total = sum(crew_sales)\nfinal_answer(crew_total)"))
+    run = agent_kernel.execute(crew_cell(), timeout=90, cell_id=CREW_CELL)
+    assert run.status == "ok", run.error_text
+
+    undo = agent_kernel.execute("%agent_undo", cell_id="after-crew")
+    assert undo.status == "ok", undo.error_text
+    assert "crew_sales" in undo.stdout and "crew_total" in undo.stdout  # both roles' names
+    check = agent_kernel.execute("print('crew_sales' in dir(), crew_total)")
+    assert check.stdout.strip() == "False before"
+    assert layout(notebook) == [
+        "user: Quarterly sales review.",
+        "user: %%crew ...",
+        "user: print('after the crew')",
+    ]
+    (record,) = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert record["undone"]["not_undone"]
+    assert metadata_errors(notebook.notebook) == []

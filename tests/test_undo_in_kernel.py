@@ -122,3 +122,41 @@ def test_undo_after_a_failed_run_and_after_an_interrupt(
 def test_a_bad_option_is_one_line(agent_kernel: KernelHarness):
     bad = agent_kernel.execute("%agent_undo --everything")
     assert bad.status == "error" and "unknown option '--everything'" in bad.error_text
+
+
+def test_the_widgets_undo_run_button_lists_first_then_undoes(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    agent_kernel.execute("w_list = [1]\nw_alias = w_list")
+    script.script(code("w_made = 7\nw_list.append(2)"), code("final_answer(w_made)"))
+    added = agent_kernel.execute("%agent --approve auto Add", timeout=60)
+    assert added.status == "ok", added.error_text
+
+    agent_kernel.click("Undo run", acknowledged=False)
+    agent_kernel.button("Undo now")  # the first click only lists
+    listed = agent_kernel.html_text()
+    assert "Undoing this run will:" in listed and "w_made" in listed
+    assert "Cannot be undone:" in listed
+    assert value_of(agent_kernel, "w_made, w_alias") == "(7, [1, 2])"
+
+    agent_kernel.click("Undo now", acknowledged=False)
+    agent_kernel.button("undone", enabled=False)  # nothing more to click
+    assert value_of(agent_kernel, "'w_made' in dir(), w_alias") == "(False, [1])"
+    assert value_of(agent_kernel, "jupyter_agents.last_run().undone") == "True"
+
+
+def test_undo_after_stop_puts_back_what_the_approved_cells_did(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    agent_kernel.execute("st_dict = {'a': 1}")
+    script.script(code("st_dict.update(b=2)\nst_new = 1"), code("st_later = 2"))
+    run = agent_kernel.start("%agent Two cells")
+    agent_kernel.click("Approve")
+    agent_kernel.button("Approve")  # the second cell waits: stop instead
+    agent_kernel.click("Stop")
+    agent_kernel.wait_done(run)
+    assert value_of(agent_kernel, "st_dict, 'st_new' in dir()") == "({'a': 1, 'b': 2}, True)"
+
+    undo = agent_kernel.execute("%agent_undo")
+    assert undo.status == "ok", undo.error_text
+    assert value_of(agent_kernel, "st_dict, 'st_new' in dir()") == "({'a': 1}, False)"

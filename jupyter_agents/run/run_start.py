@@ -160,7 +160,8 @@ def _make_undoable(context: RunContext) -> None:
 
     async def undo(undone: RunResult, dry_run: bool) -> UndoReport:
         active = session.active is not None
-        return await session.undo.undo(undone, dry_run, session.shell, active)
+        prompt_cell = getattr(context.recorder, "anchor", None)  # its cells are below it
+        return await session.undo.undo(undone, dry_run, session.shell, active, prompt_cell)
 
     run.undoer = undo
 

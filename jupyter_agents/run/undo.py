@@ -64,27 +64,51 @@ class UndoStack:
             )
         return found
 
-    async def undo(self, run: RunResult, dry_run: bool, shell: Any, active: bool) -> UndoReport:
-        """Undo ``run`` (see :meth:`RunResult.undo`)."""
+    async def undo(
+        self,
+        run: RunResult,
+        dry_run: bool,
+        shell: Any,
+        active: bool,
+        prompt_cell: str | None = None,
+    ) -> UndoReport:
+        """Undo ``run`` (see :meth:`RunResult.undo`); ``prompt_cell`` is the run's ``%agent``
+        cell when its cells were written into the notebook."""
         entry = self.entry(run)
         if active:
             raise NotUndoable("an agent run is active in this kernel: wait for it to end first.")
         namespace = shell.user_ns
         changes = (plan_undo if dry_run else undo_namespace)(entry.log, namespace)
         not_undone = [*changes.not_restorable_lines(), *side_effects(run.steps), NEW_FILES, UNSEEN]
+        asking_cell = _asking_cell(shell)
+        if prompt_cell and not asking_cell:
+            not_undone.insert(0, CELLS_STAY)
         report = UndoReport(run.run_id, dry_run, undone=changes.lines(), not_undone=not_undone)
         if dry_run:
             return report
         self._forget(entry)
         run.undone = True
-        report.cells_removed = await _remove_cells(shell, run, report.not_undone)
+        if asking_cell:
+            report.cells_removed = await _remove_cells(asking_cell, run, report.not_undone)
         return report
 
 
-async def _remove_cells(shell: Any, run: RunResult, not_undone: list[str]) -> int:
-    """Through the notebook protocol, from the cell that asked for the undo (if any)."""
+#: Why a click on the widget's Undo run leaves the cells: the notebook protocol answers only
+#: the notebook view whose cell is executing, and a click executes no cell.
+CELLS_STAY = (
+    "the run's cells stay in the notebook (a click on Undo run cannot edit the notebook; "
+    "%agent_undo in a cell undoes the run and removes its cells)"
+)
+
+
+def _asking_cell(shell: Any) -> str | None:
+    """The notebook cell whose execution asked for the undo, if one did."""
     parent = shell.get_parent() if hasattr(shell, "get_parent") else {}
-    anchor = (parent.get("metadata") or {}).get("cellId")
+    return (parent.get("metadata") or {}).get("cellId")
+
+
+async def _remove_cells(anchor: str, run: RunResult, not_undone: list[str]) -> int:
+    """Through the notebook protocol, from the cell that asked for the undo."""
     try:
         bridge = await NotebookBridge.connect(uuid.uuid4().hex[:12], anchor, run.model)
     except FrontendRefused:

@@ -24,6 +24,7 @@ from ..safety.approver import Approver
 from .control_bar import ControlBar
 from .highlight import stylesheet
 from .step_widget import SharedLook, StepWidget
+from .undo_button import UndoButton
 
 
 class WidgetRunView:
@@ -70,6 +71,7 @@ class WidgetRunView:
         self._approver: Approver | None = None
         self._on_stop: Callable[[], None] | None = None
         self.notebook_mode = False
+        self.undo_button: UndoButton | None = None
         self.update_footer()
 
     def display(self) -> None:
@@ -152,6 +154,12 @@ class WidgetRunView:
         self.footer.value = f'<div class="ja-muted">{html.escape(text)}</div>'
 
     def finish(self, run: RunResult) -> None:
+        if run.undoer is not None and not run.undone:  # in the control bar's place
+            self.undo_button = UndoButton(run, self.redact)
+            self.box.children = tuple(
+                self.undo_button.box if child is self.controls.box else child
+                for child in self.box.children
+            )
         self.controls.close()
         if self._current is not None:
             self._current._cancel_refresh()

@@ -87,6 +87,10 @@ class CellRun:
         return "" if error is None else "\n".join(error["traceback"])
 
 
+#: Buttons that stay enabled while a decision is made: Stop, and ended runs' Undo run.
+NOT_DECISIONS = ("Stop", "Undo run", "Undo now")
+
+
 class KernelHarness:
     def __init__(
         self,
@@ -224,7 +228,7 @@ class KernelHarness:
         enabled = [
             (other, len(other.updates))
             for other in self.find_widgets("ButtonModel")
-            if not other.get("disabled") and other.get("description") != "Stop"
+            if not other.get("disabled") and other.get("description") not in NOT_DECISIONS
         ]
         self.send_comm(button.comm_id, {"method": "custom", "content": {"event": "click"}})
         if acknowledged:
