@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-MEASURES = ("overhead", "execution", "context", "startup", "browser")
+MEASURES = ("overhead", "execution", "context", "startup", "browser", "undo")
 
 
 @dataclass(frozen=True)
@@ -48,6 +48,9 @@ class Config:
     #: Paced tokens streamed per browser step, and the pause between them.
     browser_tokens: int = 5
     browser_token_interval: float = 0.02
+    #: Size of the DataFrame the undo measure's cells read or change, and its repetitions.
+    undo_frame_mb: int = 100
+    undo_repeats: int = 5
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -66,6 +69,8 @@ PRESETS = {
         apply_rows=5_000,
         startup_repeats=2,
         browser_repeats=5,
+        undo_frame_mb=50,
+        undo_repeats=3,
     ),
     # Seconds per measure: enough to run every code path, not to be read as a result.
     "tiny": Config(
@@ -84,6 +89,8 @@ PRESETS = {
         startup_repeats=1,
         browser_repeats=1,
         browser_tokens=2,
+        undo_frame_mb=1,
+        undo_repeats=1,
     ),
 }
 

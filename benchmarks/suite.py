@@ -29,6 +29,7 @@ MODULES = {
     "context": "benchmarks.context_size",
     "startup": "benchmarks.startup",
     "browser": "benchmarks.browser_latency",
+    "undo": "benchmarks.undo_cost",
 }
 
 

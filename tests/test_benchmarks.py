@@ -28,7 +28,7 @@ import pytest
 pytestmark = [pytest.mark.kernel, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ["overhead", "execution", "context", "startup", "browser"]
+MEASURES = ["overhead", "execution", "context", "startup", "browser", "undo"]
 HAS_SMOLAGENTS = importlib.util.find_spec("smolagents") is not None
 
 
@@ -195,6 +195,15 @@ def check_browser(data: dict[str, Any], config: dict[str, Any]) -> None:
     assert data["chromium"]
 
 
+def check_undo(data: dict[str, Any], config: dict[str, Any]) -> None:
+    assert number(data["frame_bytes"], "frame bytes") > 0
+    samples(data["deep_copy"], config["undo_repeats"], "deep copy")
+    for cell in ("reads the frame", "adds a column"):
+        for setting in ("undo on", "undo off"):
+            samples(data[cell][setting], config["undo_repeats"], f"{cell}, {setting}")
+        number(data[cell]["undo_cost"], f"{cell} cost")
+
+
 def test_tiny_suite_produces_every_number(suite_runs: dict[str, SuiteRun]) -> None:
     document, markdown = suite_runs["all"].results()
     check_header(document, markdown, MEASURES)
@@ -205,6 +214,7 @@ def test_tiny_suite_produces_every_number(suite_runs: dict[str, SuiteRun]) -> No
     check_context(data["context"], config, HAS_SMOLAGENTS)
     check_startup(data["startup"], config, HAS_SMOLAGENTS)
     check_browser(data["browser"], config)
+    check_undo(data["undo"], config)
     if HAS_SMOLAGENTS:
         # every cell of every table has its number: no comparison left out
         assert "n/a" not in markdown
