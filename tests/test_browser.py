@@ -462,6 +462,59 @@ def test_a_two_role_crew_writes_two_sections(page, lab: LabServer, script: Scrip
     save_screenshot(page.locator(".jp-NotebookPanel"), "crew-sections.png")
 
 
+def run_cell(page, index: int) -> None:
+    """Run one cell as Ctrl+Enter does, after making it the active cell."""
+    page.evaluate(
+        """index => {
+            window.jupyterapp.shell.currentWidget.content.activeCellIndex = index;
+            window.jupyterapp.commands.execute('notebook:run-cell');
+        }""",
+        index,
+    )
+
+
+def test_undo_lists_then_removes_the_runs_cells_and_restores_the_kernel(
+    page, lab: LabServer, script: ScriptedLLMServer
+):
+    script.script(
+        code("undo_list.append(2)\nundo_new = len(undo_list) * 10", "I'll extend the list."),
+        code("final_answer(undo_new)", "Returning the computed value."),
+    )
+    sources = [
+        SETUP_CELL + "\nundo_list = [1]",
+        "%agent --approve auto Extend undo_list",
+        "%agent_undo",
+        "print('after undo:', undo_list, 'undo_new' in dir())",
+    ]
+    open_notebook(page, lab, "undo.ipynb", sources)
+    run_cell(page, 0)
+    expect(cells(page).nth(0).locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"))
+    run_cell(page, 1)
+    expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 20", timeout=60_000)
+    expect(cells(page)).to_have_count(6)  # the run's two cells, below its %agent cell
+
+    widget_button(page, "Undo run").click()  # the first click only lists
+    widget = cells(page).nth(1).locator(".jupyter-agents")
+    expect(widget).to_contain_text("Undoing this run will:")
+    expect(widget).to_contain_text("undo_new")
+    expect(widget_button(page, "Undo now")).to_be_enabled()
+    save_screenshot(widget, "undo-run.png")
+
+    run_cell(page, 4)  # %agent_undo, in a cell: the kernel and the notebook
+    expect(cells(page)).to_have_count(4, timeout=30_000)
+    expect(cell_output(page, 2)).to_contain_text("Undid run")
+    run_cell(page, 3)
+    expect(cell_output(page, 3)).to_contain_text("after undo: [1] False")
+    assert notebook_sources(page) == sources
+
+    save(page)
+    saved = nbformat.read(lab.root / "undo.ipynb", as_version=4)
+    nbformat.validate(saved)
+    assert metadata_errors(saved) == []
+    [record] = saved.metadata["jupyter_agents"]["runs"]
+    assert record["undone"]["not_undone"] and record["status"] == "completed"
+
+
 def test_run_all_replays_a_recorded_notebook_without_a_model(
     page, lab: LabServer, script: ScriptedLLMServer
 ):

@@ -141,6 +141,7 @@ def test_the_widgets_undo_run_button_lists_first_then_undoes(
 
     agent_kernel.click("Undo now", acknowledged=False)
     agent_kernel.button("undone", enabled=False)  # nothing more to click
+    assert "Undone: the names and objects it changed are back" in agent_kernel.html_text()
     assert value_of(agent_kernel, "'w_made' in dir(), w_alias") == "(False, [1])"
     assert value_of(agent_kernel, "jupyter_agents.last_run().undone") == "True"
 

@@ -22,9 +22,15 @@ from ..core.undo_report import UndoReport
 class UndoButton:
     """``Undo run`` under an ended run's widget; it becomes ``Undo now`` once listed."""
 
-    def __init__(self, run: RunResult, redact: Callable[[str], str] = lambda text: text) -> None:
+    def __init__(
+        self,
+        run: RunResult,
+        redact: Callable[[str], str] = lambda text: text,
+        on_undone: Callable[[], None] = lambda: None,
+    ) -> None:
         self.run = run
         self.redact = redact
+        self.on_undone = on_undone
         self.button = widgets.Button(
             description="Undo run",
             icon="undo",
@@ -32,7 +38,7 @@ class UndoButton:
         )
         self.button.layout.width = "auto"
         self.listing = widgets.HTML()
-        self.box = widgets.VBox([self.button, self.listing])
+        self.box = widgets.VBox([widgets.HBox([self.button]), self.listing])  # not full width
         self._listed = False
         self._task: asyncio.Task[None] | None = None
         self.button.on_click(lambda _: self.click())
@@ -62,6 +68,7 @@ class UndoButton:
             self.button.description = "undone"
             self.button.icon = "check"
             self.button.button_style = ""
+            self.on_undone()
 
     def _show(self, body: str) -> None:
         self.listing.value = body

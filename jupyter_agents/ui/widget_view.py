@@ -154,15 +154,19 @@ class WidgetRunView:
         self.footer.value = f'<div class="ja-muted">{html.escape(text)}</div>'
 
     def finish(self, run: RunResult) -> None:
-        if run.undoer is not None and not run.undone:  # in the control bar's place
-            self.undo_button = UndoButton(run, self.redact)
-            self.box.children = tuple(
-                self.undo_button.box if child is self.controls.box else child
-                for child in self.box.children
-            )
+        children = [child for child in self.box.children if child is not self.controls.box]
+        if run.undoer is not None and not run.undone:  # under the footer's headline
+            self.undo_button = UndoButton(run, self.redact, on_undone=self._show_ending)
+            children.append(self.undo_button.box)
+        self.box.children = tuple(children)
         self.controls.close()
         if self._current is not None:
             self._current._cancel_refresh()
+        self._show_ending()
+
+    def _show_ending(self) -> None:
+        """The footer's headline and summary of the ended run (again once it is undone)."""
+        run = self.run
         style = {
             RunStatus.COMPLETED: "ja-ok",
             RunStatus.FAILED: "ja-bad",
