@@ -545,3 +545,7 @@ def test_an_undo_cell_removes_the_runs_cells_marks_its_record_and_run_all_skips_
     rerun = nbformat.read(tmp_path / "again.ipynb", as_version=4)
     assert "undone already: nothing to undo" in rerun.cells[3].outputs[0]["text"]
     assert rerun.cells[-1].outputs[0]["text"] == "after undo: [1, 2] False\n"
+
+    replay = cli("replay", "ran.ipynb", env=env, cwd=tmp_path)
+    assert replay.returncode == 2
+    assert "has no recorded agent cells to check: its 1 agent run(s) were undone" in replay.stderr

@@ -14,6 +14,7 @@ from typing import Any
 
 import nbformat
 
+from ..core.records import METADATA_KEY, run_records
 from ..text.terminal_text import first_line, one_line
 from .execution import cell_label, execute_notebook, notebook_client
 from .export import html_trace, strip_transcripts
@@ -59,7 +60,9 @@ def replay_command(args: argparse.Namespace) -> int:
     recorded = copy.deepcopy(nb)
     steps = [(i, c) for i, c in enumerate(nb.cells) if is_agent_step(c)]
     if not steps:
-        raise UsageError(f"{args.notebook} has no recorded agent cells to check.")
+        undone = [run for run in run_records(nb.metadata.get(METADATA_KEY)) if run.undone]
+        why = f": its {len(undone)} agent run(s) were undone (%agent_undo)" if undone else ""
+        raise UsageError(f"{args.notebook} has no recorded agent cells to check{why}.")
     runs = [c for c in nb.cells if c.cell_type == "code" and approved_or_own(c)]
     skipped = [(i, c) for i, c in steps if not approved_or_own(c)]
     print(f"replay will execute {len(runs)} code cell(s), without calling any model:")
