@@ -476,20 +476,20 @@ def test_a_crew_under_risky_asks_only_about_flagged_cells(
 def test_a_crew_run_undoes_as_one_run(
     agent_kernel: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
 ):
-    agent_kernel.execute("crew_total = 'before'")
+    agent_kernel.execute("uc_total = 'before'")
     script.script_for(
         ENGINEER,
-        code("crew_sales = [1, 2]", "Load them."),
-        code('handoff("Analyst", "crew_sales has 2 values")', "Done."),
+        code("uc_sales = [1, 2]", "Load them."),
+        code('handoff("Analyst", "uc_sales has 2 values")', "Done."),
     )
-    script.script_for(ANALYST, code("crew_total = sum(crew_sales)\nfinal_answer(crew_total)"))
+    script.script_for(ANALYST, code("uc_total = sum(uc_sales)\nfinal_answer(uc_total)"))
     run = agent_kernel.execute(crew_cell(), timeout=90, cell_id=CREW_CELL)
     assert run.status == "ok", run.error_text
 
     undo = agent_kernel.execute("%agent_undo", cell_id="after-crew")
     assert undo.status == "ok", undo.error_text
-    assert "crew_sales" in undo.stdout and "crew_total" in undo.stdout  # both roles' names
-    check = agent_kernel.execute("print('crew_sales' in dir(), crew_total)")
+    assert "uc_sales" in undo.stdout and "uc_total" in undo.stdout  # both roles' names
+    check = agent_kernel.execute("print('uc_sales' in dir(), uc_total)")
     assert check.stdout.strip() == "False before"
     assert layout(notebook) == [
         "user: Quarterly sales review.",
