@@ -51,13 +51,16 @@ class UndoReport:
     not_undone: list[str] = field(default_factory=list)
     cells_removed: int = 0
 
+    def done_lines(self) -> list[str]:
+        """What the undo puts back (or would), as ``%agent_undo`` and the widget list it."""
+        lines = list(self.undone) or ["nothing in the namespace"]
+        if self.cells_removed:
+            lines.append(f"{self.cells_removed} cell(s) removed from the notebook")
+        return lines
+
     def __str__(self) -> str:
         head = f"Undo of run {self.run_id} would:" if self.dry_run else f"Undid run {self.run_id}:"
-        lines = [head]
-        lines += [f"  - {line}" for line in self.undone] or ["  - nothing in the namespace"]
-        if self.cells_removed:
-            lines.append(f"  - {self.cells_removed} cell(s) removed from the notebook")
-        lines.append("Cannot be undone:")
+        lines = [head, *(f"  - {line}" for line in self.done_lines()), "Cannot be undone:"]
         lines += [f"  - {line}" for line in self.not_undone]
         if self.dry_run:
             lines.append("Nothing was changed (dry run). Run %agent_undo to undo it.")

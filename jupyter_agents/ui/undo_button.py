@@ -3,7 +3,7 @@
 Two clicks, because an undo throws away what the run computed: the person first sees what
 will be put back and what cannot be (files written, commands run), then confirms. The click
 arrives as a comm message with no cell executing, so the undo runs as a task on the kernel's
-event loop; the notebook's replies (removing the run's cells) arrive while it awaits.
+event loop; for the same reason it cannot edit the notebook (see ``run.undo.CELLS_STAY``).
 """
 
 from __future__ import annotations
@@ -77,11 +77,8 @@ class UndoButton:
 def _report_html(report: UndoReport) -> str:
     """The report's two lists; the second click is the confirmation, so no command to type."""
     head = "Undoing this run will:" if report.dry_run else "Undone:"
-    done = [*report.undone] or ["nothing in the namespace"]
-    if report.cells_removed:
-        done.append(f"{report.cells_removed} cell(s) removed from the notebook")
     return (
-        f"<div><b>{head}</b></div>{_items(done)}"
+        f"<div><b>{head}</b></div>{_items(report.done_lines())}"
         f"<div><b>Cannot be undone:</b></div>{_items(report.not_undone)}"
     )
 
