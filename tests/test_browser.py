@@ -115,6 +115,17 @@ def run_all(page) -> None:
     page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
 
 
+def run_cell(page, index: int) -> None:
+    """Run one cell as Ctrl+Enter does, after making it the active cell."""
+    page.evaluate(
+        """index => {
+            window.jupyterapp.shell.currentWidget.content.activeCellIndex = index;
+            window.jupyterapp.commands.execute('notebook:run-cell');
+        }""",
+        index,
+    )
+
+
 def save(page) -> None:
     page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
 
@@ -350,6 +361,39 @@ def test_a_kernel_restart_leaves_no_pending_cell_and_records_the_run_interrupted
     assert record["status"] == "interrupted" and "kernel restarted" in record["error"]
 
 
+def test_notebook_7_agent_undo_removes_the_cells_and_the_widget_says_undone(
+    page, notebook7: LabServer, script: ScriptedLLMServer
+):
+    """``%agent_undo`` in a cell of Notebook 7: the cells leave, the kernel is put back, and the
+    run's widget, in its own cell above, shows the run as undone."""
+    script.script(
+        code("nb7_list.append(2)\nnb7_made = 5", "Extending the list."),
+        code("final_answer(nb7_made)", "Done."),
+    )
+    sources = [
+        SETUP_CELL + "\nnb7_list = [1]",
+        "%agent --approve auto Extend nb7_list",
+        "%agent_undo",
+        "print('after undo:', nb7_list, 'nb7_made' in dir())",
+    ]
+    open_notebook(page, notebook7, "nb7-undo.ipynb", sources)
+    run_cell(page, 0)
+    expect(cells(page).nth(0).locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"))
+    run_cell(page, 1)
+    expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 5", timeout=60_000)
+    expect(cells(page)).to_have_count(6)
+
+    run_cell(page, 4)  # %agent_undo
+    expect(cells(page)).to_have_count(4, timeout=30_000)
+    expect(cell_output(page, 2)).to_contain_text("2 cell(s) removed from the notebook")
+    widget = cells(page).nth(1).locator(".jupyter-agents")
+    expect(widget).to_contain_text("Undone: the names and objects it changed are back")
+    expect(widget_button(page, "undone")).to_be_disabled()
+    run_cell(page, 3)
+    expect(cell_output(page, 3)).to_contain_text("after undo: [1] False")
+    assert notebook_sources(page) == sources
+
+
 def test_notebook_7(page, notebook7: LabServer, script: ScriptedLLMServer):
     """The same extension in Jupyter Notebook 7: a pending cell, approved on its toolbar."""
     script.script(
@@ -462,20 +506,10 @@ def test_a_two_role_crew_writes_two_sections(page, lab: LabServer, script: Scrip
     save_screenshot(page.locator(".jp-NotebookPanel"), "crew-sections.png")
 
 
-def run_cell(page, index: int) -> None:
-    """Run one cell as Ctrl+Enter does, after making it the active cell."""
-    page.evaluate(
-        """index => {
-            window.jupyterapp.shell.currentWidget.content.activeCellIndex = index;
-            window.jupyterapp.commands.execute('notebook:run-cell');
-        }""",
-        index,
-    )
-
-
-def test_undo_lists_then_removes_the_runs_cells_and_restores_the_kernel(
+def test_undo_run_lists_then_removes_the_runs_cells_and_restores_the_kernel(
     page, lab: LabServer, script: ScriptedLLMServer
 ):
+    """The widget's button: no cell executes, yet the notebook that clicked removes the cells."""
     script.script(
         code("undo_list.append(2)\nundo_new = len(undo_list) * 10", "I'll extend the list."),
         code("final_answer(undo_new)", "Returning the computed value."),
@@ -483,7 +517,6 @@ def test_undo_lists_then_removes_the_runs_cells_and_restores_the_kernel(
     sources = [
         SETUP_CELL + "\nundo_list = [1]",
         "%agent --approve auto Extend undo_list",
-        "%agent_undo",
         "print('after undo:', undo_list, 'undo_new' in dir())",
     ]
     open_notebook(page, lab, "undo.ipynb", sources)
@@ -491,20 +524,24 @@ def test_undo_lists_then_removes_the_runs_cells_and_restores_the_kernel(
     expect(cells(page).nth(0).locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"))
     run_cell(page, 1)
     expect(cell_output(page, 1)).to_contain_text("Done. Final answer: 20", timeout=60_000)
-    expect(cells(page)).to_have_count(6)  # the run's two cells, below its %agent cell
+    expect(cells(page)).to_have_count(5)  # the run's two cells, below its %agent cell
 
     widget_button(page, "Undo run").click()  # the first click only lists
     widget = cells(page).nth(1).locator(".jupyter-agents")
     expect(widget).to_contain_text("Undoing this run will:")
     expect(widget).to_contain_text("undo_new")
+    expect(widget).to_contain_text("remove the run's cells from the notebook")
     expect(widget_button(page, "Undo now")).to_be_enabled()
     save_screenshot(widget, "undo-run.png")
+    assert cells(page).count() == 5  # listing changed nothing
 
-    run_cell(page, 4)  # %agent_undo, in a cell: the kernel and the notebook
-    expect(cells(page)).to_have_count(4, timeout=30_000)
-    expect(cell_output(page, 2)).to_contain_text("Undid run")
-    run_cell(page, 3)
-    expect(cell_output(page, 3)).to_contain_text("after undo: [1] False")
+    widget_button(page, "Undo now").click()
+    expect(cells(page)).to_have_count(3, timeout=30_000)
+    expect(widget).to_contain_text("2 cell(s) removed from the notebook")
+    expect(widget).to_contain_text("Undone: the names and objects it changed are back")
+    expect(widget_button(page, "undone")).to_be_disabled()
+    run_cell(page, 2)
+    expect(cell_output(page, 2)).to_contain_text("after undo: [1] False")
     assert notebook_sources(page) == sources
 
     save(page)

@@ -367,3 +367,60 @@ def test_a_pending_cell_the_user_ran_runs_only_through_the_gate(
     if verdict == "approve":
         assert "not run again" not in lab.execute(cell.source, cell_id=cell.id).stdout
         assert lab.execute(f"print({name})").stdout.strip() == "2"
+
+
+def undo_listing(lab: KernelHarness) -> str:
+    """The newest Undo run list (the module's kernel keeps older runs' widgets)."""
+    return [
+        w.get("value") for w in lab.find_widgets("HTMLModel") if "be undone:" in w.get("value")
+    ][-1]
+
+
+def test_undo_run_clicked_in_the_widget_removes_the_runs_cells(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer, monkeypatch
+):
+    """No cell executes behind the click: the kernel asks with ``purpose: undo`` instead."""
+    script.script(code("nb_undo = 1"), code("final_answer(nb_undo)"))
+    run = lab.execute("%agent --approve auto Undo me", cell_id=AGENT_CELL, timeout=60)
+    assert run.result == "1" and len(agent_cells(notebook)) == 2
+    handshakes: list[dict] = []
+    answer = notebook.on_comm_open
+    monkeypatch.setattr(
+        notebook,
+        "on_comm_open",
+        lambda comm_id, data: handshakes.append(data) or answer(comm_id, data),
+    )
+
+    button = lab.button("Undo run")
+    lab.click("Undo run", acknowledged=False)
+    lab.wait_for(lambda: button.get("description") == "Undo now", 30, "the list")
+    assert "remove the run&#x27;s cells from the notebook" in undo_listing(lab)
+    assert handshakes == [] and len(agent_cells(notebook)) == 2  # listing asks nothing
+    lab.click("Undo now", acknowledged=False)
+    lab.wait_for(lambda: button.get("description") == "undone", 30, "the undo")
+
+    assert [data.get("purpose") for data in handshakes] == ["undo"]
+    assert handshakes[0]["anchor_cell_id"] == AGENT_CELL
+    assert agent_cells(notebook) == []
+    assert "2 cell(s) removed from the notebook" in undo_listing(lab)
+    [record] = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert record["undone"]["not_undone"]
+    assert lab.execute("print('nb_undo' in dir())").stdout.strip() == "False"
+
+
+def test_undo_run_clicked_with_no_notebook_answering_says_the_cells_stay(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer, monkeypatch
+):
+    script.script(code("nb_undo_gone = 1"), code("final_answer(nb_undo_gone)"))
+    run = lab.execute("%agent --approve auto Undo me", cell_id=AGENT_CELL, timeout=60)
+    assert run.result == "1"
+    refusal = protocol.hello(False, "test-lab", "0.0", "the notebook was closed")
+    monkeypatch.setattr(notebook, "on_comm_open", lambda comm_id, data: refusal)
+
+    button = lab.button("Undo run")
+    lab.click("Undo run", acknowledged=False)
+    lab.click("Undo now", acknowledged=False)
+    lab.wait_for(lambda: button.get("description") == "undone", 30, "the undo")
+    assert "the run&#x27;s cells stay in the notebook" in undo_listing(lab)
+    assert len(agent_cells(notebook)) == 2
+    assert lab.execute("print('nb_undo_gone' in dir())").stdout.strip() == "False"

@@ -146,6 +146,18 @@ def test_the_widgets_undo_run_button_lists_first_then_undoes(
     assert value_of(agent_kernel, "jupyter_agents.last_run().undone") == "True"
 
 
+def test_agent_undo_in_a_cell_marks_the_runs_widget_undone(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    """The widget above would otherwise still offer Undo run for a run that is gone."""
+    script.script(code("wu_made = 1"), code("final_answer(wu_made)"))
+    assert agent_kernel.execute("%agent --approve auto Make", timeout=60).status == "ok"
+    button = agent_kernel.button("Undo run")
+    assert agent_kernel.execute("%agent_undo").status == "ok"
+    agent_kernel.wait_for(lambda: button.get("description") == "undone", 30, "the widget")
+    assert button.get("disabled") is True
+
+
 def test_undo_after_stop_puts_back_what_the_approved_cells_did(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):

@@ -58,6 +58,11 @@ class RunResult:
     undoer: Callable[[RunResult, bool], Awaitable[UndoReport]] | None = field(
         default=None, repr=False, compare=False
     )
+    #: Told of the undo once it is done, however it was asked for: the run's widget shows it
+    #: as undone after ``%agent_undo`` too.
+    undo_listeners: list[Callable[[UndoReport], None]] = field(
+        default_factory=list, repr=False, compare=False
+    )
 
     @property
     def usage(self) -> Usage:
@@ -94,7 +99,11 @@ class RunResult:
         if self.undoer is None:
             why = "it was undone already" if self.undone else "this kernel keeps no undo for it"
             raise NotUndoable(f"run {self.run_id} cannot be undone: {why}.")
-        return await self.undoer(self, dry_run)
+        report = await self.undoer(self, dry_run)
+        if not dry_run:
+            for listener in list(self.undo_listeners):
+                listener(report)
+        return report
 
     def headline(self) -> str:
         """One line saying how the run ended."""

@@ -49,12 +49,16 @@ class UndoReport:
     dry_run: bool
     undone: list[str] = field(default_factory=list)
     not_undone: list[str] = field(default_factory=list)
+    #: The run wrote its cells into the notebook: an undo removes them.
+    cells_in_notebook: bool = False
     cells_removed: int = 0
 
     def done_lines(self) -> list[str]:
         """What the undo puts back (or would), as ``%agent_undo`` and the widget list it."""
         lines = list(self.undone) or ["nothing in the namespace"]
-        if self.cells_removed:
+        if self.dry_run and self.cells_in_notebook:
+            lines.append("remove the run's cells from the notebook")
+        elif self.cells_removed:
             lines.append(f"{self.cells_removed} cell(s) removed from the notebook")
         return lines
 

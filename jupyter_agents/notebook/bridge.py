@@ -55,9 +55,14 @@ class NotebookBridge:
 
     @classmethod
     async def connect(
-        cls, run_id: str, anchor_cell_id: str | None, model: str, role: str | None = None
+        cls,
+        run_id: str,
+        anchor_cell_id: str | None,
+        model: str,
+        role: str | None = None,
+        purpose: str | None = None,
     ) -> NotebookBridge | None:
-        """Open the run's comm and shake hands.
+        """Open the run's comm and shake hands (``purpose``: see ``protocol.UNDO_PURPOSE``).
 
         None if no capable frontend answers; :class:`FrontendRefused` if one declines.
         """
@@ -65,7 +70,7 @@ class NotebookBridge:
             return None  # not run from a notebook cell the frontend could know
         from comm import create_comm
 
-        data = protocol.open_data(run_id, anchor_cell_id, model, role)
+        data = protocol.open_data(run_id, anchor_cell_id, model, role, purpose)
         bridge = cls(create_comm(target_name=protocol.COMM_TARGET, data=data))
         try:
             hello = await wait_for_future(

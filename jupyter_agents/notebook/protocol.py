@@ -49,9 +49,16 @@ HELLO_TIMEOUT = 10.0
 REPLY_TIMEOUT = 10.0
 
 
-def open_data(run_id: str, anchor_cell_id: str, model: str, role: str | None) -> dict[str, Any]:
-    """The ``comm_open`` payload that starts the handshake."""
-    return {
+#: The handshake's ``purpose`` when a click on a run's Undo run asks to remove its cells: no
+#: cell executes, so the frontend that answers is the one whose message asked (its session).
+UNDO_PURPOSE = "undo"
+
+
+def open_data(
+    run_id: str, anchor_cell_id: str, model: str, role: str | None, purpose: str | None = None
+) -> dict[str, Any]:
+    """The ``comm_open`` payload that starts the handshake (``purpose``: see UNDO_PURPOSE)."""
+    data = {
         "protocol": PROTOCOL,
         "version": VERSION,
         "run_id": run_id,
@@ -59,6 +66,9 @@ def open_data(run_id: str, anchor_cell_id: str, model: str, role: str | None) ->
         "model": model,
         "role": role,
     }
+    if purpose:
+        data["purpose"] = purpose
+    return data
 
 
 def hello(accepted: bool, client: str, client_version: str, reason: str = "") -> dict[str, Any]:

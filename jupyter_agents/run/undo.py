@@ -17,6 +17,7 @@ from ..core.result import RunResult
 from ..core.undo_report import NEW_FILES, UNSEEN, UndoReport, side_effects
 from ..kernel.undo_log import UndoLog
 from ..kernel.undo_restore import plan_undo, undo_namespace
+from ..notebook import protocol
 from ..notebook.bridge import BridgeError, FrontendRefused, NotebookBridge
 from ..notebook.undo_cells import undo_run_cells
 from ..text.clipping import squeezed
@@ -80,24 +81,35 @@ class UndoStack:
         namespace = shell.user_ns
         changes = (plan_undo if dry_run else undo_namespace)(entry.log, namespace)
         not_undone = [*changes.not_restorable_lines(), *side_effects(run.steps), NEW_FILES, UNSEEN]
-        asking_cell = _asking_cell(shell)
-        if prompt_cell and not asking_cell:
-            not_undone.insert(0, CELLS_STAY)
-        report = UndoReport(run.run_id, dry_run, undone=changes.lines(), not_undone=not_undone)
+        report = UndoReport(
+            run.run_id,
+            dry_run,
+            undone=changes.lines(),
+            not_undone=not_undone,
+            cells_in_notebook=bool(prompt_cell),
+        )
         if dry_run:
             return report
         self._forget(entry)
         run.undone = True
-        if asking_cell:
-            report.cells_removed = await _remove_cells(asking_cell, run, report.not_undone)
+        asking_cell = _asking_cell(shell)
+        if asking_cell:  # %agent_undo in a cell: the notebook executing it answers
+            removed = await _remove_cells(asking_cell, None, run, not_undone)
+        elif prompt_cell:  # a click on Undo run: the notebook whose click asked answers
+            removed = await _remove_cells(prompt_cell, protocol.UNDO_PURPOSE, run, not_undone)
+        else:
+            removed = 0
+        if removed is None and prompt_cell:
+            not_undone.insert(0, CELLS_STAY)
+        report.cells_removed = removed or 0
         return report
 
 
-#: Why a click on the widget's Undo run leaves the cells: the notebook protocol answers only
-#: the notebook view whose cell is executing, and a click executes no cell.
+#: Why the run's cells can stay after an undo: the notebook is closed, or its frontend lacks
+#: the extension's undo handshake.
 CELLS_STAY = (
-    "the run's cells stay in the notebook (a click on Undo run cannot edit the notebook; "
-    "%agent_undo in a cell undoes the run and removes its cells)"
+    "the run's cells stay in the notebook: no open notebook with the jupyter-agents extension "
+    "answered (delete them by hand)"
 )
 
 
@@ -107,17 +119,21 @@ def _asking_cell(shell: Any) -> str | None:
     return (parent.get("metadata") or {}).get("cellId")
 
 
-async def _remove_cells(anchor: str, run: RunResult, not_undone: list[str]) -> int:
-    """Through the notebook protocol, from the cell that asked for the undo."""
+async def _remove_cells(
+    anchor: str, purpose: str | None, run: RunResult, not_undone: list[str]
+) -> int | None:
+    """Through the notebook protocol; None if no notebook answered."""
     try:
-        bridge = await NotebookBridge.connect(uuid.uuid4().hex[:12], anchor, run.model)
+        bridge = await NotebookBridge.connect(
+            uuid.uuid4().hex[:12], anchor, run.model, purpose=purpose
+        )
     except FrontendRefused:
-        return 0
+        return None
     if bridge is None:
-        return 0
+        return None
     try:
         return await undo_run_cells(bridge, run.run_id, not_undone)
     except BridgeError:
-        return 0
+        return None
     finally:
         bridge.end("completed")

@@ -3,7 +3,7 @@
 Two clicks, because an undo throws away what the run computed: the person first sees what
 will be put back and what cannot be (files written, commands run), then confirms. The click
 arrives as a comm message with no cell executing, so the undo runs as a task on the kernel's
-event loop; for the same reason it cannot edit the notebook (see ``run.undo.CELLS_STAY``).
+event loop, and the notebook that sent the click removes the run's cells (``run.undo``).
 """
 
 from __future__ import annotations
@@ -42,6 +42,7 @@ class UndoButton:
         self._listed = False
         self._task: asyncio.Task[None] | None = None
         self.button.on_click(lambda _: self.click())
+        run.undo_listeners.append(self._undone)
 
     def click(self) -> None:
         """First click: the dry run's list. Second click: the undo."""
@@ -57,18 +58,22 @@ class UndoButton:
             self._show(f'<div class="ja-bad">{html.escape(self.redact(str(problem)))}</div>')
             self.button.disabled = not self._listed and self.run.undoer is None
             return
-        self._show(self.redact(_report_html(report)))
         if dry_run:
+            self._show(self.redact(_report_html(report)))
             self._listed = True
             self.button.description = "Undo now"
             self.button.button_style = "warning"
             self.button.tooltip = "Undo the run as listed above"
             self.button.disabled = False
-        else:
-            self.button.description = "undone"
-            self.button.icon = "check"
-            self.button.button_style = ""
-            self.on_undone()
+
+    def _undone(self, report: UndoReport) -> None:
+        """The run was undone, by this button or by ``%agent_undo``: nothing more to click."""
+        self._show(self.redact(_report_html(report)))
+        self.button.description = "undone"
+        self.button.icon = "check"
+        self.button.button_style = ""
+        self.button.disabled = True
+        self.on_undone()
 
     def _show(self, body: str) -> None:
         self.listing.value = body

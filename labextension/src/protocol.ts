@@ -22,6 +22,22 @@ export interface IHandshake {
   anchor_cell_id: string;
   model?: string | null;
   role?: string | null;
+  /** `undo` when a click on a run's Undo run asks to remove its cells (see isUndoHandshake). */
+  purpose?: string | null;
+}
+
+/** The handshake's `purpose` when a click on a run's Undo run asks to remove the run's cells. */
+export const UNDO_PURPOSE = 'undo';
+
+/**
+ * Whether a handshake was opened by a click rather than by an executing cell.
+ *
+ * No cell executes behind a click on the ended run's Undo run button, so the frontend that
+ * answers is not the one that sent an execute request but the one whose kernel connection
+ * sent the message that asked (the click's widget message): the comm_open's parent.
+ */
+export function isUndoHandshake(data: unknown): boolean {
+  return isObject(data) && data.purpose === UNDO_PURPOSE;
 }
 
 export type Hello =

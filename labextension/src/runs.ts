@@ -7,7 +7,7 @@ import type { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterla
 import type { Kernel, KernelMessage } from '@jupyterlab/services';
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { answerHandshake, IClientInfo, IHandshake } from './protocol';
+import { answerHandshake, IClientInfo, IHandshake, isUndoHandshake } from './protocol';
 import { AgentRun } from './run';
 
 export class AgentRuns {
@@ -35,6 +35,9 @@ export class AgentRuns {
    * Other notebooks on the kernel, other browser tabs and collaborators showing the same
    * notebook all stay silent. The search goes by kernel id because JupyterLab lets only one
    * connection per kernel handle comms, which need not be the executing notebook's.
+   *
+   * A handshake for an undo comes from a click, not an executing cell: the notebook showing
+   * the run's `%agent` cell answers if this connection sent the click (isUndoHandshake).
    */
   open(
     kernel: Kernel.IKernelConnection,
@@ -42,10 +45,14 @@ export class AgentRuns {
     msg: KernelMessage.ICommOpenMsg
   ): void {
     const data = msg.content.data;
-    const executeMsgId = (msg.parent_header as Partial<KernelMessage.IHeader>).msg_id;
+    const parent = msg.parent_header as Partial<KernelMessage.IHeader>;
+    const asks = isUndoHandshake(data)
+      ? (panel: NotebookPanel, anchor: string) =>
+          parent.session === kernel.clientId && shows(panel, kernel.id, anchor)
+      : (panel: NotebookPanel, anchor: string) => executed(panel, kernel.id, anchor, parent.msg_id);
     const found: { panel?: NotebookPanel } = {};
     const holdsAnchor = (anchor: string): boolean => {
-      found.panel = this.notebooks.find(panel => executed(panel, kernel.id, anchor, executeMsgId));
+      found.panel = this.notebooks.find(panel => asks(panel, anchor));
       return found.panel !== undefined;
     };
     const inConsole = (cellId: string): boolean =>
@@ -74,6 +81,14 @@ export class AgentRuns {
 
   private _runs: AgentRun[] = [];
   private readonly _changed = new Signal<this, void>(this);
+}
+
+/** Whether this notebook view, on kernel `kernelId`, shows the cell `cellId`. */
+function shows(panel: NotebookPanel, kernelId: string, cellId: string): boolean {
+  return (
+    panel.sessionContext.session?.kernel?.id === kernelId &&
+    panel.content.widgets.some(widget => widget.model.sharedModel.getId() === cellId)
+  );
 }
 
 /** Whether this notebook view sent the execute request `executeMsgId` for the anchor cell. */

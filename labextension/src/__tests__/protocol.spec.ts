@@ -6,6 +6,7 @@ import type { JSONObject } from '@lumino/coreutils';
 
 import {
   answerHandshake,
+  isUndoHandshake,
   classify,
   decisionEvent,
   dispatch,
@@ -163,6 +164,13 @@ describe('the handshake', () => {
     );
     expect(answer).toBeNull();
     expect(asked).toEqual([ANCHOR]);
+  });
+
+  it('tells an undo asked for by a click from a run started by a cell', () => {
+    expect(isUndoHandshake(handshake({ purpose: 'undo' }))).toBe(true);
+    for (const data of [handshake(), handshake({ purpose: 'run' }), null, 'undo']) {
+      expect(isUndoHandshake(data)).toBe(false);
+    }
   });
 
   it('refuses at once when a console of this app ran the cell', () => {
