@@ -498,6 +498,8 @@ def test_risk_flags_show_on_the_pending_cell(page, lab: LabServer, script: Scrip
     expect(risky.locator(".jp-agents-risk-count")).to_have_attribute(
         "title", re.compile("flagged 1 flag in this cell")
     )
+    # "approved" shows as the cell starts; its execution count once it has run.
+    expect(risky.locator(".jp-InputPrompt")).to_contain_text(re.compile(r"\[\d+\]"))
     assert not build.exists()
 
     # A cell the review did not flag shows nothing extra, pending or run.
