@@ -167,8 +167,15 @@ def check_context(data: dict[str, Any], config: dict[str, Any], compared: bool) 
             assert number(counts["system"], f"{side} system prompt") > 0
             assert set(counts["prompt"]) == points
             prompts = [counts["prompt"][str(step)] for step in config["context_steps"]]
-            # each step's prompt holds the earlier ones: it can only grow
-            assert prompts == sorted(prompts) and prompts[0] > counts["system"], (side, prompts)
+            assert prompts[0] > counts["system"], (side, prompts)
+            # one share per model call after the first, each a fraction of the previous prompt
+            reuse = counts["reuse"]
+            assert len(reuse) == max(config["context_steps"]) - 1
+            assert all(0 <= share <= 1 for share in reuse), reuse
+            if side == "smolagents":  # append-only: each prompt holds the one before
+                assert prompts == sorted(prompts) and set(reuse) == {1.0}, (prompts, reuse)
+            else:
+                assert counts["largest"] >= max(prompts)
         number(data["growth_per_step"][side], f"{side} growth")
         number(data["twice_the_output"][side], f"{side} doubling")
     assert number(data["printed_per_cell"]["tokens"], "printed tokens") > 0

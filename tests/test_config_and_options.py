@@ -25,7 +25,8 @@ def test_defaults(monkeypatch):
     monkeypatch.delenv(MODEL_ENV_VAR, raising=False)
     settings = SettingsStore().resolve()
     assert settings.model is None and settings.sources["model"] == "default"
-    assert (settings.max_steps, settings.approve, settings.observation_tokens) == (10, "each", 2000)
+    assert (settings.max_steps, settings.approve, settings.observation_tokens) == (10, "each", 1000)
+    assert settings.context_tokens == 12000
 
 
 def test_resolution_order_option_then_magic_then_config_then_env(monkeypatch):

@@ -132,7 +132,7 @@ def test_a_second_context_overflow_fails_clearly(
 
     message = one_line_error(run)
     assert "ContextOverflow" in message and "context window exceeded" in message
-    assert "lower observation_tokens or max_steps" in message
+    assert "lower context_tokens or observation_tokens" in message
     assert len(script.requests) == 2
 
 

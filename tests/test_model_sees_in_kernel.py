@@ -61,11 +61,32 @@ def test_long_output_is_cut_to_the_budget_keeping_head_and_tail(
     try:
         auto(agent_kernel, "Print a lot")
     finally:
-        agent_kernel.execute("%agent_config observation_tokens=2000")
+        agent_kernel.execute("%agent_config observation_tokens=1000")
     observation = script.requests[1].last_user_text
     assert "row 00000" in observation and "row 19999" in observation
     assert "characters (" in observation and "lines) cut" in observation
     assert len(observation) < 500 * 4 + 400
+
+
+def test_each_prompt_repeats_the_last_until_a_compaction_the_widget_announces(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    """Append-only, so a prompt cache reuses it; past context_tokens, one fold, said once."""
+    printing = "print('{n}' * 3500)"
+    script.script(*(code(printing.format(n=n)) for n in range(1, 7)), code("final_answer(6)"))
+    agent_kernel.execute("%agent_config context_tokens=5000")
+    try:
+        auto(agent_kernel, "Print six parts", "--max-steps 7")
+    finally:
+        agent_kernel.execute("%agent_config context_tokens=12000")
+
+    calls = [request.messages for request in script.requests]
+    kept = [after[: len(before)] == before for before, after in zip(calls, calls[1:], strict=False)]
+    assert kept.count(False) == 1, kept  # one compaction in seven calls
+    folded_at = kept.index(False) + 1
+    assert "1" * 3500 in json.dumps(calls[folded_at - 1])  # step 1's output, whole until then
+    assert "1" * 3500 not in json.dumps(calls[folded_at])  # then folded
+    assert "Compacted the conversation: steps 1-" in agent_kernel.html_text()
 
 
 def test_errors_reach_the_model_with_a_trimmed_traceback(

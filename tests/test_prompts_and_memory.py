@@ -1,6 +1,7 @@
 """Prompt size and context discipline, measured with litellm's offline tokenizer."""
 
 import asyncio
+import itertools
 
 import litellm
 import pytest
@@ -52,30 +53,71 @@ def step(number: int, printed: str) -> Step:
         proposed_code=f"print(data[{number}])",
         status=StepStatus.AUTO,
         code_run=f"print(data[{number}])",
-        observation=Observation(stdout=printed).render(2000),
+        observation=Observation(stdout=printed).render(1000),
         execution_count=number,
     )
 
 
-def prompt_sizes(output_kb: int) -> dict[int, int]:
+def conversation(output_kb: int, steps: int = 30) -> list[tuple[list[dict], bool]]:
+    """Each model call's messages, and whether the conversation was compacted just before it,
+    as the loop makes them: compact, then call, then the step's outcome joins the memory."""
     printed = ("row, value\n" * 100_000)[: output_kb * 1000]
-    memory = Memory(system=system_prompt(), task="Task: analyse")
-    sizes = {}
-    for number in range(1, 31):
+    memory = Memory(system=system_prompt(), task="Task: analyse", context_chars=48_000)
+    calls = []
+    for number in range(1, steps + 1):
+        compacted = memory.compact() is not None
+        calls.append((memory.to_messages(), compacted))
         memory.steps.append(step(number, printed))
-        if number in (1, 10, 30):
-            sizes[number] = litellm.token_counter(
-                model=TOKENIZER_MODEL, messages=memory.to_messages()
-            )
-    return sizes
+    return calls
+
+
+def prompt_tokens(calls: list[tuple[list[dict], bool]], number: int) -> int:
+    return litellm.token_counter(model=TOKENIZER_MODEL, messages=calls[number - 1][0])
+
+
+def test_each_prompt_starts_with_the_previous_one_except_at_a_compaction():
+    calls = conversation(10)
+    for (before, _), (after, compacted) in itertools.pairwise(calls):
+        assert compacted or after[: len(before)] == before
+    compactions = [number for number, (_, compacted) in enumerate(calls, 1) if compacted]
+    assert 1 <= len(compactions) <= 30 // 8  # rare: at most one per 8 steps
+    assert all(later - earlier >= 8 for earlier, later in itertools.pairwise(compactions))
 
 
 def test_prompt_at_step_30_does_not_grow_with_output_size():
-    """Old observations are cut, so the prompt grows with steps, not with what cells print."""
-    small, large = prompt_sizes(10), prompt_sizes(100)
-    assert abs(large[30] - small[30]) < 0.01 * small[30]  # 10x the output, same prompt
-    # Steps 10 -> 30 are 20 older steps: each costs a short summary, not a full observation.
-    assert (large[30] - large[10]) / 20 < 300
+    """Folded observations are cut, so the prompt grows with steps, not with what cells print."""
+    small, large = conversation(10), conversation(100)
+    assert abs(prompt_tokens(large, 30) - prompt_tokens(small, 30)) < 0.01 * prompt_tokens(
+        small, 30
+    )
+    # Bounded by the budget (12,000 tokens at four characters each), whatever the output.
+    assert max(sum(len(m["content"]) for m in messages) for messages, _ in large) < 48_000 + 5_000
+
+
+def test_a_compaction_keeps_the_latest_step_whole_and_says_so_in_one_line():
+    memory = Memory(system="s", task="t", context_chars=10_000)
+    for number in range(1, 5):
+        memory.steps.append(step(number, "x" * 3000 + "\n"))
+    compaction = memory.compact()
+    assert compaction is not None and (compaction.first, compaction.last) == (1, 3)
+    assert (
+        "\n" not in compaction.note() and "steps 1-3 are now shown shortened" in compaction.note()
+    )
+    messages = memory.to_messages()
+    assert "x" * 3000 in messages[-1]["content"]  # step 4, whole
+    assert all(len(m["content"]) < 1000 for m in messages[2:-2])  # steps 1-3, folded
+    assert memory.compact() is None  # under budget now: nothing changes until it grows again
+
+
+def test_a_context_overflow_compresses_every_step_but_the_latest():
+    memory = Memory(system="s", task="t")
+    for number in range(1, 4):
+        memory.steps.append(step(number, "y" * 3000 + "\n"))
+    memory.compress()
+    assert memory.overflowed
+    messages = memory.to_messages()
+    assert all(len(m["content"]) < 400 for m in messages[2:-2])
+    assert "y" * 3000 in messages[-1]["content"]
 
 
 def test_feedback_for_each_decision():

@@ -183,6 +183,9 @@ async def ask_model(parts: LoopParts, extra: list[dict[str, str]]) -> ModelReply
     with a message that says what to change.
     """
     emit = parts.events.emit
+    compaction = parts.memory.compact()
+    if compaction is not None:
+        emit(Notice(compaction.note()))
     call = partial(
         parts.model.complete,
         on_text=lambda text: emit(TextStreamed(text)),
@@ -191,7 +194,7 @@ async def ask_model(parts: LoopParts, extra: list[dict[str, str]]) -> ModelReply
     try:
         return await call(parts.memory.to_messages() + extra)
     except ContextOverflow:
-        if parts.memory.compressed:
+        if parts.memory.overflowed:
             raise
     parts.memory.compress()
     note = (

@@ -101,7 +101,8 @@ def classify(error: BaseException, model: str, litellm: Any, timeout: float) -> 
             False,
             CONTEXT_OVERFLOW,
             "the conversation is too long for this model, even with older steps shortened; "
-            "lower observation_tokens or max_steps, or use a model with a larger context window",
+            "lower context_tokens or observation_tokens, or use a model with a larger context "
+            "window",
         )
     if isinstance(error, litellm.AuthenticationError):
         return failure(False, "authentication error", f"check the API key for {provider}")

@@ -1,8 +1,11 @@
 """The run's memory: one dataclass per step, each able to say what the model should be told.
 
-The conversation sent to the model is rebuilt from these steps at every call, so what a step
-contributes can change with age: the last few steps keep their full observations, older ones a
-short cut. The prompt then grows with the number of steps, not with how much the cells printed.
+The conversation is append-only between compactions, so each model call repeats the previous
+one as its start and a provider's prompt cache (or llama.cpp's) reuses it: a step is shown
+whole when it is new and stays exactly so. When the conversation passes its budget
+(``context_tokens``), the older steps are folded at once into short forms, and the growth
+starts again from there. The prompt then stays bounded whatever the cells print, and its start
+changes only at those rare compactions.
 """
 
 from __future__ import annotations
@@ -11,17 +14,22 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from .. import prompts
-from .observation import truncate_middle
+from .observation import CHARS_PER_TOKEN, truncate_middle
 from .risk_flags import RiskFlag
 
-#: Steps this recent keep their full observation in the prompt.
-RECENT_STEPS = 3
-#: Older observations are cut to this many characters.
-OLD_OBSERVATION_CHARS = 600
-#: After the model reported a context-window overflow: only this many steps stay whole, and
-#: older observations are cut harder.
-COMPRESSED_RECENT_STEPS = 1
+#: Steps still shown whole right after a compaction: the latest, whose outputs the model is
+#: working from.
+KEEP_WHOLE = 1
+#: Fewest steps one compaction folds.
+MIN_FOLD = 2
+#: A folded step's observation is cut to this many characters.
+FOLDED_OBSERVATION_CHARS = 600
+#: Harder folding: when folding leaves the conversation over COMPRESS_SHARE of its budget (a
+#: long run), and after the model reported a context-window overflow.
 COMPRESSED_OBSERVATION_CHARS = 150
+#: A compaction leaves at most this share of the budget used, where it can: the rest is room
+#: to grow append-only for many steps before the next one.
+COMPRESS_SHARE = 1 / 3
 
 
 class StepStatus(str, Enum):
@@ -111,18 +119,18 @@ class Step:
         """Cut short by a person (stop, interrupt), not by its time limit: the run ends."""
         return self.cut_short and self.timed_out_after is None
 
-    def to_messages(
-        self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS
-    ) -> list[dict[str, str]]:
+    def to_messages(self, observation_chars: int | None = None) -> list[dict[str, str]]:
+        """The step as the model reads it; its observation cut to ``observation_chars``, if
+        given (a folded step)."""
         messages: list[dict[str, str]] = []
         for invalid, correction in self.invalid_replies:
             messages.append({"role": "assistant", "content": invalid})
             messages.append({"role": "user", "content": correction})
         messages.append({"role": "assistant", "content": self.reply})
-        messages.append({"role": "user", "content": self.feedback(recent, old_chars)})
+        messages.append({"role": "user", "content": self.feedback(observation_chars)})
         return messages
 
-    def feedback(self, recent: bool = True, old_chars: int = OLD_OBSERVATION_CHARS) -> str:
+    def feedback(self, observation_chars: int | None = None) -> str:
         """What the model is told about this step's outcome."""
         if self.status is StepStatus.REJECTED:
             reason = f"Reason: {self.reason}" if self.reason else "No reason was given."
@@ -130,8 +138,8 @@ class Step:
         if self.status is StepStatus.REFUSED:
             return prompts.render("refused", step=self.number).strip()
         observation = self.observation or ""
-        if not recent:
-            observation = truncate_middle(observation, old_chars)
+        if observation_chars is not None:
+            observation = truncate_middle(observation, observation_chars)
         edit_note = ""
         if self.status is StepStatus.EDITED:
             edit_note = prompts.render("edited", code=self.code_run or "")
@@ -145,30 +153,78 @@ class Step:
 
 
 @dataclass
+class Compaction:
+    """One fold of the conversation: steps ``first``..``last`` are now shown shortened."""
+
+    first: int
+    last: int
+    budget_tokens: int
+
+    def note(self) -> str:
+        """The one line the person sees."""
+        steps = f"steps {self.first}-{self.last}" if self.first < self.last else f"step {self.last}"
+        return (
+            f"Compacted the conversation: {steps} are now shown shortened (it had passed "
+            f"context_tokens, about {self.budget_tokens:,} tokens); the model's prompt cache "
+            "starts again from here."
+        )
+
+
+@dataclass
 class Memory:
     """The system prompt, the task message and the steps so far."""
 
     system: str
     task: str
     steps: list[Step] = field(default_factory=list)
-    #: Set after a context-window overflow: older steps are shortened harder.
-    compressed: bool = False
+    #: The conversation's budget in characters (``context_tokens`` at about four each).
+    context_chars: int = 48_000
+    #: ``steps[:folded]`` are shown shortened, ``steps[:compressed]`` shorter still.
+    folded: int = 0
+    compressed: int = 0
+    #: The model said the prompt is longer than its context window (the steps were then
+    #: compressed; a second overflow ends the run).
+    overflowed: bool = False
     #: A typed-in final answer was turned back once (see
     #: :mod:`jupyter_agents.agent.answer_check`); not again.
     answer_nudged: bool = False
 
+    def compact(self) -> Compaction | None:
+        """Fold the older steps if the conversation has passed its budget (before a call).
+
+        Between compactions nothing already sent changes, so the next prompt starts with the
+        previous one; a fold changes the start once, for many steps to come.
+        """
+        keep_from = len(self.steps) - KEEP_WHOLE
+        # Folding one step at a time would rewrite the prompt at every call (a budget too small
+        # for the steps): fold two or more, or wait and stay a step over the budget.
+        if keep_from - self.folded < MIN_FOLD or self._chars() <= self.context_chars:
+            return None
+        first = self.steps[self.folded].number
+        self.folded = keep_from
+        if self.overflowed or self._chars() > self.context_chars * COMPRESS_SHARE:
+            self.compressed = keep_from
+        last = self.steps[keep_from - 1].number
+        return Compaction(first, last, self.context_chars // CHARS_PER_TOKEN)
+
     def compress(self) -> None:
-        """Shorten older steps further (once: the model said the prompt is too long)."""
-        self.compressed = True
+        """The model said the prompt is too long: every step but the latest, shortest."""
+        self.overflowed = True
+        self.folded = self.compressed = max(len(self.steps) - KEEP_WHOLE, 0)
 
     def to_messages(self) -> list[dict[str, str]]:
         messages = [
             {"role": "system", "content": self.system},
             {"role": "user", "content": self.task},
         ]
-        recent = COMPRESSED_RECENT_STEPS if self.compressed else RECENT_STEPS
-        old_chars = COMPRESSED_OBSERVATION_CHARS if self.compressed else OLD_OBSERVATION_CHARS
-        first_recent = len(self.steps) - recent
         for index, step in enumerate(self.steps):
-            messages.extend(step.to_messages(index >= first_recent, old_chars))
+            messages.extend(step.to_messages(self._observation_chars(index)))
         return messages
+
+    def _observation_chars(self, index: int) -> int | None:
+        if index < self.compressed:
+            return COMPRESSED_OBSERVATION_CHARS
+        return FOLDED_OBSERVATION_CHARS if index < self.folded else None
+
+    def _chars(self) -> int:
+        return sum(len(message["content"]) for message in self.to_messages())

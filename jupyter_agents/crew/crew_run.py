@@ -31,6 +31,7 @@ from ..core.events import (
     StreamRestarted,
     TextStreamed,
 )
+from ..core.observation import CHARS_PER_TOKEN
 from ..core.result import RunResult, RunStatus
 from ..core.steps import Memory, Step
 from ..kernel.namespace_summary import summarize_namespace
@@ -209,6 +210,7 @@ class CrewTurns:
                 cells_above=self.cells_above,
                 redact=context.redact,
             ),
+            context_chars=context.settings.context_tokens * CHARS_PER_TOKEN,
         )
         approved_before = self.crew_approved or role.role in self.roles_approved
         gate = context.gate("auto" if approved_before else None)

@@ -46,7 +46,14 @@ class JupyterAgents(Configurable):
         "'risky': cells the risk review flags wait for a human, the others run.",
     ).tag(config=True)
     observation_tokens = Integer(
-        2000, min=100, help="Budget (about, in tokens) for what one cell's outputs tell the model."
+        1000, min=100, help="Budget (about, in tokens) for what one cell's outputs tell the model."
+    ).tag(config=True)
+    context_tokens = Integer(
+        12000,
+        min=1000,
+        help="Budget (about, in tokens) for the conversation the model is sent. It grows "
+        "append-only, so a provider's prompt cache reuses each prompt's start; past this "
+        "budget the older steps are folded into short forms at once, and the widget says so.",
     ).tag(config=True)
     history_cells = Integer(
         5, min=0, help="How many of the user's recent cells the model sees at the start."
@@ -133,6 +140,7 @@ SETTABLE = (
     "max_steps",
     "approve",
     "observation_tokens",
+    "context_tokens",
     "history_cells",
     "stream",
     "model_timeout",

@@ -20,6 +20,7 @@ from ..agent.loop import run_turn
 from ..agent.telemetry import model_name, set_attributes, span
 from ..core.errors import InvalidOption, JupyterAgentsError, RunInterrupted
 from ..core.events import RunEnded
+from ..core.observation import CHARS_PER_TOKEN
 from ..core.result import RunResult, RunStatus
 from ..core.steps import Memory
 from ..kernel.control import RunControl, StopRequested, finish_despite_cancellation
@@ -166,6 +167,7 @@ async def run_agent(
                 redact=context.redact,
                 section=section,
             ),
+            context_chars=settings.context_tokens * CHARS_PER_TOKEN,
         )
         parts = context.parts(memory, context.gate())
 
