@@ -15,6 +15,7 @@ from typing import Any
 from IPython import get_ipython
 
 from ._version import __version__
+from .agent.preload import start_preload
 from .core.errors import (
     ApprovalUnavailable,
     ConfigurationError,
@@ -72,6 +73,7 @@ def _jupyter_labextension_paths() -> list[dict[str, str]]:
 
 def load_ipython_extension(ipython: Any) -> None:
     """``%load_ext jupyter_agents``: register the magics and make ``%agent`` awaitable."""
+    start_preload()  # litellm, in the background: the first %agent then need not wait for it
     session = KernelSession.for_shell(ipython)
     ipython.register_magics(AgentMagics(ipython, session))
     tolerate_broken_last_cell(ipython)
