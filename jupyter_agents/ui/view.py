@@ -146,6 +146,13 @@ async def widget_frontend_answers(timeout: float) -> bool:
             widget.close()
 
 
+#: How long a run that needs no approval waits to learn whether widgets render before it
+#: starts in plain outputs (JupyterLab answers well within it; a late answer still switches).
+WIDGET_GRACE_SECONDS = 0.5
+#: The question a run with no approval leaves open: answered or cancelled when the run ends.
+_OPEN_QUESTION_SECONDS = 7 * 24 * 3600.0
+
+
 async def open_view(
     run: RunResult,
     needs_approval: bool,
@@ -156,21 +163,36 @@ async def open_view(
     """Pick and display the view for ``run``: the widget if the frontend renders widgets.
 
     ``needs_approval`` is true for every policy but ``auto``: under ``risky`` any cell may
-    turn out to need a human. Without widgets the run gets the plain view, which cannot ask;
-    the run refuses to start (:func:`approval_unavailable`) only once it knows it would call
-    a model, since replaying a recorded run asks nobody.
+    turn out to need a human, so the run waits up to ``frontend_timeout`` for the answer.
+    Without widgets the run gets the plain view, which cannot ask; the run refuses to start
+    (:func:`approval_unavailable`) only once it knows it would call a model, since replaying a
+    recorded run asks nobody. A run that needs no approval does not wait: see
+    :mod:`.switchable_view`.
     """
+    from .plain_view import PlainRunView
+    from .widget_view import WidgetRunView
+
+    def widget() -> RunView:
+        return WidgetRunView(run, approval=needs_approval, crew=crew, redact=redact)
+
     view: RunView
-    if await widget_frontend_answers(frontend_timeout):
-        from .widget_view import WidgetRunView
+    if needs_approval:
+        answered = await widget_frontend_answers(frontend_timeout)
+        view = widget() if answered else PlainRunView(run, redact=redact)
+        view.display()
+        return view
+    question = asyncio.ensure_future(widget_frontend_answers(_OPEN_QUESTION_SECONDS))
+    await asyncio.wait({question}, timeout=min(WIDGET_GRACE_SECONDS, frontend_timeout))
+    if question.done() and not question.cancelled() and question.result():
+        view = widget()
+        view.display()
+        return view
+    from .switchable_view import SwitchableRunView
 
-        view = WidgetRunView(run, approval=needs_approval, crew=crew, redact=redact)
-    else:
-        from .plain_view import PlainRunView
-
-        view = PlainRunView(run, redact=redact)
-    view.display()
-    return view
+    switchable = SwitchableRunView(PlainRunView(run, redact=redact))
+    switchable.display()
+    switchable.switch_when(question, widget)
+    return switchable  # type: ignore[return-value]  # a RunView by delegation
 
 
 def approval_unavailable(frontend_timeout: float, client: str) -> ApprovalUnavailable:

@@ -100,6 +100,9 @@ class KernelHarness:
         notebook: NotebookFrontend | None = None,
     ) -> None:
         self.widget_frontend = widget_frontend
+        #: Links the kernel opens wait here instead of being answered (a frontend slow to load
+        #: its widgets) until :meth:`release_links`.
+        self.held_links: list[WidgetModel] | None = None
         #: Speaks the notebook protocol like the JupyterLab extension, when given.
         self.notebook = notebook
         self.widgets: dict[str, WidgetModel] = {}
@@ -275,7 +278,10 @@ class KernelHarness:
             widget = WidgetModel(content["comm_id"], state.get("_model_name", ""), state)
             self.widgets[widget.comm_id] = widget
             if self.widget_frontend and widget.model_name in LINK_MODELS:
-                self._run_link(widget)
+                if self.held_links is not None:
+                    self.held_links.append(widget)
+                else:
+                    self._run_link(widget)
             return
         if kind == "comm_msg":
             widget = self.widgets.get(content["comm_id"])
@@ -307,6 +313,12 @@ class KernelHarness:
             return None
         capturing = [w for w in self.find_widgets("OutputModel") if w.get("msg_id") == parent]
         return capturing[-1] if capturing else None
+
+    def release_links(self) -> None:
+        """Answer the held links, as a frontend does once its widgets have loaded."""
+        held, self.held_links = self.held_links or [], None
+        for link in held:
+            self._run_link(link)
 
     def _run_link(self, link: WidgetModel) -> None:
         """What a browser's LinkModel does when created: copy source value into target."""
