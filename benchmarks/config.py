@@ -43,6 +43,9 @@ class Config:
     output_bytes: int = 10_000
     #: Fresh kernels (and fresh smolagents processes) for the start-up measure.
     startup_repeats: int = 5
+    #: Seconds between ``%load_ext`` and the first ``%agent`` in the "preloaded" start-up
+    #: kernel: the time a person takes to type the line, in which litellm imports itself.
+    startup_pause: float = 5.0
     #: Approve clicks (and streamed steps) timed in the browser; one warm-up step comes first.
     browser_repeats: int = 20
     #: Paced tokens streamed per browser step, and the pause between them.
@@ -87,6 +90,7 @@ PRESETS = {
         context_steps=(1, 2, 4),
         output_bytes=2_000,
         startup_repeats=1,
+        startup_pause=0.5,
         browser_repeats=1,
         browser_tokens=2,
         undo_frame_mb=1,

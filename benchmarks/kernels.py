@@ -75,10 +75,14 @@ def kernel_env(base_url: str, home: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def start_kernel(server: ScriptedLLMServer, home: Path) -> KernelHarness:
-    """A fresh kernel with a browser-like widget frontend, nothing loaded yet."""
+def start_kernel(
+    server: ScriptedLLMServer, home: Path, widget_frontend: bool = True
+) -> KernelHarness:
+    """A fresh kernel, nothing loaded yet; its client answers widgets as a browser does,
+    unless ``widget_frontend`` is False (plain nbclient, papermill)."""
     home.mkdir(parents=True, exist_ok=True)
-    return KernelHarness(kernel_env(server.base_url, home), cwd=str(home), widget_frontend=True)
+    env = kernel_env(server.base_url, home)
+    return KernelHarness(env, cwd=str(home), widget_frontend=widget_frontend)
 
 
 def start_agent_kernel(

@@ -183,6 +183,8 @@ def check_context(data: dict[str, Any], config: dict[str, Any], compared: bool) 
 
 def check_startup(data: dict[str, Any], config: dict[str, Any], compared: bool) -> None:
     count = config["startup_repeats"]
+    for key in ("first_token_preloaded", "first_token_no_frontend"):  # ours only
+        samples(data[key], count, key)
     for key in ("load", "first_token", "first_token_warm"):
         samples(data[key], count, key)
         theirs = data[f"smol_{key if key != 'load' else 'import'}"]
