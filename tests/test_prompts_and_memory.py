@@ -113,8 +113,9 @@ def test_a_context_overflow_compresses_every_step_but_the_latest():
     memory = Memory(system="s", task="t")
     for number in range(1, 4):
         memory.steps.append(step(number, "y" * 3000 + "\n"))
-    memory.compress()
-    assert memory.overflowed
+    overflowed_at = sum(len(m["content"]) for m in memory.to_messages())
+    assert memory.compress()
+    assert memory.overflowed and memory.context_chars < overflowed_at  # later growth folds first
     messages = memory.to_messages()
     assert all(len(m["content"]) < 400 for m in messages[2:-2])
     assert "y" * 3000 in messages[-1]["content"]
@@ -183,3 +184,15 @@ def test_step_status():
     assert step_status(approve, True, "x = 1", "x = 2") is StepStatus.AUTO
     assert step_status(approve, False, "x = 1", "x = 1\n") is StepStatus.APPROVED
     assert step_status(approve, False, "x = 1", "x = 2") is StepStatus.EDITED
+
+
+def test_a_later_overflow_shortens_the_new_steps_and_one_with_nothing_new_does_not():
+    memory = Memory(system="s", task="t")
+    for number in range(1, 4):
+        memory.steps.append(step(number, "z" * 3000 + "\n"))
+    assert memory.compress()
+    assert not memory.compress()  # nothing new to shorten: the caller says what to change
+    for number in range(4, 7):
+        memory.steps.append(step(number, "z" * 3000 + "\n"))
+    assert memory.compress()
+    assert memory.compressed == 5

@@ -1,15 +1,20 @@
 """litellm imported in the background from ``%load_ext``, so the first ``%agent`` does not wait.
 
 Importing litellm takes seconds (its provider modules, response types and model tables), and
-its first call imports more. A person rarely types ``%agent`` within seconds of loading the
-extension, so a daemon thread does that work in between. It shares the CPU with the person's
-cells for those seconds and nothing else: an import that a cell makes at the same time waits
-for, or runs beside, the thread's under Python's own import locks. The thread prints nothing.
-If it fails, the first run imports litellm itself and reports the error there, in its cell.
+its first call imports more; so do the run's widgets (ipywidgets, our views, pygments) and the
+first traceback IPython formats (stack_data). A person rarely types ``%agent`` within seconds
+of loading the extension, so a daemon thread does that work in between. It shares the CPU with
+the person's cells for those seconds. An import a cell makes meanwhile waits for the thread's
+under Python's import locks (in the rare crossed case, Python hands one side a partly
+initialised module), so the first run waits for the thread to end before it starts. litellm's
+log records from the thread are dropped: they would land in whatever cell is running. If the
+import fails, the first run imports litellm itself and reports the error there, in its cell.
 """
 
 from __future__ import annotations
 
+import importlib
+import logging
 import os
 import threading
 
@@ -23,6 +28,17 @@ _thread: threading.Thread | None = None
 _lock = threading.Lock()
 
 
+class _FromPreload(logging.Filter):
+    """Drops the records the preload thread logs (litellm's import warnings, say)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.threadName != THREAD_NAME
+
+
+#: litellm's loggers (its verbose, router and proxy loggers).
+LITELLM_LOGGERS = ("LiteLLM", "LiteLLM Router", "LiteLLM Proxy")
+
+
 def start_preload() -> threading.Thread | None:
     """Start the background import once per process; the thread, or None when turned off."""
     global _thread
@@ -30,9 +46,31 @@ def start_preload() -> threading.Thread | None:
         return None
     with _lock:
         if _thread is None:
+            quiet = _FromPreload()
+            for name in LITELLM_LOGGERS:
+                logging.getLogger(name).addFilter(quiet)
             _thread = threading.Thread(target=_preload, name=THREAD_NAME, daemon=True)
             _thread.start()
     return _thread
+
+
+def finish_preload(timeout: float = 60.0) -> None:
+    """Wait for the background import to end (before a run's first model call)."""
+    thread = _thread
+    if thread is not None and thread is not threading.current_thread():
+        thread.join(timeout)
+
+
+#: What a first run imports besides litellm, each tens of milliseconds the first time.
+FIRST_RUN_MODULES = (
+    "ipywidgets",
+    "jupyter_agents.ui.widget_view",
+    "jupyter_agents.ui.plain_view",
+    "jupyter_agents.ui.switchable_view",
+    "jupyter_agents.notebook.bridge",
+    "pygments.formatters",
+    "stack_data",
+)
 
 
 def _preload() -> None:
@@ -49,4 +87,15 @@ def _preload() -> None:
         for _chunk in reply:
             pass
     except BaseException:  # noqa: BLE001 - reported by the first run's own import, in its cell
+        return
+    for name in FIRST_RUN_MODULES:
+        try:
+            importlib.import_module(name)
+        except BaseException:  # noqa: BLE001 - the run imports it again and says what failed
+            continue
+    try:  # httpx's async transport runs on anyio: its asyncio backend, on a loop of our own
+        import anyio
+
+        anyio.run(anyio.sleep, 0)
+    except BaseException:  # noqa: BLE001
         return

@@ -179,8 +179,9 @@ async def ask_model(parts: LoopParts, extra: list[dict[str, str]]) -> ModelReply
     """The model's reply to the memory plus ``extra``.
 
     If the model says the prompt is longer than its context window, older steps are
-    shortened harder (once per run) and the call is made again; a second overflow fails
-    with a message that says what to change.
+    shortened harder, the conversation's budget drops below what overflowed, and the call is
+    made again; an overflow with nothing left to shorten fails with a message that says what
+    to change.
     """
     emit = parts.events.emit
     compaction = parts.memory.compact()
@@ -194,9 +195,8 @@ async def ask_model(parts: LoopParts, extra: list[dict[str, str]]) -> ModelReply
     try:
         return await call(parts.memory.to_messages() + extra)
     except ContextOverflow:
-        if parts.memory.overflowed:
+        if not parts.memory.compress():  # nothing left to shorten: say what to change
             raise
-    parts.memory.compress()
     note = (
         "The conversation grew longer than the model's context window; shortened the older "
         "steps and asked again."

@@ -20,6 +20,8 @@ from .risk_flags import RiskFlag
 #: Steps still shown whole right after a compaction: the latest, whose outputs the model is
 #: working from.
 KEEP_WHOLE = 1
+#: After a context-window overflow, the budget becomes this share of what overflowed.
+OVERFLOW_SHARE = 0.75
 #: Fewest steps one compaction folds.
 MIN_FOLD = 2
 #: A folded step's observation is cut to this many characters.
@@ -207,10 +209,17 @@ class Memory:
         last = self.steps[keep_from - 1].number
         return Compaction(first, last, self.context_chars // CHARS_PER_TOKEN)
 
-    def compress(self) -> None:
-        """The model said the prompt is too long: every step but the latest, shortest."""
+    def compress(self) -> bool:
+        """The model said the prompt is too long: every step but the latest, shortest, and a
+        budget below what overflowed, so later growth folds before it overflows again.
+        False if there was nothing left to shorten."""
         self.overflowed = True
-        self.folded = self.compressed = max(len(self.steps) - KEEP_WHOLE, 0)
+        self.context_chars = min(self.context_chars, int(self._chars() * OVERFLOW_SHARE))
+        keep_from = max(len(self.steps) - KEEP_WHOLE, 0)
+        if self.compressed >= keep_from:
+            return False
+        self.folded = self.compressed = keep_from
+        return True
 
     def to_messages(self) -> list[dict[str, str]]:
         messages = [

@@ -105,7 +105,7 @@ class KernelExecutor:
         observation_tokens: int = 2000,
         on_interrupt: Callable[[], None] | None = None,
         roles: Sequence[str] = (),
-        cell_timeout: float | None = None,
+        cell_timeout: float | Callable[[], float] | None = None,
         max_output_bytes: int | None = None,
         redact: Callable[[str], str] | None = None,
         on_stuck: Callable[[str], None] | None = None,
@@ -118,7 +118,8 @@ class KernelExecutor:
         self.on_stuck = on_stuck
         #: Applied to every text output before it leaves the kernel (:mod:`.output_redaction`).
         self.redact = redact
-        #: Seconds a cell may run before it is interrupted (None or 0: no limit).
+        #: Seconds a cell may run before it is interrupted (None or 0: no limit); a callable
+        #: is asked at each cell (the run's view, hence its default, may change mid-run).
         self.cell_timeout = cell_timeout
         #: Most bytes each of a cell's outputs keeps (None or 0: no limit).
         self.max_output_bytes = max_output_bytes
@@ -127,6 +128,10 @@ class KernelExecutor:
         self.capture_chars = observation_tokens * CHARS_PER_TOKEN
         #: Told when the stop button interrupts synchronous cell code.
         self.on_interrupt = on_interrupt
+
+    def _time_limit(self) -> float | None:
+        limit = self.cell_timeout
+        return limit() if callable(limit) else limit
 
     async def run(
         self,
@@ -182,7 +187,7 @@ class KernelExecutor:
         ran = _Ran(
             capture=ModelCapture(self.capture_chars),
             slot=AnswerSlot(roles=self.roles),
-            limit=CellTimeLimit(self.cell_timeout, cell.runs_async, self.on_stuck),
+            limit=CellTimeLimit(self._time_limit(), cell.runs_async, self.on_stuck),
         )
         rules = OutputRules(self.max_output_bytes, self.redact)
         try:

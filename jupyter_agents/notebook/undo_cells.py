@@ -13,9 +13,10 @@ from .bridge import NotebookBridge
 from .run_record import iso_time
 
 
-async def undo_run_cells(bridge: NotebookBridge, run_id: str, not_undone: list[str]) -> int:
+async def undo_run_cells(bridge: NotebookBridge, run_id: str, not_undone: list[str]) -> int | None:
     """Delete run ``run_id``'s cells (not its prompt cell) and mark its record undone; how
-    many cells were deleted."""
+    many cells were deleted, or None if this notebook holds neither (another notebook on the
+    same kernel asked)."""
     notebook = await bridge.read_notebook()
     cells = [
         cell["id"]
@@ -24,11 +25,13 @@ async def undo_run_cells(bridge: NotebookBridge, run_id: str, not_undone: list[s
         and entry.run_id == run_id
         and not isinstance(entry, PromptMark)
     ]
-    for cell_id in cells:
-        await bridge.delete_cell(cell_id)
     record = next(
         (run for run in run_records(notebook.get("metadata")) if run.run_id == run_id), None
     )
+    if record is None and not cells:
+        return None
+    for cell_id in cells:
+        await bridge.delete_cell(cell_id)
     if record is not None:
         record.undone = {"at": iso_time(time.time()), "not_undone": list(not_undone)}
         await bridge.record_run(record.dump(), replaces=run_id)

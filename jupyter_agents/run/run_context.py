@@ -17,6 +17,7 @@ from typing import Any
 
 from ..agent.loop import LoopParts
 from ..agent.model import ModelClient
+from ..agent.preload import finish_preload
 from ..agent.retry import RetryPolicy
 from ..core.events import ModelReplied, Notice, RunEvents
 from ..core.result import RunResult
@@ -78,6 +79,7 @@ class RunContext:
                 await finish_despite_cancellation(_settled(task), timeout=5)
 
     def model(self, name: str | None = None, role: str | None = None) -> ModelClient:
+        finish_preload()  # litellm, imported whole, before the first call uses it
         settings = self.settings
         name = name or settings.model
         events, steps = self.events, self.run.steps
@@ -114,7 +116,7 @@ class RunContext:
                 settings.observation_tokens,
                 on_interrupt=self.control.mark_interrupted,
                 roles=roles,
-                cell_timeout=self.cell_timeout(),
+                cell_timeout=self.cell_timeout,  # asked at each cell
                 on_stuck=self._stuck,
                 max_output_bytes=settings.max_output_bytes,
                 redact=self.redact,
@@ -154,6 +156,16 @@ class RunContext:
         """Whether the headless default limit applies (see :meth:`cell_timeout`)."""
         unset = self.settings.sources.get("cell_timeout", "default") == "default"
         return unset and self.view is not None and not self.view.can_ask
+
+    def on_headless(self, notify: Callable[[], None]) -> None:
+        """``notify()`` now if the headless limit applies, or once a run still waiting to
+        learn whether widgets render (:mod:`~jupyter_agents.ui.switchable_view`) learns that
+        they do not; never if they do."""
+        when_plain = getattr(self.view, "when_plain", None)
+        if when_plain is not None:
+            when_plain(lambda: notify() if self.headless_limit() else None)
+        elif self.headless_limit():
+            notify()
 
     def review(self, code: str) -> list[RiskFlag]:
         """The risk review of ``code`` as this kernel will run it: names from earlier cells

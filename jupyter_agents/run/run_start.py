@@ -125,14 +125,15 @@ async def _start(context: RunContext, previous: RecordedRun | None) -> None:
     require_model(settings, context.crew_spec)
     if settings.approve == "each" and not context.view.can_ask:
         raise approval_unavailable(settings.frontend_timeout, context.recorder.client)
-    if context.headless_limit():
-        context.events.emit(
+    context.on_headless(
+        lambda: context.events.emit(
             Notice(
                 f"Nobody can press stop here, so each agent cell may run "
                 f"{HEADLESS_CELL_TIMEOUT:g} s before it is interrupted (set cell_timeout to "
                 "change it)."
             )
         )
+    )
     if previous is not None and not settings.rerun:
         changed = "task" if previous.record.task != context.redact(run.task) else "crew"
         context.events.emit(

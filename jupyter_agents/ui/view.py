@@ -149,8 +149,8 @@ async def widget_frontend_answers(timeout: float) -> bool:
 #: How long a run that needs no approval waits to learn whether widgets render before it
 #: starts in plain outputs (JupyterLab answers well within it; a late answer still switches).
 WIDGET_GRACE_SECONDS = 0.5
-#: The question a run with no approval leaves open: answered or cancelled when the run ends.
-_OPEN_QUESTION_SECONDS = 7 * 24 * 3600.0
+#: The question a run with no approval leaves open; its view ends it after frontend_timeout.
+_OPEN_QUESTION_SECONDS = 24 * 3600.0
 
 
 async def open_view(
@@ -182,7 +182,11 @@ async def open_view(
         view.display()
         return view
     question = asyncio.ensure_future(widget_frontend_answers(_OPEN_QUESTION_SECONDS))
-    await asyncio.wait({question}, timeout=min(WIDGET_GRACE_SECONDS, frontend_timeout))
+    try:
+        await asyncio.wait({question}, timeout=min(WIDGET_GRACE_SECONDS, frontend_timeout))
+    except BaseException:  # interrupted while waiting: the question goes too
+        question.cancel()
+        raise
     if question.done() and not question.cancelled() and question.result():
         view = widget()
         view.display()
@@ -191,7 +195,7 @@ async def open_view(
 
     switchable = SwitchableRunView(PlainRunView(run, redact=redact))
     switchable.display()
-    switchable.switch_when(question, widget)
+    switchable.switch_when(question, widget, window=frontend_timeout)
     return switchable  # type: ignore[return-value]  # a RunView by delegation
 
 
