@@ -238,3 +238,30 @@ def test_without_smolagents_only_our_side_is_measured(suite_runs: dict[str, Suit
     assert document["config"]["compare"] is False
     check_execution(document["measures"]["execution"]["data"], document["config"], False)
     assert "smolagents was not measured" in markdown
+
+
+def test_the_prompt_cache_measure_needs_a_server_and_says_so(monkeypatch, capsys) -> None:
+    from benchmarks import prompt_cache
+
+    monkeypatch.delenv("OPENAI_API_BASE", raising=False)
+    with pytest.raises(SystemExit) as stopped:
+        prompt_cache.main([])
+    assert stopped.value.code == 2
+    assert "no server: pass --base http://127.0.0.1:18090/v1" in capsys.readouterr().err
+
+
+def test_the_prompt_cache_report_totals_what_the_server_counted() -> None:
+    import argparse
+
+    from benchmarks import prompt_cache
+
+    calls = [
+        {"prompt_tokens": 100, "cached_tokens": 0, "read_tokens": 100, "read_ms": 1000.0},
+        {"prompt_tokens": 150, "cached_tokens": 100, "read_tokens": 50, "read_ms": 500.0},
+    ]
+    args = argparse.Namespace(steps=2, output_bytes=1500, base="http://127.0.0.1:1/v1")
+    markdown = prompt_cache.report({"ours": calls, "smolagents": calls[:1]}, args)
+    assert "| 2 | 150 / 100 / 0.5 |  |" in markdown
+    assert "| read (not cached) | 150 | 100 |" in markdown
+    assert "| share from the cache | 0.400 | 0.000 |" in markdown
+    assert "ours ÷ smolagents: 1.5." in markdown
