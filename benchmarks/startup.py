@@ -202,8 +202,9 @@ def _report(samples: dict[str, list[float]], config: Any, compared: bool) -> Mea
         "(smolagents).",
     )
     notes = [
-        "Cold runs include importing litellm (lazily, on the first model call in both), which "
-        "dominates them.",
+        "Cold runs include importing litellm, which dominates them: smolagents imports it at "
+        "its first model call; ours starts importing it in the background at `%load_ext`, and "
+        "a run right after `%load_ext` waits for that import to end.",
         "Ours: execute request sent → first widget update carrying the reply's text received by "
         "the client (jupyter_client). It includes parsing the magic, the frontend handshake, "
         "opening the widget view, the model call through litellm, and the widget's 50 ms "
