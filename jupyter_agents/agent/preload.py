@@ -1,12 +1,12 @@
 """litellm imported in the background from ``%load_ext``, so the first ``%agent`` does not wait.
 
 Importing litellm takes seconds (its provider modules, response types and model tables), and
-its first call imports more; so do the run's widgets (ipywidgets, our views, pygments) and the
-first traceback IPython formats (stack_data). A person rarely types ``%agent`` within seconds
-of loading the extension, so a daemon thread does that work in between. It shares the CPU with
-the person's cells for those seconds. An import a cell makes meanwhile waits for the thread's
-under Python's import locks (in the rare crossed case, Python hands one side a partly
-initialised module), so the first run waits for the thread to end before it starts. litellm's
+its first call imports more, as do the run's widgets (ipywidgets). A person rarely types
+``%agent`` within seconds of loading the extension, so a daemon thread does that work in
+between. It shares the CPU with the person's cells for those seconds. An import a cell makes
+meanwhile waits for the thread's under Python's import locks; but a module that swaps itself
+in ``sys.modules`` while it loads (``pygments.lexers`` does) can fail a concurrent import, so
+a run waits for the thread to end before it starts (``run.runner.run_context``). litellm's
 log records from the thread are dropped: they would land in whatever cell is running. If the
 import fails, the first run imports litellm itself and reports the error there, in its cell.
 """
@@ -61,15 +61,14 @@ def finish_preload(timeout: float = 60.0) -> None:
         thread.join(timeout)
 
 
-#: What a first run imports besides litellm, each tens of milliseconds the first time.
+#: What a first run imports besides litellm. Not pygments (the widgets' code highlighting):
+#: ``pygments.lexers`` swaps itself in ``sys.modules`` while it loads, so a traceback IPython
+#: formats in a user's cell meanwhile could fail to import it.
 FIRST_RUN_MODULES = (
     "ipywidgets",
-    "jupyter_agents.ui.widget_view",
     "jupyter_agents.ui.plain_view",
     "jupyter_agents.ui.switchable_view",
     "jupyter_agents.notebook.bridge",
-    "pygments.formatters",
-    "stack_data",
 )
 
 

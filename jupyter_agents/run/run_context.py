@@ -17,7 +17,6 @@ from typing import Any
 
 from ..agent.loop import LoopParts
 from ..agent.model import ModelClient
-from ..agent.preload import finish_preload
 from ..agent.retry import RetryPolicy
 from ..core.events import ModelReplied, Notice, RunEvents
 from ..core.result import RunResult
@@ -79,7 +78,6 @@ class RunContext:
                 await finish_despite_cancellation(_settled(task), timeout=5)
 
     def model(self, name: str | None = None, role: str | None = None) -> ModelClient:
-        finish_preload()  # litellm, imported whole, before the first call uses it
         settings = self.settings
         name = name or settings.model
         events, steps = self.events, self.run.steps

@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from ..agent.instructions import recent_user_cells, system_prompt, task_message
 from ..agent.loop import run_turn
+from ..agent.preload import finish_preload
 from ..agent.telemetry import model_name, set_attributes, span
 from ..core.errors import InvalidOption, JupyterAgentsError, RunInterrupted
 from ..core.events import RunEnded
@@ -46,6 +47,9 @@ async def run_context(
     If the notebook holds this prompt cell's recorded run (same task) and ``rerun`` is off,
     ``context.recorded`` is set and the caller replays it instead of calling a model.
     """
+    # The background import from %load_ext ends first: the run imports some of the same
+    # modules (pygments.lexers swaps itself in sys.modules, which a concurrent import breaks).
+    finish_preload()
     with session.claim(run):
         context = RunContext(session, run, settings, crew_spec=crew_spec)
         if settings.transcripts:
