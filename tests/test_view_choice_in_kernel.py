@@ -42,6 +42,9 @@ def test_an_auto_run_without_a_widget_frontend_starts_at_once(
         assert run.status == "ok", run.error_text
         assert run.result == "42"
         assert HEADER in run.stdout  # the plain view
+        # Still undecided when the run ended (300 s window): the plain view became final
+        # then, and its headless notice still shows in the cell.
+        assert "each agent cell may run 600 s" in run.stdout
     finally:
         kernel.shutdown()
 
@@ -66,3 +69,4 @@ def test_a_late_widget_answer_moves_the_run_into_the_widget(
     assert "Wait a little." in shown  # step 1, from before the switch, is in the widget too
     assert "Done. Final answer: 7" in shown
     assert kernel.button("Undo run")  # the widget's own controls, live
+    assert "Nobody can press stop here" not in shown  # a widget has a Stop button

@@ -83,6 +83,8 @@ class SwitchableRunView(_Recorder):
 
         def arrived(future: asyncio.Future[bool]) -> None:
             closing.cancel()
+            if self._decided:  # the run ended first (see finish)
+                return
             widgets = not future.cancelled() and future.exception() is None and future.result()
             if widgets and not self._finished and self._move_to(make):
                 return
@@ -102,6 +104,8 @@ class SwitchableRunView(_Recorder):
         self._finished = True  # an answer arriving from now on moves nothing
         if self._answered is not None and not self._answered.done():
             self._answered.cancel()
+        if not self._decided:  # the plain view is final: what waited for that shows now,
+            self._decide_plain()  # while the cell still runs, before the run's last lines
         self.__getattr__("finish")(run)  # forwarded and kept, as any other call
 
     def _move_to(self, make: Callable[[], Any]) -> bool:
