@@ -184,8 +184,8 @@ class Memory:
     #: ``steps[:folded]`` are shown shortened, ``steps[:compressed]`` shorter still.
     folded: int = 0
     compressed: int = 0
-    #: The model said the prompt is longer than its context window (the steps were then
-    #: compressed; a second overflow ends the run).
+    #: The model said the prompt is longer than its context window: later compactions
+    #: compress too, within a budget lowered below what overflowed.
     overflowed: bool = False
     #: A typed-in final answer was turned back once (see
     #: :mod:`jupyter_agents.agent.answer_check`); not again.
