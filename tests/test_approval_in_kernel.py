@@ -7,6 +7,8 @@ what the model was told.
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 
 from tests.support.kernel import KernelHarness
@@ -147,6 +149,22 @@ def test_final_answer_cannot_be_swallowed_by_except_exception(
     assert not any(
         "swallowed" in o.get("text", "") or "after" in o.get("text", "") for o in captured
     )
+
+
+def test_a_cell_ended_by_final_answer_is_not_kept_as_an_error(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    """IPython keeps a formatted traceback of each cell that raised (costly to build); the
+    end of a turn is not an error, so the cell counts as succeeded. A real error is kept."""
+    script.script(code("1 / 0"), code("final_answer('done')"))
+    run = agent_kernel.execute("%agent --approve auto Answer", timeout=60)
+    assert run.status == "ok" and run.result == "'done'", run.error_text
+
+    stored = value_of(
+        agent_kernel, "[e['ename'] for e in get_ipython().history_manager.exceptions.values()]"
+    )
+    names = ast.literal_eval(stored)
+    assert names[-1] == "ZeroDivisionError" and "FinalAnswer" not in names
 
 
 def test_cell_magic_takes_the_task_from_the_body(

@@ -308,6 +308,7 @@ def _answer_scope(shell: Any, slot: AnswerSlot) -> Iterator[None]:
 
     def handler(_shell: Any, etype: type, value: BaseException, tb: Any, tb_offset: Any = None):
         if issubclass(etype, TurnEnded):
+            _not_an_error(shell, value)
             return None
         return saved_handler(etype, value, tb, tb_offset=tb_offset)
 
@@ -317,6 +318,16 @@ def _answer_scope(shell: Any, slot: AnswerSlot) -> Iterator[None]:
     finally:
         shell.custom_exceptions, shell.CustomTB = saved_types, saved_handler
         current_slot.reset(token)
+
+
+def _not_an_error(shell: Any, ended: BaseException) -> None:
+    """Take the turn's end off the cell's result: it is how ``final_answer`` stops a cell, not
+    an error. IPython keeps a formatted traceback of every cell that raised, and its formatter
+    took about 25 ms, a run's largest single cost after the model, for a traceback nobody reads.
+    The result being run is the display hook's (IPython sets it for the cell's duration)."""
+    result = getattr(getattr(shell, "displayhook", None), "exec_result", None)
+    if result is not None and result.error_in_exec is ended:
+        result.error_in_exec = None
 
 
 @contextmanager
