@@ -71,7 +71,7 @@ def _ours_notebook(ctx: Any, plan: list[tuple[str, str]]) -> dict[str, float]:
     kernel = ctx.agent_kernel()
     document = new_notebook()
     document.cells = [new_code_cell(agent_line(TASK, len(plan)), id=AGENT_CELL)]
-    kernel.notebook = NotebookFrontend(document, client="benchmark")
+    frontend = kernel.notebook = NotebookFrontend(document, client="benchmark")
     try:
         ctx.server.script(*(ours_reply(thought, code) for thought, code in plan))
         cell = kernel.start(agent_line(TASK, len(plan)), cell_id=AGENT_CELL)
@@ -81,7 +81,17 @@ def _ours_notebook(ctx: Any, plan: list[tuple[str, str]]) -> dict[str, float]:
     inserted = [c for c in document.cells if "step" in c.metadata.get("jupyter_agents", {})]
     if len(inserted) != len(plan):
         raise RuntimeError(f"expected {len(plan)} agent cells in the notebook, got {len(inserted)}")
-    return sample
+    return {**sample, **round_trips(frontend.requests, {c.id for c in inserted})}
+
+
+def round_trips(requests: list[tuple[str, str | None]], step_cells: set[str]) -> dict[str, float]:
+    """The frontend's requests in one run: those naming a step's cell (per step), the rest
+    (the run's own: reading the notebook, marking the prompt cell, the final record)."""
+    of_steps = sum(1 for _op, cell_id in requests if cell_id in step_cells)
+    return {
+        "round_trips_per_step": of_steps / len(step_cells),
+        "round_trips_per_run": len(requests) - of_steps,
+    }
 
 
 def _ours_sample(kernel: Any, cell: Any, steps: int) -> dict[str, float]:
@@ -120,6 +130,15 @@ def _smolagents(plan: list[tuple[str, str]], verbose: bool) -> dict[str, float]:
     return {"wall": wall, "model": model.seconds, "execution": executor.seconds, "steps": steps}
 
 
+def _round_trips_text(runs: list[dict[str, float]]) -> str:
+    counted = [r for r in runs if "round_trips_per_step" in r]
+    if not counted:
+        return ""
+    step = stats.median([r["round_trips_per_step"] for r in counted])
+    run = stats.median([r["round_trips_per_run"] for r in counted])
+    return f"{step:g} (+ {run:g})"
+
+
 def per_step(samples: list[dict[str, float]], key: str) -> float | None:
     """Median over repetitions of (wall - model) / steps, or of ``key`` / steps."""
     values = []
@@ -151,11 +170,14 @@ def _report(samples: dict[str, list[dict[str, float]]], config: Any, compared: b
                 ms(None if overhead is None or execution is None else overhead - execution),
                 ms(model, 2),
                 ratio_text(stats.ratio(overhead, baseline)) if name.startswith("ours") else "",
+                _round_trips_text(runs),
             ]
         )
-    data["ratio_ours_widgets"] = stats.ratio(
-        per_step(samples["ours, widgets"], "overhead"), baseline
-    )
+    widgets = per_step(samples["ours, widgets"], "overhead")
+    data["ratio_ours_widgets"] = stats.ratio(widgets, baseline)
+    notebook = samples.get("ours, notebook protocol", [])
+    data["ratio_notebook_to_widgets"] = stats.ratio(per_step(notebook, "overhead"), widgets)
+    data["round_trips_per_step"] = stats.median([r["round_trips_per_step"] for r in notebook])
     table = Table(
         [
             "system",
@@ -164,6 +186,7 @@ def _report(samples: dict[str, list[dict[str, float]]], config: Any, compared: b
             "rest of the framework",
             "model time per step (instant model)",
             "ours ÷ smolagents (default logging)",
+            "frontend round trips: per step (+ per run)",
         ],
         rows,
         caption=f"A {config.overhead_steps}-step task, median of {config.repeats} runs each "
@@ -179,6 +202,13 @@ def _report(samples: dict[str, list[dict[str, float]]], config: Any, compared: b
         '"Running the cell": ours is `execution_seconds` (IPython\'s `run_cell_async` with output '
         "capture); smolagents' is the time inside `LocalPythonExecutor.__call__`.",
     ]
+    if data["ratio_notebook_to_widgets"] is not None:
+        notes.append(
+            "Notebook protocol ÷ widgets, per step: "
+            f"{data['ratio_notebook_to_widgets']:.2f}. Round trips are the notebook protocol's "
+            "requests counted by the benchmark's frontend: those naming a step's cell, per step, "
+            "and the run's own (reading the notebook, marking the prompt cell, the final record)."
+        )
     if not compared:
         notes.append(NOT_COMPARED)
     return Measure("overhead", "Framework overhead per step", [table], notes, data)

@@ -135,7 +135,11 @@ def check_overhead(data: dict[str, Any], config: dict[str, Any], compared: bool)
         number(data["ratio_ours_widgets"], "overhead ratio")
     else:
         assert data["ratio_ours_widgets"] is None
-    assert [key for key in data if key != "ratio_ours_widgets"] == systems
+    summary = ("ratio_ours_widgets", "ratio_notebook_to_widgets", "round_trips_per_step")
+    assert [key for key in data if key not in summary] == systems
+    number(data["ratio_notebook_to_widgets"], "notebook protocol / widgets")
+    # Protocol version 2: a step the policy approves takes two requests to the frontend.
+    assert data["round_trips_per_step"] == 2
     for system in systems:
         for key in ("overhead_per_step", "execution_per_step", "model_per_step"):
             number(data[system][key], f"{system} {key}")

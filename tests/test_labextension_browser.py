@@ -56,7 +56,7 @@ results = {"anchor": anchor}
 class ByHand:
     """One protocol comm, as the kernel side opens it."""
 
-    def __init__(self, anchor_cell_id, version=1):
+    def __init__(self, anchor_cell_id, version=2):
         self.hello = loop.create_future()
         self.replies = {}
         self.events = asyncio.Queue()
@@ -102,7 +102,7 @@ results["ghost"] = await ghost.silent()
 ghost.comm.close()
 
 # A major version this frontend does not know: refused, with a reason.
-future = ByHand(anchor, version=2)
+future = ByHand(anchor, version=1)
 results["refused"] = await asyncio.wait_for(future.hello, 5)
 future.comm.close()
 
@@ -128,7 +128,7 @@ results["errors"] = {
 results["approve"] = await asyncio.wait_for(run.events.get(), 120)
 results["read_cell"] = await run.request("read_cell", cell_id=cell)
 
-results["capture"] = await run.request("capture_outputs", cell_id=cell, msg_id=execute_msg_id)
+results["capture"] = await run.request("update_cell", cell_id=cell, capture=execute_msg_id)
 print("cleared before the end")
 clear_output()
 print("captured print")
@@ -141,7 +141,9 @@ except ZeroDivisionError:
     get_ipython().showtraceback()
 sys.stdout.flush()
 sys.stderr.flush()
-results["release"] = await run.request("release_outputs", cell_id=cell)
+results["release"] = await run.request(
+    "update_cell", cell_id=cell, release=True,
+    record={"run": {"run_id": "run-1", "status": "running"}, "replaces": None})
 print("after release")
 sys.stdout.flush()
 
@@ -291,12 +293,12 @@ def test_protocol_in_jupyterlab(page, lab: LabServer):
     assert results["ghost"] == {"replied": False, "closed": False}
     assert results["not_running"] == {"replied": False, "closed": False}
     refused = results["refused"]
-    assert refused["accepted"] is False and refused["version"] == 1
-    assert "version 2" in refused["reason"]
+    assert refused["accepted"] is False and refused["version"] == 2
+    assert "version 1" in refused["reason"]
     hello = results["hello"]
     assert hello == {
         "op": "hello",
-        "version": 1,
+        "version": 2,
         "accepted": True,
         "client": "jupyterlab",
         "client_version": hello["client_version"],
@@ -328,6 +330,8 @@ def test_protocol_in_jupyterlab(page, lab: LabServer):
     assert results["reject"]["reason"] == "use the cleaned table"
 
     end = results["read_notebook_end"]["result"]
+    # The record that came with the release is in the notebook's metadata.
+    assert end["metadata"]["runs"] == [{"run_id": "run-1", "status": "running"}]
     assert [cell["id"] for cell in end["cells"]][:2] == [anchor, cell_id]
     assert {key: value for key, value in end["cells"][1].items() if key != "metadata"} == {
         "id": cell_id,

@@ -126,6 +126,72 @@ def test_approved_steps_become_cells_with_outputs_and_provenance(
     assert notebook.notebook.cells[4].source in below
 
 
+def step_requests(frontend: NotebookFrontend) -> dict[str, list[str]]:
+    """The requests that named each agent cell, in order: what each step cost in round trips."""
+    by_cell: dict[str, list[str]] = {cell.id: [] for cell in agent_cells(frontend)}
+    for op, cell_id in frontend.requests:
+        if cell_id in by_cell:
+            by_cell[cell_id].append(op)
+    return by_cell
+
+
+def test_an_auto_step_takes_two_requests_and_its_outputs_still_land_in_its_cell(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    """Protocol version 2: the policy decided, so the cell goes in as it starts running, with
+    the capture of its outputs; its end (release, count, provenance, tag, run record) is one
+    update. Run All must still pass the cell that raised."""
+    script.script(
+        code("nb_auto = 6 * 7\nprint('auto', nb_auto)"),
+        code("1 / 0"),
+        code("final_answer(nb_auto)"),
+    )
+    run = lab.execute("%agent --approve auto Multiply", cell_id=AGENT_CELL, timeout=60)
+
+    assert run.status == "ok" and run.result == "42"
+    first, raised, last = agent_cells(notebook)
+    assert [o["text"] for o in first.outputs] == ["auto 42\n"]
+    assert not any("auto 42" in o.get("text", "") for o in run.outputs)
+    assert [o["ename"] for o in raised.outputs if o["output_type"] == "error"] == [
+        "ZeroDivisionError"
+    ]
+    assert raised.metadata["tags"] == ["raises-exception"] and "tags" not in first.metadata
+    for cell in (first, raised, last):
+        assert cell.metadata["jupyter_agents"]["status"] == "auto"
+        assert "running" not in cell.metadata["jupyter_agents"]
+    assert list(step_requests(notebook).values()) == [["insert_cell", "update_cell"]] * 3
+    # The whole run: the notebook read once, the prompt cell marked with the first record,
+    # two requests a step (the record of the run so far rides on each end), the final record.
+    assert [op for op, _ in notebook.requests] == [
+        "read_notebook",
+        "update_cell",
+        *["insert_cell", "update_cell"] * 3,
+        "record_run",
+    ]
+    (record,) = notebook.notebook.metadata["jupyter_agents"]["runs"]
+    assert record["status"] == "completed" and record["steps"] == 3
+    assert metadata_errors(notebook.notebook) == []
+
+
+def test_an_approved_step_reads_the_cell_once_after_the_decision(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
+):
+    """A person decided, so the pending cell was in the notebook, and what runs is its text
+    at that moment: one read, then one update that marks it running and captures, one that
+    ends it."""
+    script.script(code("nb_read = 1"), code("final_answer(nb_read)"))
+    run = lab.start("%agent Set", cell_id=AGENT_CELL)
+    first = pending_cell(lab, notebook)
+    lab.click("Approve")
+    pending_cell(lab, notebook, first)
+    lab.click("Approve")
+    lab.wait_done(run)
+
+    assert run.result == "1"
+    expected = ["insert_cell", "read_cell", "update_cell", "update_cell"]
+    assert list(step_requests(notebook).values()) == [expected] * 2
+
+
 def test_edits_in_the_notebook_cell_are_what_runs(
     lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer
 ):
@@ -318,6 +384,29 @@ def test_a_frontend_that_declines_says_why_and_the_run_goes_on_in_the_widget(
         "the run goes on in this widget." in lab.html_text()
     )
     assert agent_cells(notebook) == []
+
+
+def test_the_kernel_refuses_a_frontend_of_another_protocol_version_in_one_line(
+    lab: KernelHarness, notebook: NotebookFrontend, script: ScriptedLLMServer, monkeypatch
+):
+    """An extension of version 1 (one that would ignore ``capture``) accepting the handshake
+    must not get the run's cells: the kernel says what to do, and the widget takes over."""
+    script.script(code("final_answer('old')"))
+    old = {
+        "op": "hello",
+        "version": 1,
+        "accepted": True,
+        "client": "old-lab",
+        "client_version": "0",
+    }
+    monkeypatch.setattr(notebook, "on_comm_open", lambda comm_id, data: old)
+    run = lab.execute("%agent --approve auto Old", cell_id=AGENT_CELL, timeout=60)
+    assert run.result == "'old'"
+    assert (
+        f"old-lab speaks notebook protocol version 1, this kernel {protocol.VERSION}: install "
+        "the same jupyter-agents version in both" in lab.html_text()
+    )
+    assert agent_cells(notebook) == [] and notebook.requests == []
 
 
 def test_losing_the_frontend_mid_run_falls_back_to_the_widget(

@@ -146,7 +146,7 @@ def test_the_headless_frontend_redacts_an_agent_cells_stream_where_it_joins_it()
 
     nb = new_notebook(cells=[new_code_cell("x", id="a")])
     frontend = NotebookFrontend(nb, redact=Redactor(environ={}))
-    frontend._op_capture_outputs({"cell_id": "a", "msg_id": "m"})
+    frontend._op_update_cell({"cell_id": "a", "capture": "m"})
     key = "sk-proj-" + "FAKE" * 5 + "1234"
     for piece in (key[:10], key[10:]):
         message = {

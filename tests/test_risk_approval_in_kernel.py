@@ -257,10 +257,12 @@ def test_in_the_notebook_flags_are_in_the_step_area_and_the_provenance(
     never_told_the_model(script, "runs a program")
 
 
-def test_a_cell_changed_after_the_policy_approved_it_is_asked_about(
+def test_a_cell_the_policy_approves_never_waits_where_it_could_be_changed_unreviewed(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):
-    """Under ``risky``, what runs is reviewed: a flagged change to an unflagged proposal waits."""
+    """Under ``risky``, an unflagged proposal is not shown as a pending cell: it enters the
+    notebook as it starts running (protocol version 2), so nobody can slip an unreviewed change
+    into it between the review and the run. Text typed into it then is not what ran."""
     document = new_notebook()
     document.cells = [new_code_cell("%agent ...", id=AGENT_CELL)]
     agent_kernel.execute("import os\nos.makedirs('typed_keep', exist_ok=True)")
@@ -268,19 +270,16 @@ def test_a_cell_changed_after_the_policy_approved_it_is_asked_about(
     agent_kernel.notebook = frontend
     try:
         script.script(code("typed_plain = 1"), code("final_answer('after')"))
-        run = agent_kernel.start("%agent --approve risky Plain work", cell_id=AGENT_CELL)
-        agent_kernel.button("Reject")
-        assert "shutil.rmtree(&#x27;typed_keep&#x27;) deletes a whole directory tree" in (
-            agent_kernel.html_text()
-        )
-        agent_kernel.click("Reject")
-        agent_kernel.wait_done(run)
+        run = agent_kernel.execute("%agent --approve risky Plain work", cell_id=AGENT_CELL)
     finally:
         agent_kernel.notebook = None
     assert run.result == "'after'"
     assert value_of(agent_kernel, "os.path.isdir('typed_keep')") == "True"
-    assert value_of(agent_kernel, "'typed_plain' in globals()") == "False"
-    assert steps_of_last_run(agent_kernel)[0] == ("rejected", [("delete_files", 3)])
+    assert value_of(agent_kernel, "'typed_plain' in globals()") == "True"
+    assert steps_of_last_run(agent_kernel)[0] == ("auto", [])
+    first = agent_cells(frontend)[0]
+    assert first.metadata["jupyter_agents"]["status"] == "auto"
+    assert "read_cell" not in [op for op, _ in frontend.requests]
 
 
 # -- without a widget frontend ------------------------------------------------------------------

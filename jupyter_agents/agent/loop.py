@@ -148,7 +148,10 @@ async def run_step(parts: LoopParts, steps: list[Step], number: int) -> TurnOutc
         return TurnOutcome(RunStatus.ANSWERED_WITHOUT_CODE, answer=proposal.prose_answer)
     try:
         parts.control.check()
-        cell = await parts.recorder.propose(number, proposal.code, parts.role, proposal.risks)
+        asks = parts.gate.asks(proposal.risks)
+        cell = await parts.recorder.propose(
+            number, proposal.code, parts.role, proposal.risks, asks=asks
+        )
         waiting_since = time.perf_counter()
         decided = await decide(parts, number, proposal, cell)
         parts.control.check()
@@ -283,7 +286,9 @@ async def decide(parts: LoopParts, number: int, proposal: Proposal, cell: str | 
     may have changed: changed code is reviewed again, and its flags are what the step records.
     If the policy approved the proposal without asking but the changed code has flags the
     policy asks about (``risky``), a human is asked after all: an edit made while nobody was
-    asked must not slip past the review.
+    asked must not slip past the review. (The notebook recorder inserts a cell the policy
+    approves only as it runs, so no such edit can reach it today; the rule stays enforced
+    here, where the decision is made, whatever a recorder does.)
     """
     request = ApprovalRequest(number, proposal.code, proposal.thought, proposal.risks)
     while True:

@@ -233,7 +233,8 @@ class AgentNotebookClient(NotebookClient):
         if op == "insert_cell" and isinstance(record, SectionMark):
             self._say(f"    section {record.section!r} ({record.role})")
         step = record if isinstance(record, StepProvenance) else None
-        if op == "update_cell" and step is not None and step.running:  # a step's cell starts
+        cell_op = op in ("insert_cell", "update_cell")
+        if cell_op and step is not None and step.running:  # a step's cell starts
             self._step_started = time.monotonic()
             self.where = f"{self.where.split(',')[0]}, agent step {step.step}"
         elif op == "update_cell" and "execution_count" in data:  # the step's cell has run
@@ -241,7 +242,9 @@ class AgentNotebookClient(NotebookClient):
             who = f"{step.role} " if step is not None and step.role != "agent" else ""
             status = "pending" if step is None or step.status is None else step.status.value
             self._say(f"    {who}step {step.step if step else None}: {status}")
-        elif op == "record_run" and (run := RunRecord.load(data.get("run"))) is not None:
+        # The run's record comes alone, or with a cell's update (protocol version 2).
+        stored = data if op == "record_run" else data.get("record")
+        if isinstance(stored, dict) and (run := RunRecord.load(stored.get("run"))) is not None:
             self._report_run(run)
 
     def _report_run(self, run: RunRecord) -> None:

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import sys
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from typing import Any
 
 from ..core.errors import JupyterAgentsError
@@ -93,25 +91,21 @@ class NotebookBridge:
 
     async def request(self, op: str, **arguments: Any) -> dict[str, Any]:
         """Send one request and await its result; raise BridgeError if it fails."""
+        return await self.post(op, **arguments).result()
+
+    def post(self, op: str, **arguments: Any) -> PostedRequest:
+        """Send one request now and await its result later (:meth:`PostedRequest.result`).
+
+        The frontend handles messages in order, so a request that only has to take effect
+        before what the kernel publishes next (routing a cell's outputs) needs no wait.
+        """
         if self.closed:
             raise FrontendGone("the notebook frontend is no longer connected")
         request_id = next(self._ids)
         reply: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
         self._pending[request_id] = reply
         self._comm.send({"id": request_id, "op": op, **arguments})
-        try:
-            answer = await wait_for_future(
-                reply,
-                protocol.REPLY_TIMEOUT,
-                lambda: FrontendGone(
-                    f"the notebook did not answer {op!r} within {protocol.REPLY_TIMEOUT:g} s"
-                ),
-            )
-        finally:
-            self._pending.pop(request_id, None)
-        if not answer.get("ok"):
-            raise BridgeError(f"the notebook refused {op!r}: {answer.get('error', 'no reason')}")
-        return answer.get("result") or {}
+        return PostedRequest(self._pending, request_id, op, reply)
 
     async def insert_cell(
         self,
@@ -120,8 +114,11 @@ class NotebookBridge:
         source: str,
         metadata: dict[str, Any],
         cell_type: str = "code",
+        capture: str | None = None,
     ) -> str:
-        """Insert a cell with the id the caller chose (known even if the reply never comes)."""
+        """Insert a cell with the id the caller chose (known even if the reply never comes);
+        with ``capture`` (an execute request's msg_id), its outputs go into the new cell."""
+        arguments: dict[str, Any] = {"capture": capture} if capture else {}
         result = await self.request(
             "insert_cell",
             cell_id=cell_id,
@@ -129,10 +126,14 @@ class NotebookBridge:
             cell_type=cell_type,
             source=source,
             metadata=metadata,
+            **arguments,
         )
         return str(result.get("cell_id", cell_id))
 
     async def update_cell(self, cell_id: str, **changes: Any) -> None:
+        """Change a cell; besides its fields, ``capture``/``release`` start and stop routing
+        outputs into it, ``add_tags`` adds tags, ``record`` stores the run's record
+        (docs/protocol.md): one message for what a step needs at once."""
         await self.request("update_cell", cell_id=cell_id, **changes)
 
     async def read_cell(self, cell_id: str) -> dict[str, Any]:
@@ -146,18 +147,6 @@ class NotebookBridge:
 
     async def record_run(self, run: dict[str, Any], replaces: str | None = None) -> None:
         await self.request("record_run", run=run, replaces=replaces)
-
-    @asynccontextmanager
-    async def capture_outputs(self, cell_id: str, msg_id: str) -> AsyncIterator[None]:
-        """Outputs published while inside go to ``cell_id`` instead of the ``%agent`` cell."""
-        await self.request("capture_outputs", cell_id=cell_id, msg_id=msg_id)
-        try:
-            yield
-        finally:
-            # Outputs still buffered in the kernel's streams must travel before the release.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            await self.request("release_outputs", cell_id=cell_id)
 
     def end(self, status: str) -> None:
         """Tell the frontend the run is over, then close the comm."""
@@ -197,6 +186,36 @@ class NotebookBridge:
         # Nobody may be awaiting the hello any more; don't let asyncio log its exception.
         if self._hello.done() and not self._hello.cancelled():
             self._hello.exception()
+
+
+class PostedRequest:
+    """A request already sent, whose reply is awaited when its result is needed."""
+
+    def __init__(
+        self,
+        pending: dict[int, asyncio.Future[dict[str, Any]]],
+        request_id: int,
+        op: str,
+        reply: asyncio.Future[dict[str, Any]],
+    ) -> None:
+        self._pending, self._id, self.op, self._reply = pending, request_id, op, reply
+
+    async def result(self) -> dict[str, Any]:
+        """The reply's result, within REPLY_TIMEOUT; BridgeError if it failed."""
+        op = self.op
+        try:
+            answer = await wait_for_future(
+                self._reply,
+                protocol.REPLY_TIMEOUT,
+                lambda: FrontendGone(
+                    f"the notebook did not answer {op!r} within {protocol.REPLY_TIMEOUT:g} s"
+                ),
+            )
+        finally:
+            self._pending.pop(self._id, None)
+        if not answer.get("ok"):
+            raise BridgeError(f"the notebook refused {op!r}: {answer.get('error', 'no reason')}")
+        return answer.get("result") or {}
 
 
 def _refusal(hello: dict[str, Any]) -> str:

@@ -59,8 +59,14 @@ class NoRecorder:
         """Store the run's record in the notebook's metadata."""
 
     async def propose(
-        self, step: int, code: str, role: str | None = None, risks: Sequence[RiskFlag] = ()
+        self,
+        step: int,
+        code: str,
+        role: str | None = None,
+        risks: Sequence[RiskFlag] = (),
+        asks: bool = True,
     ) -> str | None:
+        """The notebook cell showing the proposal (``asks``: a person will decide on it)."""
         return None
 
     async def code_to_run(self, cell_id: str | None, decided_code: str) -> str | None:

@@ -12,7 +12,10 @@ from ..core.records import METADATA_KEY as METADATA_KEY  # the key, for the prot
 
 COMM_TARGET = "jupyter_agents.notebook"
 PROTOCOL = "jupyter-agents"
-VERSION = 1
+#: Version 2 (2026-12-04): a step's requests are batched (``insert_cell`` and ``update_cell``
+#: start and stop capturing outputs, add tags, store the run's record); version 1's
+#: ``capture_outputs`` and ``release_outputs`` are gone.
+VERSION = 2
 
 #: Requests the kernel sends and a frontend must answer.
 REQUEST_OPS = (
@@ -22,8 +25,6 @@ REQUEST_OPS = (
     "delete_cell",
     "read_notebook",
     "record_run",
-    "capture_outputs",
-    "release_outputs",
 )
 #: Output message types a capturing frontend routes into the target cell.
 OUTPUT_MESSAGES = (

@@ -11,26 +11,26 @@ the recorder says so once and the run goes on in the widget.
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, asynccontextmanager
 from typing import Any
 
-from ..core.records import METADATA_KEY, PromptMark, SectionMark, StepProvenance, cell_record
+from ..core.records import METADATA_KEY, PromptMark, SectionMark, StepProvenance
 from ..core.result import RunResult
 from ..core.risk_flags import RiskFlag
 from ..core.steps import Step, StepStatus
+from ..kernel.stream_flush import flush_pending_streams
 from ..safety.approval import ApprovalDecision
 from ..text.markdown_fence import fenced
 from .bridge import BridgeError, FrontendGone, NotebookBridge
-from .no_recorder import NoRecorder, OutputTarget
-from .recorded import RecordedRun, find_recorded_run
+from .no_recorder import OutputTarget
+from .notebook_reader import NotebookReader
+from .recorded import RecordedRun
 from .recorder_inputs import NotebookListener, PromptCell
-from .sections import CellPlacement, find_section
 
 
-class NotebookRecorder(NoRecorder):
+class NotebookRecorder(NotebookReader):
     """Writes the run into the notebook through a :class:`NotebookBridge`."""
 
     def __init__(
@@ -43,45 +43,37 @@ class NotebookRecorder(NoRecorder):
         redact: Callable[[str], str] = lambda text: text,
         listener: NotebookListener | None = None,
     ) -> None:
-        self.bridge = bridge
+        listener = listener or NotebookListener()
+        super().__init__(bridge, prompt.cell_id, listener.on_lost)
         #: Applied to what the notebook keeps besides code that ran: the model's original of
         #: an edited cell, rejection reasons and kept rejected proposals.
         self.redact = redact
-        self.client = bridge.client
         self.run = run
-        self.anchor = prompt.cell_id
         self.parent_msg_id = prompt.msg_id
         self.keep_rejected = keep_rejected
         #: A step's role when it has none of its own (a single agent's steps).
         self.role = "agent"
         #: The model each role uses, when it is not the run's (crews).
         self.models: dict[str, str] = {}
-        self.active = True
-        self._place = CellPlacement(prompt.cell_id)
         self._pending: str | None = None
         #: The earlier run of this prompt cell that this run replaces (``--rerun``, or a
         #: changed task); its cells are removed when this run writes its first cell.
         self._replaces: str | None = None
-        self._replacing: RecordedRun | None = None
         self._started = False
-        self._begun = False
-        self._in_flight: asyncio.Future[Any] | None = None
-        listener = listener or NotebookListener()
+        #: A cell the policy approved without asking: inserted only as it starts running.
+        self._deferred: str | None = None
+        #: The step about to run and its running provenance, for the capture's request.
+        self._running: tuple[Step, dict[str, Any]] | None = None
+        #: The cell whose outputs are still routed to it, until :meth:`ran` releases it.
+        self._releasing: str | None = None
         self._on_decision = listener.on_decision
-        self._on_lost = listener.on_lost
         #: The run's record so far (status ``running``), written after each step: if the
         #: kernel dies mid-run, the notebook still holds it, and the extension marks it
         #: interrupted.
         self.progress: Callable[[], dict[str, Any]] | None = None
-        #: The notebook as read once for the run (see :meth:`_notebook`).
-        self._snapshot: dict[str, Any] | None = None
         bridge.on_event("decision", self._decision)
         self._on_queued = listener.on_queued
         bridge.on_event("queued", self._queued)
-
-    async def previous_run(self) -> RecordedRun | None:
-        notebook = await self._notebook()
-        return find_recorded_run(notebook, self.anchor) if notebook else None
 
     async def start(self, replacing: RecordedRun | None = None) -> None:
         """Begin recording: mark the ``%agent`` cell as the run's prompt, record the run as
@@ -105,19 +97,12 @@ class NotebookRecorder(NoRecorder):
         self._begun = True
         for cell_id in self._replacing.cell_ids if self._replacing else ():
             await self._edit(self.bridge.delete_cell(cell_id))
-        await self._call(
-            self.bridge.update_cell(
-                self.anchor, metadata={METADATA_KEY: PromptMark(self.run.run_id).dump()}
-            )
+        # Sent without waiting: the model call that comes next does not need its reply.
+        mark = {"metadata": {METADATA_KEY: PromptMark(self.run.run_id).dump()}}
+        record = self._progress_record()
+        self._post(
+            "update_cell", cell_id=self.anchor, **mark, **({"record": record} if record else {})
         )
-        await self._record_progress()
-
-    def _replaced(self, cell: dict[str, Any]) -> bool:
-        """Whether ``cell`` belongs to the run this one replaces (and will be removed)."""
-        if self._replacing is None or self._begun:
-            return False
-        entry = cell_record(cell)
-        return entry is not None and entry.run_id == self._replacing.run_id
 
     async def record(self, record: dict[str, Any]) -> None:
         if self._begun:  # a run that never started (no model, say) leaves no record
@@ -126,6 +111,12 @@ class NotebookRecorder(NoRecorder):
     async def _record_progress(self) -> None:
         if self.progress is not None:
             await self.record(self.progress())
+
+    def _progress_record(self) -> dict[str, Any] | None:
+        """The run's record so far, as ``update_cell`` carries it along (``record``)."""
+        if not self._begun or self.progress is None:
+            return None
+        return {"run": self.progress(), "replaces": self._replaces}
 
     def use_model(self, role: str, model: str) -> None:
         self.models[role] = model
@@ -143,44 +134,24 @@ class NotebookRecorder(NoRecorder):
         if heading is not None:
             self._place.enter(title, heading)
 
-    async def adopt_section(self, title: str) -> list[dict[str, Any]] | None:
-        notebook = await self._notebook()
-        if not notebook:
-            return None
-        found = find_section(notebook["cells"], title)
-        if found is None:
-            return None
-        heading, cells = found
-        self._place.enter(title, cells[-1]["id"] if cells else heading["id"])
-        return cells
-
-    async def sections_present(self, titles: Sequence[str]) -> list[str]:
-        notebook = await self._notebook()
-        if not notebook:
-            return []
-        cells = [cell for cell in notebook["cells"] if not self._replaced(cell)]
-        return [title for title in titles if find_section(cells, title) is not None]
-
-    async def context_cells(self) -> list[dict[str, Any]] | None:
-        """The notebook's cells above the ``%agent`` cell, oldest first."""
-        notebook = await self._notebook()
-        if not notebook:
-            return None
-        return list(notebook["cells"][: notebook["anchor_index"]])
-
-    async def cells_below(self) -> list[dict[str, Any]]:
-        """The notebook's cells below the ``%agent`` cell: what the user means to run after
-        the agent's cells (``print(monthly.tail())`` says ``monthly`` should exist)."""
-        notebook = await self._notebook()
-        if not notebook:
-            return []
-        below = notebook["cells"][notebook["anchor_index"] + 1 :]
-        return [cell for cell in below if not self._replaced(cell)]
-
     async def propose(
-        self, step: int, code: str, role: str | None = None, risks: Sequence[RiskFlag] = ()
+        self,
+        step: int,
+        code: str,
+        role: str | None = None,
+        risks: Sequence[RiskFlag] = (),
+        asks: bool = True,
     ) -> str | None:
+        """Show the proposal as a pending cell, when a person will be asked about it.
+
+        When the policy decides alone (``asks`` False), nobody reads a pending cell: the cell
+        goes in only as it starts running, decided, in the same message that routes its
+        outputs (:meth:`capture`). Its id is chosen now all the same.
+        """
         await self._begin()
+        if not asks:
+            self._deferred = new_cell_id()
+            return self._deferred
         # With its flags, so the notebook can point at them while the cell waits for a decision.
         provenance = self._provenance(step, role, None, risks=tuple(risks))
         metadata = {METADATA_KEY: provenance.dump()}
@@ -195,8 +166,8 @@ class NotebookRecorder(NoRecorder):
 
     async def code_to_run(self, cell_id: str | None, decided_code: str) -> str | None:
         """The cell's current text (the user may have edited it); None if it was deleted."""
-        if not self.active or cell_id is None:
-            return decided_code
+        if not self.active or cell_id is None or cell_id == self._deferred:
+            return decided_code  # no cell yet: nobody could have edited it
         try:
             cell = await self.bridge.read_cell(cell_id)
         except FrontendGone as error:
@@ -211,66 +182,95 @@ class NotebookRecorder(NoRecorder):
             return fallback
         return self._capture(cell_id, fallback)
 
+    async def executing(self, cell_id: str | None, step: Step) -> None:
+        """The cell was approved and is about to run: it is no longer a pending proposal.
+
+        Its provenance (status decided, ``running``) goes with the request that starts
+        routing its outputs (:meth:`capture`), before any of them: a kernel restart while it
+        runs (which makes the extension remove pending cells) keeps the cell whose code did
+        run, with what it printed.
+        """
+        self._pending = None
+        self._running = (step, self._provenance_of(step, running=True))
+
     @asynccontextmanager
     async def _capture(self, cell_id: str, fallback: AbstractContextManager[Any]) -> Any:
-        try:
-            routed = self.bridge.capture_outputs(cell_id, self.parent_msg_id)
-            await routed.__aenter__()
-        except BridgeError as error:  # gone, or the cell was deleted: outputs go to the widget
-            if isinstance(error, FrontendGone):
-                self._lost(error)
-            with fallback:
+        """Route the cell's outputs into it: one request (the insert of a cell the policy
+        approved, or the running provenance of a pending one) that also starts the routing.
+        It is sent, not awaited: the frontend takes it before the outputs that follow it.
+        The routing stops with the request :meth:`ran` sends, so a step makes two."""
+        flush_pending_streams()  # what was printed before (the step's header) stays out
+        if not self._start_capture(cell_id):
+            with fallback:  # the frontend is gone: outputs go to the widget
                 yield
             return
         try:
             yield
-        finally:
-            try:
-                await routed.__aexit__(None, None, None)
-            except FrontendGone as error:
-                self._lost(error)
-            except BridgeError:
-                pass  # the cell went away while it ran; its outputs went with it
+        except BaseException:
+            flush_pending_streams()
+            await self._settle()
+            await self._call(self.bridge.update_cell(cell_id, release=True))
+            raise
+        # Output still buffered in the kernel's streams must travel before the release.
+        flush_pending_streams()
+        self._releasing = cell_id
 
-    async def executing(self, cell_id: str | None, step: Step) -> None:
-        """The cell was approved and is about to run: it is no longer a pending proposal.
-
-        Set before it runs, so that a kernel restart while it runs (which makes the extension
-        remove pending cells) keeps the cell whose code did run, with what it printed. The
-        request is sent now, in order before the cell's own, but its reply is awaited only in
-        :meth:`ran`: the cell does not wait a round trip to start.
-        """
-        self._pending = None
-        if cell_id is not None:
-            provenance = self._provenance_of(step, running=True)
-            update = self.bridge.update_cell(cell_id, metadata={METADATA_KEY: provenance})
-            self._in_flight = asyncio.ensure_future(self._call(update))
-            await asyncio.sleep(0)  # the task sends the request before this returns
+    def _start_capture(self, cell_id: str) -> bool:
+        """Send the request that starts routing outputs into the cell; whether it was sent.
+        A refusal (the cell is gone) leaves the outputs where the frontend shows them
+        without routing: under the ``%agent`` cell."""
+        step, running = self._running or (None, None)
+        self._running = None
+        metadata = {METADATA_KEY: running} if running is not None else {}
+        capture = self.parent_msg_id
+        if cell_id == self._deferred and step is not None:
+            self._deferred = None
+            self._snapshot = None  # a cell goes in
+            return self._post(
+                "insert_cell",
+                cell_id=cell_id,
+                after=self._place.where(),
+                cell_type="code",
+                source=step.code_run or "",
+                metadata=metadata,
+                capture=capture,
+            )
+        changes = {"metadata": metadata} if metadata else {}
+        return self._post("update_cell", cell_id=cell_id, capture=capture, **changes)
 
     async def ran(self, cell_id: str | None, step: Step) -> None:
+        """Record the cell's end in one request: stop routing its outputs, set its execution
+        count and provenance (tagged ``raises-exception`` if it raised), store the run's
+        record. The frontend stores the record first, so it lands even if the cell is gone."""
         self._pending = None
-        await self._settle_in_flight()
+        await self._settle()
         if cell_id is None:
             return
-        metadata: dict[str, Any] = {METADATA_KEY: self._provenance_of(step)}
+        if cell_id == self._deferred:  # it never started running: nothing was inserted
+            self._deferred = None
+            return
+        changes: dict[str, Any] = {
+            "execution_count": step.execution_count,
+            "metadata": {METADATA_KEY: self._provenance_of(step)},
+        }
         if step.error and not step.cut_short:
             # The model saw the error and went on; Run All must go on past it too (JupyterLab
-            # and nbclient stop at an error unless the cell carries this tag). The user may
-            # have tagged the cell while it was pending: keep their tags.
-            cell = await self._call(self.bridge.read_cell(cell_id)) or {}
-            tags = list((cell.get("metadata") or {}).get("tags") or [])
-            metadata["tags"] = tags if RAISES in tags else [*tags, RAISES]
-        await self._call(
-            self.bridge.update_cell(
-                cell_id, execution_count=step.execution_count, metadata=metadata
-            )
-        )
+            # and nbclient stop at an error unless the cell carries this tag). The frontend
+            # adds it to the tags the user may have set while the cell was pending.
+            changes["add_tags"] = [RAISES]
+        if self._releasing == cell_id:
+            changes["release"] = True
+            self._releasing = None
+        record = self._progress_record()
+        if record is not None:
+            changes["record"] = record
+        await self._call(self.bridge.update_cell(cell_id, **changes))
         self._place.advance(cell_id)
-        await self._record_progress()
 
     async def rejected(self, cell_id: str | None, step: Step) -> None:
         self._pending = None
-        if cell_id is None:
+        if cell_id is None or cell_id == self._deferred:  # nothing in the notebook
+            self._deferred = None
             return
         await self._edit(self.bridge.delete_cell(cell_id))
         if self.keep_rejected and self.active:
@@ -285,20 +285,16 @@ class NotebookRecorder(NoRecorder):
                 self._place.advance(kept)
         await self._record_progress()
 
-    async def _settle_in_flight(self) -> None:
-        """Wait for the reply to the request :meth:`executing` sent."""
-        in_flight, self._in_flight = self._in_flight, None
-        if in_flight is not None:
-            await in_flight
-
     async def finish(self, run: RunResult) -> None:
         """Remove a proposal nobody decided on, and close the protocol."""
-        if self._in_flight is not None and not self._in_flight.done():
-            self._in_flight.cancel()  # the run is ending before the cell's end was recorded
-        self._in_flight = None
+        self._deferred = None
+        await self._settle()
         if self._pending is not None:
             await self._edit(self.bridge.delete_cell(self._pending))
             self._pending = None
+        if self._releasing is not None:  # the run ended between a cell and its record
+            await self._call(self.bridge.update_cell(self._releasing, release=True))
+            self._releasing = None
         self.bridge.end(str(run.status))
         self.active = False
 
@@ -347,38 +343,6 @@ class NotebookRecorder(NoRecorder):
         """The user ran the pending cell themselves (:mod:`..safety.queued_proposals`)."""
         if self._on_queued is not None and event.get("cell_id") == self._pending:
             self._on_queued(self._pending)
-
-    async def _notebook(self) -> dict[str, Any] | None:
-        """The notebook as the run found it: read once, and again only after the run
-        inserted or removed cells (the earlier run's, a section, a step)."""
-        if self._snapshot is None:
-            self._snapshot = await self._call(self.bridge.read_notebook())
-        return self._snapshot
-
-    async def _edit(self, request: Any) -> Any:
-        """A request that inserts or removes a cell: the snapshot no longer holds."""
-        self._snapshot = None
-        return await self._call(request)
-
-    async def _call(self, request: Any) -> Any:
-        """Await a bridge request; None if refused (e.g. the cell is gone) or disconnected."""
-        if not self.active:
-            request.close()  # a coroutine we won't run
-            return None
-        try:
-            return await request
-        except FrontendGone as error:
-            self._lost(error)
-        except BridgeError:
-            pass
-        return None
-
-    def _lost(self, error: FrontendGone) -> None:
-        if self.active:
-            self.active = False
-            self.bridge.close()
-            if self._on_lost is not None:
-                self._on_lost(f"The notebook stopped answering ({error}); using the widget.")
 
 
 def new_cell_id() -> str:

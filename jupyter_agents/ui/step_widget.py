@@ -99,20 +99,31 @@ class StepWidget:
         )
         self._streamed: list[str] = []
         self._refresh: asyncio.TimerHandle | None = None
+        #: When streamed text was last shown (the event loop's clock).
+        self._shown_at = float("-inf")
         self._pending: ApprovalRequest | None = None
         self._editing = False
 
     # -- the model's reply --------------------------------------------------------------
 
     def stream(self, text: str) -> None:
-        """Add streamed text; the widget refreshes at most every 50 ms, not per token."""
+        """Add streamed text; the widget refreshes at most every 50 ms, not per token.
+
+        The first text (and any after a pause) shows at once: waiting out the interval
+        before anything appears only delays the first sign that the model is answering.
+        """
         self._streamed.append(text)
         if self._refresh is None:
             loop = asyncio.get_running_loop()
-            self._refresh = loop.call_later(STREAM_REFRESH_SECONDS, self._show_stream)
+            wait = self._shown_at + STREAM_REFRESH_SECONDS - loop.time()
+            if wait <= 0:
+                self._show_stream()
+            else:
+                self._refresh = loop.call_later(wait, self._show_stream)
 
     def _show_stream(self) -> None:
         self._refresh = None
+        self._shown_at = asyncio.get_running_loop().time()
         streamed = html.escape(self.redact("".join(self._streamed)))
         self.thought.value = f'<div class="ja-text ja-streaming">{streamed}</div>'
 

@@ -1,5 +1,5 @@
 /**
- * The kernel ⇄ frontend notebook protocol, version 1 (docs/protocol.md), frontend side.
+ * The kernel ⇄ frontend notebook protocol, version 2 (docs/protocol.md), frontend side.
  *
  * Pure logic with no JupyterLab runtime imports, so it is unit-tested on its own: message
  * shapes, argument validation, the handshake decision, and a dispatcher that maps each
@@ -11,8 +11,12 @@ import type { JSONObject, JSONValue } from '@lumino/coreutils';
 /** The comm target the kernel opens, one comm per agent run. */
 export const TARGET_NAME = 'jupyter_agents.notebook';
 export const PROTOCOL_NAME = 'jupyter-agents';
-/** The only major version this frontend speaks. */
-export const PROTOCOL_VERSION = 1;
+/**
+ * The only major version this frontend speaks. Version 2 batches a step's requests:
+ * `insert_cell` and `update_cell` also start and stop output capture, add tags and store the
+ * run's record, and version 1's `capture_outputs` and `release_outputs` are gone.
+ */
+export const PROTOCOL_VERSION = 2;
 
 /** The `comm_open` data, once validated. */
 export interface IHandshake {
@@ -218,16 +222,40 @@ export function dispatch(request: JSONObject, host: INotebookHost, anchorCellId:
 type OpHandler = (args: JSONObject, host: INotebookHost, anchorCellId: string) => JSONObject;
 
 const OPS: Record<string, OpHandler> = {
-  insert_cell: (args, host) => ({
-    cell_id: host.insertCell(requireString(args, 'after'), {
+  insert_cell: (args, host) => {
+    const capture = optionalString(args, 'capture');
+    const cellId = host.insertCell(requireString(args, 'after'), {
       id: requireCellId(args),
       cell_type: requireCellType(args),
       source: optionalString(args, 'source') ?? '',
       metadata: optionalObject(args, 'metadata') ?? {}
-    })
-  }),
+    });
+    if (capture) {
+      host.captureOutputs(cellId, capture);
+    }
+    return { cell_id: cellId };
+  },
   update_cell: (args, host) => {
-    host.updateCell(requireString(args, 'cell_id'), cellChanges(args));
+    // Every argument is checked before anything changes; then, in the documented order:
+    // release, record (kept even if the cell is gone), the cell's fields, capture.
+    const cellId = requireString(args, 'cell_id');
+    const changes = cellChanges(args);
+    const addTags = optionalStrings(args, 'add_tags');
+    const record = optionalObject(args, 'record');
+    const capture = optionalString(args, 'capture');
+    if (args.release === true) {
+      host.releaseOutputs(cellId);
+    }
+    if (record !== undefined) {
+      recordRun(record, host);
+    }
+    if (addTags !== undefined && addTags.length > 0) {
+      changes.metadata = { ...changes.metadata, tags: withTags(host.readCell(cellId), addTags) };
+    }
+    host.updateCell(cellId, changes);
+    if (capture) {
+      host.captureOutputs(cellId, capture);
+    }
     return {};
   },
   read_cell: (args, host) => ({ ...host.readCell(requireString(args, 'cell_id')) }),
@@ -249,23 +277,27 @@ const OPS: Record<string, OpHandler> = {
     };
   },
   record_run: (args, host) => {
-    const run = optionalObject(args, 'run');
-    if (!run || typeof run.run_id !== 'string') {
-      throw new Error('record_run needs a run object with a string run_id');
-    }
-    const replaces = args.replaces === null ? null : (optionalString(args, 'replaces') ?? null);
-    host.recordRun(run, replaces);
-    return {};
-  },
-  capture_outputs: (args, host) => {
-    host.captureOutputs(requireString(args, 'cell_id'), requireString(args, 'msg_id'));
-    return {};
-  },
-  release_outputs: (args, host) => {
-    host.releaseOutputs(requireString(args, 'cell_id'));
+    recordRun(args, host);
     return {};
   }
 };
+
+/** Store `{run, replaces}` (a `record_run` request, or `update_cell`'s `record`). */
+function recordRun(args: JSONObject, host: INotebookHost): void {
+  const run = optionalObject(args, 'run');
+  if (!run || typeof run.run_id !== 'string') {
+    throw new Error('record_run needs a run object with a string run_id');
+  }
+  const replaces = args.replaces === null ? null : (optionalString(args, 'replaces') ?? null);
+  host.recordRun(run, replaces);
+}
+
+/** The cell's tags with `added` appended, keeping the ones the user set and their order. */
+function withTags(cell: ICellContent, added: string[]): string[] {
+  const current = cell.metadata.tags;
+  const tags = Array.isArray(current) ? current.filter(tag => typeof tag === 'string') : [];
+  return [...(tags as string[]), ...added.filter(tag => !tags.includes(tag))];
+}
 
 function cellChanges(args: JSONObject): ICellChanges {
   const changes: ICellChanges = {};
@@ -342,6 +374,14 @@ function optionalString(args: JSONObject, key: string): string | undefined {
     throw new Error(`${key} must be a string`);
   }
   return value;
+}
+
+function optionalStrings(args: JSONObject, key: string): string[] | undefined {
+  const value = args[key];
+  if (value !== undefined && !(Array.isArray(value) && value.every(v => typeof v === 'string'))) {
+    throw new Error(`${key} must be a list of strings`);
+  }
+  return value as string[] | undefined;
 }
 
 function optionalObject(args: JSONObject, key: string): JSONObject | undefined {

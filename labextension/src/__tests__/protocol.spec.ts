@@ -26,7 +26,7 @@ const ANCHOR = 'anchor';
 function handshake(overrides: JSONObject = {}): JSONObject {
   return {
     protocol: 'jupyter-agents',
-    version: 1,
+    version: 2,
     run_id: '3f9c0a1b2c4d',
     anchor_cell_id: ANCHOR,
     model: 'openai/gpt-4o-mini',
@@ -132,10 +132,10 @@ describe('the handshake', () => {
     expect(TARGET_NAME).toBe('jupyter_agents.notebook');
   });
 
-  it('accepts version 1 from the notebook holding the anchor', () => {
+  it('accepts version 2 from the notebook holding the anchor', () => {
     expect(answerHandshake(handshake(), holds, CLIENT)).toEqual({
       op: 'hello',
-      version: 1,
+      version: 2,
       accepted: true,
       client: 'jupyterlab',
       client_version: '4.6.6'
@@ -155,7 +155,7 @@ describe('the handshake', () => {
   it('asks about the anchor before judging the rest', () => {
     const asked: string[] = [];
     const answer = answerHandshake(
-      handshake({ version: 2 }),
+      handshake({ version: 1 }),
       cellId => {
         asked.push(cellId);
         return false;
@@ -178,7 +178,7 @@ describe('the handshake', () => {
     const fromConsole = handshake({ anchor_cell_id: 'console-cell' });
     expect(answerHandshake(fromConsole, holds, CLIENT, inConsole)).toEqual({
       op: 'hello',
-      version: 1,
+      version: 2,
       accepted: false,
       reason: "a console has no notebook to write the agent's cells into"
     });
@@ -187,9 +187,9 @@ describe('the handshake', () => {
   });
 
   it('refuses a version it does not speak, with a reason', () => {
-    for (const version of [2, 0, '1', null]) {
+    for (const version of [1, 3, 0, '2', null]) {
       const answer = answerHandshake(handshake({ version }), holds, CLIENT);
-      expect(answer).toMatchObject({ op: 'hello', version: 1, accepted: false });
+      expect(answer).toMatchObject({ op: 'hello', version: 2, accepted: false });
       expect(answer && !answer.accepted && answer.reason).toMatch(/version .* not supported/);
     }
   });
@@ -358,13 +358,69 @@ describe('requests', () => {
     });
   });
 
-  it('capture_outputs and release_outputs reach the host', () => {
-    const capture = request(7, 'capture_outputs', { cell_id: 'after', msg_id: 'execute-1' });
-    expect(dispatch(capture, notebook, ANCHOR)).toEqual({ reply_to: 7, ok: true, result: {} });
-    expect(notebook.captures.get('after')).toBe('execute-1');
-    const release = request(8, 'release_outputs', { cell_id: 'after' });
-    expect(dispatch(release, notebook, ANCHOR)).toEqual({ reply_to: 8, ok: true, result: {} });
-    expect(notebook.captures.size).toBe(0);
+  it('insert_cell with capture routes outputs; update_cell batches the end of a step', () => {
+    const insert = request(7, 'insert_cell', {
+      cell_id: 'ran-1',
+      after: ANCHOR,
+      cell_type: 'code',
+      source: 'x = 1',
+      capture: 'execute-1'
+    });
+    expect(dispatch(insert, notebook, ANCHOR)).toEqual({
+      reply_to: 7,
+      ok: true,
+      result: { cell_id: 'ran-1' }
+    });
+    expect(notebook.captures.get('ran-1')).toBe('execute-1');
+
+    // Then, in one request: update_cell releases, records, adds tags to the user's, captures.
+    notebook.cells[notebook.cells.findIndex(c => c.id === 'after')].metadata.tags = ['mine'];
+    const end = request(8, 'update_cell', {
+      cell_id: 'ran-1',
+      release: true,
+      execution_count: 3,
+      record: { run: { run_id: 'r-batch', status: 'running' }, replaces: null }
+    });
+    expect(dispatch(end, notebook, ANCHOR)).toEqual({ reply_to: 8, ok: true, result: {} });
+    expect(notebook.captures.has('ran-1')).toBe(false);
+    expect(notebook.metadata.runs).toContainEqual({ run_id: 'r-batch', status: 'running' });
+    const tagged = request(9, 'update_cell', {
+      cell_id: 'after',
+      add_tags: ['raises-exception', 'mine'],
+      capture: 'execute-2'
+    });
+    expect(dispatch(tagged, notebook, ANCHOR).ok).toBe(true);
+    const after = notebook.readCell('after');
+    expect(after.metadata.tags).toEqual(['mine', 'raises-exception']);
+    expect(notebook.captures.get('after')).toBe('execute-2');
+  });
+
+  it('update_cell keeps the record when the cell is gone, and says the cell is gone', () => {
+    const reply = dispatch(
+      request(10, 'update_cell', {
+        cell_id: 'deleted-by-user',
+        release: true,
+        record: { run: { run_id: 'r-kept', status: 'completed' }, replaces: null }
+      }),
+      notebook,
+      ANCHOR
+    );
+    expect(reply).toEqual({
+      reply_to: 10,
+      ok: false,
+      error: 'no cell with id deleted-by-user in the notebook'
+    });
+    expect(notebook.metadata.runs).toContainEqual({ run_id: 'r-kept', status: 'completed' });
+  });
+
+  it('no longer answers version 1 capture_outputs and release_outputs', () => {
+    for (const op of ['capture_outputs', 'release_outputs']) {
+      expect(dispatch(request(11, op, { cell_id: 'after' }), notebook, ANCHOR)).toEqual({
+        reply_to: 11,
+        ok: false,
+        error: `unknown op "${op}"`
+      });
+    }
   });
 });
 
@@ -427,9 +483,17 @@ describe('errors', () => {
     expect(fails(request(19, 'update_cell', { cell_id: 'after', outputs: [1] }))).toBe(
       'outputs must be a list of nbformat outputs'
     );
-    expect(fails(request(20, 'capture_outputs', { cell_id: 'after' }))).toBe(
-      'msg_id must be a non-empty string'
+    expect(fails(request(20, 'update_cell', { cell_id: 'after', add_tags: 'x' }))).toBe(
+      'add_tags must be a list of strings'
     );
+    expect(fails(request(21, 'update_cell', { cell_id: 'after', record: { run: {} } }))).toBe(
+      'record_run needs a run object with a string run_id'
+    );
+    expect(
+      fails(
+        request(22, 'insert_cell', { cell_id: 'n22', after: ANCHOR, cell_type: 'code', capture: 5 })
+      )
+    ).toBe('capture must be a string');
   });
 
   it('rejects a request id that is not an integer, echoing it', () => {
