@@ -264,7 +264,9 @@ class NotebookRecorder(NotebookReader):
         record = self._progress_record()
         if record is not None:
             changes["record"] = record
-        await self._call(self.bridge.update_cell(cell_id, **changes))
+        # Not waited for either: the next step's requests come after it, and its reply is
+        # read before them (:meth:`_settle`) or when the run ends.
+        self._post("update_cell", cell_id=cell_id, **changes)
         self._place.advance(cell_id)
 
     async def rejected(self, cell_id: str | None, step: Step) -> None:
