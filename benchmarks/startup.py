@@ -207,9 +207,10 @@ def _report(samples: dict[str, list[float]], config: Any, compared: bool) -> Mea
         "a run right after `%load_ext` waits for that import to end.",
         "Ours: execute request sent → first widget update carrying the reply's text received by "
         "the client (jupyter_client). It includes parsing the magic, the frontend handshake, "
-        "opening the widget view, the model call through litellm, and the widget's 50 ms "
-        "refresh interval for streamed text. It stops where a browser would start rendering: "
-        "measure 5 times the same thing on screen in JupyterLab (run → first token visible).",
+        "opening the widget view and the model call through litellm (the widget shows the "
+        "first streamed text at once, since 2026-12-04). It stops where a browser would "
+        "start rendering: measure 5 times the same thing on screen in JupyterLab "
+        "(run → first token visible).",
         "smolagents: agent built and `run(stream=True)` called → its rich console writes the "
         "first text to the terminal (rich's live display refreshes 4 times a second).",
     ]
