@@ -114,11 +114,8 @@ class NotebookBridge:
         source: str,
         metadata: dict[str, Any],
         cell_type: str = "code",
-        capture: str | None = None,
     ) -> str:
-        """Insert a cell with the id the caller chose (known even if the reply never comes);
-        with ``capture`` (an execute request's msg_id), its outputs go into the new cell."""
-        arguments: dict[str, Any] = {"capture": capture} if capture else {}
+        """Insert a cell with the id the caller chose (known even if the reply never comes)."""
         result = await self.request(
             "insert_cell",
             cell_id=cell_id,
@@ -126,7 +123,6 @@ class NotebookBridge:
             cell_type=cell_type,
             source=source,
             metadata=metadata,
-            **arguments,
         )
         return str(result.get("cell_id", cell_id))
 

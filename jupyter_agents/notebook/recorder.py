@@ -99,7 +99,7 @@ class NotebookRecorder(NotebookReader):
             await self._edit(self.bridge.delete_cell(cell_id))
         # Sent without waiting: the model call that comes next does not need its reply.
         mark = {"metadata": {METADATA_KEY: PromptMark(self.run.run_id).dump()}}
-        record = self._progress_record()
+        record = self._record_so_far()
         self._post(
             "update_cell", cell_id=self.anchor, **mark, **({"record": record} if record else {})
         )
@@ -112,7 +112,7 @@ class NotebookRecorder(NotebookReader):
         if self.progress is not None:
             await self.record(self.progress())
 
-    def _progress_record(self) -> dict[str, Any] | None:
+    def _record_so_far(self) -> dict[str, Any] | None:
         """The run's record so far, as ``update_cell`` carries it along (``record``)."""
         if not self._begun or self.progress is None:
             return None
@@ -261,7 +261,7 @@ class NotebookRecorder(NotebookReader):
         if self._releasing == cell_id:
             changes["release"] = True
             self._releasing = None
-        record = self._progress_record()
+        record = self._record_so_far()
         if record is not None:
             changes["record"] = record
         # Not waited for either: the next step's requests come after it, and its reply is
