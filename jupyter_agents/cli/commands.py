@@ -10,13 +10,13 @@ import argparse
 import copy
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import nbformat
 
 from ..core.records import METADATA_KEY, run_records
 from ..text.terminal_text import first_line, one_line
-from .execution import cell_label, execute_notebook, notebook_client
+from .execution import ExecutionEnd, cell_label, execute_notebook, notebook_client
 from .export import html_trace, strip_transcripts
 from .headless import approved_or_own, is_agent_step, recorded_status, was_cut_short
 from .inputs import UsageError, agent_cell_timeout, read_notebook, writable_path
@@ -25,13 +25,32 @@ from .replay_compare import Divergence, first_difference
 
 def run_command(args: argparse.Namespace) -> int:
     """Execute the notebook, agent cells included, and write it back (or to ``--output``)."""
+    check_rerun_trust(args)
+    nb = read_notebook(args.notebook)
+    out = writable_path(args.output or args.notebook)
+    end = run_notebook(nb, args)
+    nbformat.write(nb, out)
+    print(f"wrote {out}", file=sys.stderr)
+    return 1 if end.failed else 0
+
+
+def check_rerun_trust(args: argparse.Namespace) -> None:
+    """``--rerun`` runs what a model writes with nobody to approve it: only with a policy."""
     if args.rerun and args.approve not in ("auto", "risky"):
         raise UsageError(
             "--rerun asks a model again and runs what it writes with nobody to approve it; "
             "add --approve auto to allow that, or --approve risky to run only unflagged cells."
         )
-    nb = read_notebook(args.notebook)
-    out = writable_path(args.output or args.notebook)
+
+
+def run_notebook(
+    nb: nbformat.NotebookNode,
+    args: argparse.Namespace,
+    report: TextIO | None = None,
+    folder: str | None = None,
+) -> ExecutionEnd:
+    """What ``run`` does to ``nb`` in place (``batch`` runs each job through this too):
+    execute it with the command line's model, policy and limits, reporting on ``report``."""
     settings: dict[str, Any] = {"frontend_timeout": 0.1, "cell_timeout": agent_cell_timeout(args)}
     if args.model:
         settings["model"] = args.model
@@ -39,11 +58,9 @@ def run_command(args: argparse.Namespace) -> int:
         settings["approve"] = args.approve
     if args.rerun:
         settings["rerun"] = True
-    client = notebook_client(nb, args, settings)
-    failed = execute_notebook(client, args.notebook)
-    nbformat.write(nb, out)
-    print(f"wrote {out}", file=sys.stderr)
-    return 1 if failed else 0
+    progress = sys.stderr if report is None else report
+    client = notebook_client(nb, args, settings, progress=progress, folder=folder)
+    return execute_notebook(client, args.notebook, report)
 
 
 def replay_command(args: argparse.Namespace) -> int:
@@ -72,7 +89,7 @@ def replay_command(args: argparse.Namespace) -> int:
     for index, cell in skipped:
         status = "cut short" if was_cut_short(cell) else recorded_status(cell)
         print(f"  cell {index:>3} {cell_label(cell)}: NOT executed (recorded as {status})")
-    failed = execute_notebook(client, args.notebook)
+    failed = execute_notebook(client, args.notebook).failed
     divergences = compare(recorded, nb)
     if out is not None:
         nbformat.write(nb, out)

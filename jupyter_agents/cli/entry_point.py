@@ -1,10 +1,12 @@
-"""``jupyter agents run | replay | export``: agent notebooks from the terminal.
+"""``jupyter agents run | replay | batch | export``: agent notebooks from the terminal.
 
 - ``run`` executes a notebook headlessly; agent and crew cells write their steps into it as
   they would in JupyterLab. Cells whose recorded run is present replay it (no model call)
   unless ``--rerun``, which asks the model again and so needs ``--approve auto``.
 - ``replay`` re-executes without any model (offline), then compares each agent cell's new
   outputs with the recorded ones and exits 1 on any divergence.
+- ``batch`` runs notebooks over many parameter sets on Dask, each job a ``run``
+  (:mod:`jupyter_agents.cli.batch`).
 - ``export`` writes a copy without transcripts, or an HTML trace of the runs.
 
 This module reads the command line; the commands' bodies are in
@@ -19,6 +21,7 @@ import sys
 
 from .._version import __version__
 from ..text.terminal_text import one_line
+from .batch_command import batch_command
 from .commands import export_command, replay_command, run_command
 from .inputs import HEADLESS_AGENT_CELL_TIMEOUT, HEADLESS_CELL_TIMEOUT, UsageError
 
@@ -47,16 +50,6 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="execute a notebook, agent cells included")
     run.add_argument("notebook")
     run.add_argument("-o", "--output", help="write here (default: overwrite the notebook)")
-    run.add_argument("--model", help="litellm model string for every agent cell")
-    run.add_argument(
-        "--approve",
-        choices=["auto", "risky"],
-        help="auto: run every agent cell unreviewed; risky (the safe autopilot): run cells the "
-        "risk review did not flag, refuse flagged ones and tell the model why",
-    )
-    run.add_argument(
-        "--rerun", action="store_true", help="ask the model again even where a run is recorded"
-    )
     run.set_defaults(handler=run_command)
 
     replay = commands.add_parser(
@@ -66,7 +59,45 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("-o", "--output", help="also write the re-executed notebook here")
     replay.set_defaults(handler=replay_command)
 
-    for sub in (run, replay):
+    batch = commands.add_parser(
+        "batch", help="run notebooks over many parameter sets on Dask (jupyter-agents[batch])"
+    )
+    batch.add_argument("notebooks", nargs="+", metavar="NOTEBOOK")
+    batch.add_argument(
+        "--params",
+        help="parameter sets: a YAML list of mappings, a YAML mapping of lists (their grid) or "
+        "a CSV with a header row; injected after each notebook's cell tagged 'parameters'",
+    )
+    batch.add_argument("-o", "--output", required=True, help="folder for the outputs and summary")
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers", type=int, help="local worker processes (default: the number of cores)"
+    )
+    where.add_argument("--scheduler", help="run on this Dask cluster instead (tcp://HOST:8786)")
+    batch.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="runs more for a job whose kernel or worker died (default 1)",
+    )
+    batch.add_argument(
+        "--force", action="store_true", help="rerun jobs an earlier batch into -o finished"
+    )
+    batch.set_defaults(handler=batch_command)
+
+    for sub in (run, batch):
+        sub.add_argument("--model", help="litellm model string for every agent cell")
+        sub.add_argument(
+            "--approve",
+            choices=["auto", "risky"],
+            help="auto: run every agent cell unreviewed; risky (the safe autopilot): run cells "
+            "the risk review did not flag, refuse flagged ones and tell the model why",
+        )
+        sub.add_argument(
+            "--rerun", action="store_true", help="ask the model again even where a run is recorded"
+        )
+
+    for sub in (run, replay, batch):
         sub.add_argument(
             "--timeout",
             type=float,

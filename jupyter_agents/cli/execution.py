@@ -10,10 +10,12 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import nbformat
+from nbclient.exceptions import DeadKernelError
 
 from ..core.records import PromptMark, StepProvenance, cell_record
 from ..text.terminal_text import first_line, one_line
@@ -26,18 +28,22 @@ def notebook_client(
     args: argparse.Namespace,
     settings: dict[str, Any],
     should_run: Any = None,
+    progress: TextIO | None = sys.stderr,
+    folder: str | None = None,
 ) -> AgentNotebookClient:
-    """The client that executes ``nb`` with the command line's kernel and time limits."""
+    """The client that executes ``nb`` with the command line's kernel and time limits, in
+    ``folder`` (default: the notebook's), printing its progress on ``progress``."""
     timeout = user_cell_timeout(args)
     return AgentNotebookClient(
         nb,
         settings=settings,
         should_run=should_run,
+        progress=progress,
         timeout=timeout,
         timeout_func=nbclient_timeout_func(timeout),
         allow_errors=True,
         kernel_name=args.kernel or nb.metadata.get("kernelspec", {}).get("name", "python3"),
-        resources={"metadata": {"path": str(Path(args.notebook).resolve().parent)}},
+        resources={"metadata": {"path": folder or str(Path(args.notebook).resolve().parent)}},
     )
 
 
@@ -58,23 +64,45 @@ def nbclient_timeout_func(timeout: float) -> Any:
     return limit
 
 
-def execute_notebook(client: AgentNotebookClient, path: str) -> bool:
-    """Run the notebook; True if a cell failed (the failure is reported, nothing is lost)."""
+@dataclass(frozen=True)
+class ExecutionEnd:
+    """How executing a notebook ended: what ``run`` reports and ``batch`` summarises."""
+
+    #: A cell of the user's failed, or execution stopped early (nothing ran after it).
+    failed: bool
+    #: What stopped execution early (a dead kernel, a timeout, Ctrl-C); None if it finished.
+    stopped: BaseException | None = None
+    #: The first problem, in one line ("" when nothing failed).
+    problem: str = ""
+    #: The kernel died under the notebook, not killed for a time limit or by Ctrl-C: another
+    #: attempt may succeed (``batch --retries``).
+    kernel_died: bool = False
+
+
+def execute_notebook(
+    client: AgentNotebookClient, path: str, report: TextIO | None = None
+) -> ExecutionEnd:
+    """Run the notebook and report on ``report`` (stderr) how it went; nothing is lost."""
+    report = sys.stderr if report is None else report
     stopped: BaseException | None = None
     try:
         client.execute()
     except (Exception, KeyboardInterrupt) as error:  # timeouts, a dead kernel, Ctrl-C
         stopped = error
     if stopped is not None:  # keep what ran, and say why it ended
-        _report_stop(client, path, stopped)
-        return True
-    return _report_errors(client)
+        died = isinstance(stopped, DeadKernelError)
+        died = died and not (client.killed_because or client.stopped_by_signal)
+        return ExecutionEnd(True, stopped, _report_stop(client, path, stopped, report), died)
+    return _report_errors(client, report)
 
 
-def _report_stop(client: AgentNotebookClient, path: str, stopped: BaseException) -> None:
+def _report_stop(
+    client: AgentNotebookClient, path: str, stopped: BaseException, report: TextIO
+) -> str:
     """Say why execution stopped early, and record the agent run it cut short as interrupted."""
     if client.stopped_by_signal:
-        print(f"execution of {path} stopped by Ctrl-C (or SIGTERM).", file=sys.stderr)
+        message = "stopped by Ctrl-C (or SIGTERM)"
+        print(f"execution of {path} {message}.", file=report)
         reason = "the run was stopped with Ctrl-C"
     else:
         message = one_line(f"{type(stopped).__name__}: {stopped}".rstrip(": "), 400)
@@ -82,14 +110,15 @@ def _report_stop(client: AgentNotebookClient, path: str, stopped: BaseException)
             message = client.killed_because
         elif client.where:
             message = f"{client.where}: {message} (did a cell shut the kernel down?)"
-        print(f"execution of {path} stopped: {message}", file=sys.stderr)
+        print(f"execution of {path} stopped: {message}", file=report)
         reason = f"the kernel stopped during the run ({type(stopped).__name__})"
     if end_unfinished_runs(client.nb, reason):
-        print("the agent run that was going is recorded as interrupted", file=sys.stderr)
+        print("the agent run that was going is recorded as interrupted", file=report)
+    return message
 
 
-def _report_errors(client: AgentNotebookClient) -> bool:
-    """List the cells that failed; True if one of the user's own cells did."""
+def _report_errors(client: AgentNotebookClient, report: TextIO) -> ExecutionEnd:
+    """List the cells that failed; failed if one of the user's own cells did."""
     errors = {
         index: error
         for index, cell in enumerate(client.nb.cells)
@@ -98,17 +127,17 @@ def _report_errors(client: AgentNotebookClient) -> bool:
         if error is not None
     }
     if errors:
-        print(f"cells with errors: {', '.join(map(str, errors))}", file=sys.stderr)
+        print(f"cells with errors: {', '.join(map(str, errors))}", file=report)
     # An agent step's error is part of its run (the model saw it); any other cell's is not.
-    failed = False
+    problem = ""
     for index, error in errors.items():
         cell = client.nb.cells[index]
         if is_agent_step(cell):
-            print(f"  cell {index} ({cell_label(cell)}, part of its run): {error}", file=sys.stderr)
+            print(f"  cell {index} ({cell_label(cell)}, part of its run): {error}", file=report)
         else:
-            failed = True
-            print(f"  cell {index}: {error}", file=sys.stderr)
-    return failed
+            problem = problem or f"cell {index}: {error}"
+            print(f"  cell {index}: {error}", file=report)
+    return ExecutionEnd(bool(problem), None, problem)
 
 
 def _first_error(cell: nbformat.NotebookNode) -> str | None:

@@ -1,0 +1,245 @@
+"""Running a batch's jobs on Dask: submit, retry, write each output as it arrives, summarise.
+
+Dask distributed schedules the jobs (a :class:`~distributed.LocalCluster` of worker processes
+by default, or any cluster by its scheduler's address); this module only decides what a
+finished, failed or lost job means. A job whose kernel died, or whose worker died under it,
+is submitted again, preferably to another worker, up to ``retries`` times. Outputs and the
+summary are written by this process as jobs finish, so Ctrl-C, or a worker killed, loses
+nothing that finished.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import nbformat
+
+from ...text.terminal_text import first_line, one_line
+from . import summary
+from .job_run import JobOutcome, JobRequest, run_job
+from .jobs import Job
+from .progress import BatchProgress
+from .summary import CANCELLED, DONE, FAILED, SKIPPED, JobRow, job_row
+
+
+class SchedulerUnreachable(ConnectionError):
+    """``--scheduler`` names no Dask scheduler that answers."""
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Where jobs run: ``scheduler`` (an address) or a new local cluster of ``workers``."""
+
+    workers: int = 1
+    scheduler: str | None = None
+
+
+@dataclass
+class _Attempt:
+    job: Job
+    request: JobRequest
+    number: int = 1
+
+
+class BatchRun:
+    """One batch: the jobs to run now, the ones finished earlier, and the rows so far."""
+
+    def __init__(
+        self, jobs: list[Job], outdir: Path, retries: int, stream: TextIO, force: bool = False
+    ) -> None:
+        self.outdir = outdir
+        self.retries = retries
+        self.stream = stream
+        self.rows: dict[Path, JobRow] = {}
+        self._started = time.monotonic()
+        self.pending = [job for job in jobs if force or not job.is_complete()]
+        earlier = _earlier_rows(outdir)
+        for job in jobs:
+            if job not in self.pending:
+                self.rows[job.output] = earlier.get(job.output) or _row_from_output(job)
+        self.order = [job.output for job in jobs]
+
+    def run(self, requests: dict[Path, JobRequest], cluster: Cluster) -> int:
+        """Run the pending jobs; 0 if all succeeded, 1 if one failed, 130 on Ctrl-C."""
+        progress = BatchProgress(len(self.order), self.stream, skipped=len(self.rows))
+        try:
+            with _dask_client(cluster) as client:
+                self._announce(cluster)
+                self._run_on(client, requests, progress)
+        except KeyboardInterrupt:
+            progress.end()
+            for output in self.order:
+                if output not in self.rows:
+                    job = next(job for job in self.pending if job.output == output)
+                    self.rows[output] = job_row(job, CANCELLED, None, error="cancelled by Ctrl-C")
+            total = self._write_summary()
+            print(f"batch stopped by Ctrl-C; kept what finished: {summary.totals_line(total)}",
+                  file=self.stream)  # fmt: skip
+            return 130
+        progress.end()
+        total = self._write_summary()
+        print(summary.totals_line(total), file=self.stream)
+        print(f"wrote {self.outdir / 'summary.csv'} and summary.json", file=self.stream)
+        return 1 if total[FAILED] else 0
+
+    def _announce(self, cluster: Cluster) -> None:
+        where = cluster.scheduler or f"{cluster.workers} local worker process(es)"
+        earlier = len(self.order) - len(self.pending)
+        kept = f"; {earlier} finished earlier and kept (--force reruns them)" if earlier else ""
+        print(f"batch: {len(self.pending)} job(s) to run on {where}{kept}", file=self.stream)
+
+    def _run_on(self, client: Any, requests: dict[Path, JobRequest], progress: Any) -> None:
+        from distributed import wait
+
+        attempts: dict[Any, _Attempt] = {}
+        for job in self.pending:
+            attempt = _Attempt(job, requests[job.output])
+            attempts[self._submit(client, attempt, avoid=None)] = attempt
+        finished = failed = 0
+        while attempts:
+            progress.show(finished, _running(client, attempts), failed)
+            try:
+                done, _ = wait(list(attempts), timeout=1.0, return_when="FIRST_COMPLETED")
+            except TimeoutError:  # none finished this second: show the progress again
+                continue
+            for future in done:
+                attempt = attempts.pop(future)
+                again = self._settle(future, attempt)
+                if again is not None:
+                    attempts[self._submit(client, attempt, avoid=again)] = attempt
+                    continue
+                finished += 1
+                failed += self.rows[attempt.job.output].status == FAILED
+                self._write_summary()
+        progress.show(finished, 0, failed)
+
+    def _submit(self, client: Any, attempt: _Attempt, avoid: str | None) -> Any:
+        """Submit ``attempt``; a retry goes to another worker than ``avoid`` where there is one."""
+        others = [address for address in client.scheduler_info()["workers"] if address != avoid]
+        where = {"workers": others, "allow_other_workers": True} if avoid and others else {}
+        return client.submit(
+            run_job,
+            attempt.request,
+            key=f"{attempt.job.name}-attempt-{attempt.number}",
+            pure=False,
+            **where,
+        )
+
+    def _settle(self, future: Any, attempt: _Attempt) -> str | None:
+        """Record a finished attempt; return the worker to avoid if it should run again."""
+        job = attempt.job
+        if future.status == "error":
+            error = future.exception()
+            problem = f"{_worker_lost(error)}: {one_line(error, 300)}".rstrip(": ")
+            if attempt.number <= self.retries:
+                attempt.number += 1
+                return getattr(getattr(error, "last_worker", None), "address", "") or "?"
+            self.rows[job.output] = job_row(
+                job, FAILED, None, attempts=attempt.number, error=problem
+            )
+            return None
+        outcome: JobOutcome = future.result()
+        if outcome.kernel_died and attempt.number <= self.retries:
+            attempt.number += 1
+            return outcome.worker
+        self._keep(job, outcome, attempt.number)
+        return None
+
+    def _keep(self, job: Job, outcome: JobOutcome, attempts: int) -> None:
+        """Write the job's executed notebook (``.failed.ipynb`` if it failed), log and row."""
+        nb = nbformat.reads(outcome.notebook_text, as_version=4)
+        status = FAILED if outcome.failed else DONE
+        output = job.failed_output if outcome.failed else job.output
+        job.failed_output.unlink(missing_ok=True)
+        summary.write_atomically(output, outcome.notebook_text)
+        logs = self.outdir / "logs"
+        logs.mkdir(exist_ok=True)
+        summary.write_atomically(logs / f"{job.name}.log", outcome.log)
+        self.rows[job.output] = job_row(
+            job, status, nb, seconds=round(outcome.seconds, 2), worker=outcome.worker,
+            attempts=attempts, error=first_line(outcome.problem, 300) if outcome.problem else "",
+            output=output.name,
+        )  # fmt: skip
+
+    def _write_summary(self) -> dict[str, Any]:
+        rows = [self.rows[output] for output in self.order if output in self.rows]
+        total = summary.totals(rows, time.monotonic() - self._started)
+        summary.write_summary(self.outdir, rows, total)
+        return total
+
+
+def _running(client: Any, attempts: dict[Any, _Attempt]) -> int:
+    """How many of the batch's jobs a worker is running now (a worker may hold more than it
+    has threads for: those wait)."""
+    keys = {future.key for future in attempts}
+    processing = client.processing()
+    threads = client.nthreads()
+    return sum(
+        min(sum(key in keys for key in tasks), threads.get(worker, 1))
+        for worker, tasks in processing.items()
+    )
+
+
+def _worker_lost(error: BaseException) -> str:
+    return "its worker died" if type(error).__name__ == "KilledWorker" else "the job failed"
+
+
+def _earlier_rows(outdir: Path) -> dict[Path, JobRow]:
+    """Rows of the jobs an earlier batch into ``outdir`` finished, from its summary.json."""
+    try:
+        document = json.loads((outdir / "summary.json").read_text(encoding="utf-8"))
+        rows = [JobRow(**entry) for entry in document.get("jobs", [])]
+    except (OSError, ValueError, TypeError):
+        rows = []
+    return {
+        outdir / row.output: JobRow(**{**row.__dict__, "status": SKIPPED})
+        for row in rows
+        if row.status in (DONE, SKIPPED) and row.output
+    }
+
+
+def _row_from_output(job: Job) -> JobRow:
+    try:
+        nb = nbformat.read(job.output, as_version=4)
+    except Exception as error:  # noqa: BLE001 - one line in the summary, the batch goes on
+        return job_row(job, SKIPPED, None, error=f"cannot read its output: {one_line(error)}")
+    return job_row(job, SKIPPED, nb, output=job.output.name)
+
+
+@contextmanager
+def _dask_client(cluster: Cluster) -> Iterator[Any]:
+    """A Dask client of a new local cluster, or of the scheduler at ``cluster.scheduler``."""
+    import dask
+    from distributed import Client, LocalCluster
+
+    if cluster.scheduler:
+        try:
+            client = Client(cluster.scheduler, timeout="10s")
+        except (OSError, TimeoutError) as error:
+            raise SchedulerUnreachable(
+                f"no Dask scheduler answers at {cluster.scheduler} ({one_line(error, 200)}); "
+                "start one (`dask scheduler`, then `dask worker ADDRESS`) or drop --scheduler "
+                "to run on this machine."
+            ) from None
+        with client:
+            yield client
+        return
+    # A worker that dies under a job: tell us at once (we retry, and count it), rather than
+    # the scheduler retrying silently.
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        local = LocalCluster(
+            n_workers=cluster.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+    with local, Client(local) as client:
+        yield client
