@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
-MEASURES = ("overhead", "execution", "context", "startup", "browser", "undo")
+MEASURES = ("overhead", "execution", "context", "startup", "browser", "undo", "batch")
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,11 @@ class Config:
     #: Size of the DataFrame the undo measure's cells read or change, and its repetitions.
     undo_frame_mb: int = 100
     undo_repeats: int = 5
+    #: Jobs of the batch measure, the local worker counts it tries (the first is the
+    #: baseline of the speed-up), and how long its scripted model takes to answer.
+    batch_jobs: int = 12
+    batch_workers: tuple[int, ...] = (1, 2, 4)
+    batch_model_delay: float = 1.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -95,6 +100,9 @@ PRESETS = {
         browser_tokens=2,
         undo_frame_mb=1,
         undo_repeats=1,
+        batch_jobs=2,
+        batch_workers=(1, 2),
+        batch_model_delay=0.1,
     ),
 }
 

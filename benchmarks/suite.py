@@ -30,6 +30,7 @@ MODULES = {
     "startup": "benchmarks.startup",
     "browser": "benchmarks.browser_latency",
     "undo": "benchmarks.undo_cost",
+    "batch": "benchmarks.batch_throughput",
 }
 
 

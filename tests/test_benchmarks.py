@@ -28,7 +28,7 @@ import pytest
 pytestmark = [pytest.mark.kernel, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parent.parent
-MEASURES = ["overhead", "execution", "context", "startup", "browser", "undo"]
+MEASURES = ["overhead", "execution", "context", "startup", "browser", "undo", "batch"]
 HAS_SMOLAGENTS = importlib.util.find_spec("smolagents") is not None
 
 
@@ -217,6 +217,17 @@ def check_undo(data: dict[str, Any], config: dict[str, Any]) -> None:
         number(data[cell]["undo_cost"], f"{cell} cost")
 
 
+def check_batch(data: dict[str, Any], config: dict[str, Any]) -> None:
+    assert data["jobs"] == config["batch_jobs"]
+    assert sorted(data["workers"]) == sorted(str(n) for n in config["batch_workers"])
+    for measured in data["workers"].values():
+        assert number(measured["seconds"], "batch seconds") > 0
+        assert number(measured["jobs_per_minute"], "jobs per minute") > 0
+        number(measured["speedup"], "speed-up")
+    assert number(data["plain_loop_seconds"], "plain loop") > 0
+    number(data["engine_cost_per_job"], "engine cost per job")
+
+
 def test_tiny_suite_produces_every_number(suite_runs: dict[str, SuiteRun]) -> None:
     document, markdown = suite_runs["all"].results()
     check_header(document, markdown, MEASURES)
@@ -228,6 +239,7 @@ def test_tiny_suite_produces_every_number(suite_runs: dict[str, SuiteRun]) -> No
     check_startup(data["startup"], config, HAS_SMOLAGENTS)
     check_browser(data["browser"], config)
     check_undo(data["undo"], config)
+    check_batch(data["batch"], config)
     if HAS_SMOLAGENTS:
         # every cell of every table has its number: no comparison left out
         assert "n/a" not in markdown

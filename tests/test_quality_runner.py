@@ -118,3 +118,27 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_runs_go_to_a_dask_cluster_with_workers(
+    model_env: ScriptedLLMServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--workers 2``: the runs are tasks on a real LocalCluster (the engine of ``jupyter
+    agents batch``), each graded and stored as it finishes."""
+    task = next(t for t in load_tasks() if t.id == TASK)
+    (name,) = task.expected
+    computed = (
+        "import pandas as pd\n"
+        "scores = pd.read_csv('students.csv')['math_score'].dropna()\n"
+        f"final_answer(f'@{name}[{{scores.mean():.2f}}]')"
+    )
+    model_env.script(code(computed), code(computed))
+    out = tmp_path / "results"
+    args = ["--model", "openai/scripted", "--tasks", TASK, "--systems", "ours", "--repeats", "2"]
+    assert main([*args, "--out", str(out), "--max-steps", "3", "--workers", "2"]) == 0
+    progress = capsys.readouterr().out
+    assert "2 run(s) submitted to tcp://127.0.0.1:" in progress
+    assert progress.count(": correct; ended completed") == 2
+    stored = [json.loads(line) for line in (out / "quality-runs.jsonl").read_text().splitlines()]
+    assert sorted(run["repeat"] for run in stored) == [1, 2]
+    assert all(run["correct"] for run in stored)

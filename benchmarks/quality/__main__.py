@@ -43,6 +43,13 @@ def parse(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--run-timeout", type=float, default=1800, help="seconds per run")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="results folder")
     parser.add_argument("--fresh", action="store_true", help="forget earlier runs in --out")
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument(
+        "--workers",
+        type=int,
+        help="run N at a time on a local Dask cluster (jupyter agents batch's engine)",
+    )
+    where.add_argument("--scheduler", help="run on this Dask cluster (tcp://HOST:8786)")
     parser.add_argument("--list", action="store_true", help="list the tasks and exit")
     parser.add_argument(
         "--report", action="store_true", help="write the report from the runs in --out; run none"
@@ -81,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         records = finished_runs(tasks, systems, store)
         header["Runs"] = f"{len(records)} of {len(tasks) * args.repeats * len(systems)} finished"
     else:
-        records = run_all(tasks, systems, args.repeats, settings, store)
+        records = run_all(tasks, systems, args.repeats, settings, store, _cluster(args))
     md, js = write(store.folder, records, header, systems)
     print(f"wrote {md}\nwrote {js}")
     return 0
@@ -97,16 +104,32 @@ def _systems(text: str) -> list[str]:
     return systems
 
 
+def _cluster(args: argparse.Namespace) -> object | None:
+    """Where runs go with ``--workers``/``--scheduler``; None: one by one, in this process."""
+    if args.workers is None and not args.scheduler:
+        return None
+    from jupyter_agents.cli.batch import Cluster
+
+    return Cluster(workers=args.workers or 1, scheduler=args.scheduler)
+
+
 def run_all(
-    tasks: list[Task], systems: list[str], repeats: int, settings: RunSettings, store: RunStore
+    tasks: list[Task],
+    systems: list[str],
+    repeats: int,
+    settings: RunSettings,
+    store: RunStore,
+    cluster: object | None = None,
 ) -> list[RunRecord]:
-    """Every (task, repeat, system) not already in the store, with a line of progress each."""
+    """Every (task, repeat, system) not already in the store, with a line of progress each;
+    on a Dask cluster when ``cluster`` is given."""
     records = finished_runs(tasks, systems, store)
     done = {record.key() for record in records}
     total = len(tasks) * repeats * len(systems)
     logs = store.folder / "quality-runs"
     logs.mkdir(exist_ok=True)
     count = 0
+    planned: list[tuple[Task, str, int, str]] = []
     for number, task in enumerate(tasks, start=1):
         for repeat in range(1, repeats + 1):
             for system in systems:
@@ -116,12 +139,19 @@ def run_all(
                 if (task.id, system, repeat) in done:
                     print(f"{label}: done earlier, skipped", flush=True)
                     continue
+                if cluster is not None:
+                    planned.append((task, system, repeat, label))
+                    continue
                 print(f"{label}: running...", flush=True)
                 keep = logs / f"{task.id}-{system}-r{repeat}"
                 record = run_one(task, system, repeat, settings, keep)
                 store.append(record)
                 records.append(record)
                 print(f"{label}: {_line(record)}", flush=True)
+    if planned:
+        from .on_dask import run_on_dask
+
+        records += run_on_dask(planned, settings, store, logs, cluster, run_one, _line)
     return records
 
 

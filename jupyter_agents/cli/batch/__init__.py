@@ -5,7 +5,7 @@ kernel of its own; outputs and a summary are written as jobs finish. Needs the `
 extra (``pip install 'jupyter-agents[batch]'``): Dask and papermill are imported only here.
 """
 
-from .engine import BatchRun, Cluster, SchedulerUnreachable
+from .engine import BatchRun, Cluster, SchedulerUnreachable, dask_client
 from .job_run import JobOutcome, JobRequest, RunOptions, prepare, run_job
 from .jobs import Job, plan_jobs, slug
 from .parameter_sets import ParameterError, check_notebook_takes, read_parameter_sets
@@ -22,6 +22,7 @@ __all__ = [
     "RunOptions",
     "SchedulerUnreachable",
     "check_notebook_takes",
+    "dask_client",
     "job_row",
     "plan_jobs",
     "prepare",

@@ -70,7 +70,7 @@ class BatchRun:
         """Run the pending jobs; 0 if all succeeded, 1 if one failed, 130 on Ctrl-C."""
         progress = BatchProgress(len(self.order), self.stream, skipped=len(self.rows))
         try:
-            with _dask_client(cluster) as client:
+            with dask_client(cluster) as client:
                 self._announce(cluster)
                 self._run_on(client, requests, progress)
         except KeyboardInterrupt:
@@ -214,8 +214,9 @@ def _row_from_output(job: Job) -> JobRow:
 
 
 @contextmanager
-def _dask_client(cluster: Cluster) -> Iterator[Any]:
-    """A Dask client of a new local cluster, or of the scheduler at ``cluster.scheduler``."""
+def dask_client(cluster: Cluster) -> Iterator[Any]:
+    """A Dask client of a new local cluster, or of the scheduler at ``cluster.scheduler``
+    (also what ``python -m benchmarks.quality --workers/--scheduler`` runs its tasks on)."""
     import dask
     from distributed import Client, LocalCluster
 
