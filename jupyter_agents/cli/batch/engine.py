@@ -243,4 +243,7 @@ def dask_client(cluster: Cluster) -> Iterator[Any]:
             silence_logs=logging.ERROR,
         )
     with local, Client(local) as client:
+        from .worker_plugin import IgnoreCtrlC
+
+        client.register_plugin(IgnoreCtrlC(), name="jupyter-agents-ignore-ctrl-c")
         yield client
