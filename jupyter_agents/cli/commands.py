@@ -48,9 +48,11 @@ def run_notebook(
     args: argparse.Namespace,
     report: TextIO | None = None,
     folder: str | None = None,
+    kernel_stderr: TextIO | None = None,
 ) -> ExecutionEnd:
     """What ``run`` does to ``nb`` in place (``batch`` runs each job through this too):
-    execute it with the command line's model, policy and limits, reporting on ``report``."""
+    execute it with the command line's model, policy and limits, reporting on ``report``
+    (and the kernel's own stderr on ``kernel_stderr``, a file, where given)."""
     settings: dict[str, Any] = {"frontend_timeout": 0.1, "cell_timeout": agent_cell_timeout(args)}
     if args.model:
         settings["model"] = args.model
@@ -60,7 +62,7 @@ def run_notebook(
         settings["rerun"] = True
     progress = sys.stderr if report is None else report
     client = notebook_client(nb, args, settings, progress=progress, folder=folder)
-    return execute_notebook(client, args.notebook, report)
+    return execute_notebook(client, args.notebook, report, kernel_stderr)
 
 
 def replay_command(args: argparse.Namespace) -> int:

@@ -80,13 +80,17 @@ class ExecutionEnd:
 
 
 def execute_notebook(
-    client: AgentNotebookClient, path: str, report: TextIO | None = None
+    client: AgentNotebookClient,
+    path: str,
+    report: TextIO | None = None,
+    kernel_stderr: TextIO | None = None,
 ) -> ExecutionEnd:
-    """Run the notebook and report on ``report`` (stderr) how it went; nothing is lost."""
+    """Run the notebook and report on ``report`` (stderr) how it went; nothing is lost.
+    The kernel's own stderr goes to ``kernel_stderr`` (a file) where given, else to ours."""
     report = sys.stderr if report is None else report
     stopped: BaseException | None = None
     try:
-        client.execute()
+        client.execute(**({} if kernel_stderr is None else {"stderr": kernel_stderr}))
     except (Exception, KeyboardInterrupt) as error:  # timeouts, a dead kernel, Ctrl-C
         stopped = error
     if stopped is not None:  # keep what ran, and say why it ended

@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -86,8 +86,11 @@ class LabServer:
             self.process.kill()
 
 
-def start_lab(home: Path, env: dict[str, str], app: str = "jupyterlab") -> LabServer:
-    """Start JupyterLab (``app="jupyterlab"``) or Notebook 7 (``app="notebook"``)."""
+def start_lab(
+    home: Path, env: dict[str, str], app: str = "jupyterlab", extra_args: Sequence[str] = ()
+) -> LabServer:
+    """Start JupyterLab (``app="jupyterlab"``) or Notebook 7 (``app="notebook"``), with
+    ``extra_args`` appended to its command line (e.g. ``--GatewayClient.url=...``)."""
     root = home / "root"
     root.mkdir(parents=True, exist_ok=True)
     settings = home / "lab-settings" / "@jupyterlab" / "apputils-extension"
@@ -121,6 +124,7 @@ def start_lab(home: Path, env: dict[str, str], app: str = "jupyterlab") -> LabSe
         command.append("--LabApp.news_url=")
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         command.append("--allow-root")  # CI machines run as root
+    command.extend(extra_args)
     with log.open("wb") as output:
         process = subprocess.Popen(command, env=server_env, stdout=output, stderr=subprocess.STDOUT)
     server = LabServer(root, port, token, process, log, app)
@@ -144,9 +148,11 @@ def launch_browser(playwright: Any) -> Any:
 
 
 @contextmanager
-def running_lab(home: Path, env: dict[str, str], app: str = "jupyterlab") -> Iterator[LabServer]:
+def running_lab(
+    home: Path, env: dict[str, str], app: str = "jupyterlab", extra_args: Sequence[str] = ()
+) -> Iterator[LabServer]:
     """A JupyterLab (or Notebook 7) server for the block, stopped afterwards."""
-    server = start_lab(home, env, app=app)
+    server = start_lab(home, env, app=app, extra_args=extra_args)
     try:
         yield server
     finally:

@@ -104,8 +104,17 @@ def run_job(request: JobRequest) -> JobOutcome:
         kernel=options.kernel,
     )
     log = io.StringIO()
-    with _working_folder(Path(request.notebook_path).parent) as folder:
-        end = run_notebook(nb, args, report=log, folder=folder)
+    # The kernel's stderr (its warnings, a crash) goes to the job's log, not the terminal,
+    # where the batch's progress is.
+    with (
+        _working_folder(Path(request.notebook_path).parent) as folder,
+        tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as kernel_stderr,
+    ):
+        end = run_notebook(nb, args, report=log, folder=folder, kernel_stderr=kernel_stderr)
+        kernel_stderr.seek(0)
+        said = kernel_stderr.read()
+    if said.strip():
+        log.write(f"\n--- the kernel's stderr ---\n{said}")
     return JobOutcome(
         notebook_text=nbformat.writes(nb),
         failed=end.failed,
