@@ -44,7 +44,14 @@ def reply(markers: Path, sleep: float = 0.0) -> str:
 def agent_notebook(path: Path) -> None:
     parameters = new_code_cell("n = 0\nlabel = 'default'")
     parameters.metadata["tags"] = ["parameters"]
-    cells = [parameters, "%load_ext jupyter_agents", "%agent Multiply n by ten and answer it"]
+    # The last cell tells whether the run imported jsonschema: its import costs a fresh
+    # kernel seconds of CPU, which every job would pay (records are checked without it).
+    cells = [
+        parameters,
+        "%load_ext jupyter_agents",
+        "%agent Multiply n by ten and answer it",
+        "import sys\nprint('jsonschema imported:', 'jsonschema' in sys.modules)",
+    ]
     nbformat.write(python_notebook(cells), path)
 
 
@@ -171,6 +178,8 @@ def test_two_notebooks_by_three_parameter_sets_then_a_resume(
         assert nb.metadata["papermill"]["parameters"] == {"n": n}
         steps = [c for c in nb.cells if "step" in c.metadata.get("jupyter_agents", {})]
         assert len(steps) == 1 and "final_answer(n * 10)" in steps[0].source
+        last = "".join(output.get("text", "") for output in nb.cells[-1].outputs)
+        assert last == "jsonschema imported: False\n", (name, nb.cells[-1].outputs)
         assert steps[0].metadata["jupyter_agents"]["status"] == "auto"
     rows = summary_rows(outdir)
     jobs, total = rows[:-1], rows[-1]
