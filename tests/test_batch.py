@@ -240,6 +240,43 @@ def test_a_killed_worker_s_job_runs_again_on_another(
     _no_kernel_left(markers, victim)
 
 
+@pytest.mark.kernel
+def test_a_job_whose_kernel_dies_runs_again(
+    script: ScriptedLLMServer, workdir: Path, env: dict[str, str]
+) -> None:
+    """The first attempt's kernel kills itself mid-step; the retry's runs to the answer."""
+    marker = workdir / "markers" / "died-once"
+    dies_once = code(
+        "import os, pathlib, signal\n"
+        f"marker = pathlib.Path({str(marker)!r})\n"
+        "if not marker.exists():\n"
+        "    marker.touch()\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+        "final_answer(n * 10)"
+    )
+    script.script(dies_once, dies_once)
+    (workdir / "one.yaml").write_text("- {n: 4}\n")
+    result = batch("alpha.ipynb", "--params", "one.yaml", "-o", "out", *MODEL, env=env, cwd=workdir)
+    assert result.returncode == 0, result.stderr
+    (row,) = summary_rows(workdir / "out")[:-1]
+    assert (row["status"], row["attempts"], json.loads(row["answers"])) == ("done", "2", [40])
+    assert marker.exists() and len(script.requests) == 2
+
+    # With no retries left, the same death is a failed job, in one line, and exit status 1.
+    marker.unlink()
+    script.script(dies_once)
+    again = batch(
+        "alpha.ipynb", "--params", "one.yaml", "-o", "out", "--retries", "0", "--force", *MODEL,
+        env=env, cwd=workdir,
+    )  # fmt: skip
+    assert again.returncode == 1, again.stderr
+    (row,) = summary_rows(workdir / "out")[:-1]
+    assert (row["status"], row["attempts"]) == ("failed", "1")
+    assert "DeadKernelError" in row["error"] and "\n" not in row["error"]
+    assert (workdir / "out" / "alpha-n=4.failed.ipynb").exists()
+    assert not (workdir / "out" / "alpha-n=4.ipynb").exists()
+
+
 def _no_kernel_left(markers: Path, killed: int) -> None:
     """Kernels of the killed worker notice their parent is gone and exit (ipykernel's parent
     poller); nothing of the batch keeps running."""

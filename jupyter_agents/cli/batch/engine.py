@@ -157,8 +157,10 @@ class BatchRun:
         nb = nbformat.reads(outcome.notebook_text, as_version=4)
         status = FAILED if outcome.failed else DONE
         output = job.failed_output if outcome.failed else job.output
-        job.failed_output.unlink(missing_ok=True)
         summary.write_atomically(output, outcome.notebook_text)
+        # The output's name means "this job's last run completed": a failed rerun (--force)
+        # takes the place of an earlier success, so files, summary and resume agree.
+        (job.output if outcome.failed else job.failed_output).unlink(missing_ok=True)
         logs = self.outdir / "logs"
         logs.mkdir(exist_ok=True)
         summary.write_atomically(logs / f"{job.name}.log", outcome.log)
