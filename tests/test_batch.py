@@ -1,9 +1,10 @@
 """``jupyter agents batch`` as a user runs it: a real subprocess, a real Dask LocalCluster of
 worker processes on loopback, real kernels, and the scripted model reached through litellm.
 
-The scripted reply is the same for every job (jobs run in any order): the cell writes the
-process id of its parent, the Dask worker, to a marker file, so a test can kill the worker
-that runs a job; then it answers ``n * 10`` from the injected parameter.
+The scripted reply is the same for every job (jobs run in any order): the cell writes a
+marker file named by the process ids of its parent, the Dask worker, and of the kernel, so a
+test can kill the worker that runs a job; then it answers ``n * 10`` from the injected
+parameter.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ GRID = "n: [1, 2, 3]\n"
 def reply(markers: Path, sleep: float = 0.0) -> str:
     return code(
         "import os, pathlib, time\n"
-        f"pathlib.Path({str(markers)!r}, str(os.getppid())).touch()\n"
+        f"pathlib.Path({str(markers)!r}, f'{{os.getppid()}}-{{os.getpid()}}').touch()\n"
         f"time.sleep({sleep})\n"
         "final_answer(n * 10)"
     )
@@ -94,7 +95,7 @@ def test_parameter_files_give_sets_in_three_shapes(tmp_path: Path) -> None:
     grid = tmp_path / "grid.yml"
     grid.write_text("n: [1, 2]\nlabel: [a, b]\nseed: 7\n")
     table = tmp_path / "table.csv"
-    table.write_text("n,label,rate,note\n1,a,0.5,\n2,b,1e-3,x y\n")
+    table.write_text('\ufeffn,label,rate,note\n1,a,0.5,\n2,007,1e-3,"x\ny"\n-3,nan,1_000,\n')
     assert read_parameter_sets(listed) == [{"n": 1, "label": "a"}, {"n": 2, "label": "b"}]
     assert read_parameter_sets(grid) == [
         {"n": 1, "label": "a", "seed": 7},
@@ -102,9 +103,10 @@ def test_parameter_files_give_sets_in_three_shapes(tmp_path: Path) -> None:
         {"n": 2, "label": "a", "seed": 7},
         {"n": 2, "label": "b", "seed": 7},
     ]
-    assert read_parameter_sets(table) == [
+    assert read_parameter_sets(table) == [  # Excel's BOM, text that only looks like numbers
         {"n": 1, "label": "a", "rate": 0.5, "note": None},
-        {"n": 2, "label": "b", "rate": 0.001, "note": "x y"},
+        {"n": 2, "label": "007", "rate": 0.001, "note": "x\ny"},
+        {"n": -3, "label": "nan", "rate": "1_000", "note": None},
     ]
 
 
@@ -115,6 +117,8 @@ def test_parameter_files_give_sets_in_three_shapes(tmp_path: Path) -> None:
         ("scalar.yaml", "7\n", "must hold a YAML list of mappings"),
         ("empty.yaml", "[]\n", "holds no parameter sets"),
         ("name.yaml", "- {1n: 3}\n", "not a Python name"),
+        ("keyword.yaml", "- {class: 3}\n", "not a Python name"),
+        ("null.yaml", "- {null: 3}\n", "not a Python name"),
         ("rows.csv", "n,label\n1\n", "row 2 has 1 values for 2 names"),
         ("params.json", "{}", "give a .yaml, .yml or .csv file"),
     ],
@@ -136,11 +140,15 @@ def test_each_job_has_its_own_output_name(tmp_path: Path) -> None:
         "a-n=1.ipynb", "a-n=2.ipynb", "b-n=1.ipynb", "b-n=2.ipynb",
     ]  # fmt: skip
     assert slug({"path": "data/x y.csv"}) != slug({"path": "data/x-y.csv"})
+    assert slug({"a": "1"}) != slug({"a": 1})  # text that reads as another set's slug
+    assert slug({"a": "1_b=2"}) != slug({"a": 1, "b": 2})
     assert len(slug({"text": "long " * 100})) < 100
     with pytest.raises(ParameterError, match="remove the repeat"):
         plan_jobs([Path("a.ipynb")], [{"n": 1}, {"n": 1}], tmp_path)
     with pytest.raises(ParameterError, match="two notebooks are named a.ipynb"):
         plan_jobs([Path("x/a.ipynb"), Path("y/a.ipynb")], None, tmp_path)
+    with pytest.raises(ParameterError, match="would be the notebook"):  # -o its own folder
+        plan_jobs([tmp_path / "a.ipynb"], None, tmp_path)
 
 
 def test_without_dask_one_line_says_to_install_the_extra(
@@ -225,7 +233,7 @@ def test_a_killed_worker_s_job_runs_again_on_another(
         deadline = time.monotonic() + 120
         while not any(markers.iterdir()) and time.monotonic() < deadline:
             time.sleep(0.2)
-        victim = int(next(markers.iterdir()).name)
+        victim, kernel = map(int, next(markers.iterdir()).name.split("-"))
         os.kill(victim, signal.SIGKILL)  # the worker process running that job
         _, stderr = process.communicate(timeout=300)
     finally:
@@ -293,31 +301,43 @@ def _no_kernel_left(markers: Path, killed: int) -> None:
 def test_ctrl_c_keeps_what_finished_and_exits_130(
     script: ScriptedLLMServer, workdir: Path, env: dict[str, str]
 ) -> None:
+    """Ctrl-C as a terminal sends it: SIGINT to the whole process group, the local cluster's
+    workers included, which leave it to the batch (no traceback from them)."""
     script.script(*[reply(workdir / "markers", sleep=3)] * 6)
     one_worker = [*COMMAND[:-2], "--workers", "1"]
     process = subprocess.Popen(
         [sys.executable, "-m", "jupyter_agents.cli", "batch", *one_worker, *MODEL],
-        env=env, cwd=workdir, stderr=subprocess.PIPE, text=True,
+        env=env, cwd=workdir, stderr=subprocess.PIPE, text=True, start_new_session=True,
     )  # fmt: skip
     outdir = workdir / "out"
     try:
         deadline = time.monotonic() + 180
-        while not list(outdir.glob("*-n=*.ipynb")) and time.monotonic() < deadline:
+        while not _done_rows(outdir) and time.monotonic() < deadline:
             time.sleep(0.2)
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)
         _, stderr = process.communicate(timeout=60)
     finally:
         process.kill()
     assert process.returncode == 130, stderr
-    assert "stopped by Ctrl-C" in stderr
+    assert "stopped by Ctrl-C" in stderr and "Traceback" not in stderr, stderr
     finished = list(outdir.glob("*-n=*.ipynb"))
     assert 1 <= len(finished) < 6
     statuses = [row["status"] for row in summary_rows(outdir)[:-1]]
     assert statuses.count("done") == len(finished) and "cancelled" in statuses
 
 
+def _done_rows(outdir: Path) -> int:
+    try:
+        jobs = json.loads((outdir / "summary.json").read_text())["jobs"]
+    except (OSError, ValueError):
+        return 0
+    return sum(job["status"] == "done" for job in jobs)
+
+
 @pytest.mark.kernel
-@pytest.mark.parametrize("problem", ["malformed params", "no parameters cell", "closed port"])
+@pytest.mark.parametrize(
+    "problem", ["malformed params", "no parameters cell", "closed port", "not a scheduler address"]
+)
 def test_bad_input_is_one_line_before_any_job_starts(
     script: ScriptedLLMServer, workdir: Path, env: dict[str, str], problem: str
 ) -> None:
@@ -328,8 +348,10 @@ def test_bad_input_is_one_line_before_any_job_starts(
         nb = nbformat.read(workdir / "beta.ipynb", as_version=4)
         del nb.cells[0].metadata["tags"]
         nbformat.write(nb, workdir / "beta.ipynb")
-    else:
+    elif problem == "closed port":
         args = [*args[:-2], "--scheduler", f"tcp://127.0.0.1:{_closed_port()}"]
+    else:
+        args = [*args[:-2], "--scheduler", "http://127.0.0.1:8786"]
     result = batch(*args, *MODEL, env=env, cwd=workdir, timeout=120)
     assert result.returncode == 2, result.stderr
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -344,3 +366,49 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+@pytest.mark.kernel
+def test_a_cluster_of_your_own_by_its_scheduler_address(
+    script: ScriptedLLMServer, workdir: Path, env: dict[str, str]
+) -> None:
+    """``dask scheduler`` and ``dask worker`` started as a user would, then ``--scheduler``."""
+    dask = str(Path(sys.executable).parent / "dask")
+    port = _closed_port()
+    address = f"tcp://127.0.0.1:{port}"
+    started = [
+        subprocess.Popen(
+            [dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+             "--dashboard-address", ":0", "--no-show"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        ),
+    ]  # fmt: skip
+    try:
+        started.append(
+            subprocess.Popen(
+                [dask, "worker", address, "--nthreads", "1", "--no-dashboard"],
+                env=env,
+                cwd=workdir,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )  # fmt: skip
+        )
+        script.script(*[reply(workdir / "markers")] * 3)
+        result = batch(
+            "alpha.ipynb", "--params", "grid.yaml", "-o", "out", "--scheduler", address, *MODEL,
+            env=env, cwd=workdir,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert f"3 job(s) to run on {address}" in result.stderr
+        rows = summary_rows(workdir / "out")[:-1]
+        assert [(row["status"], json.loads(row["answers"])) for row in rows] == [
+            ("done", [10]), ("done", [20]), ("done", [30]),
+        ]  # fmt: skip
+        assert {row["worker"] for row in rows} != {""}
+    finally:
+        for process in reversed(started):
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()

@@ -10,9 +10,11 @@ nothing that finished.
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -30,7 +32,12 @@ from .summary import CANCELLED, DONE, FAILED, SKIPPED, JobRow, job_row
 
 
 class SchedulerUnreachable(ConnectionError):
-    """``--scheduler`` names no Dask scheduler that answers."""
+    """``--scheduler`` names no Dask scheduler that answers, or one whose workers cannot run
+    a job."""
+
+
+#: Seconds to wait for a worker to join a cluster of your own before saying it has none.
+WORKER_WAIT = 30
 
 
 @dataclass(frozen=True)
@@ -59,6 +66,8 @@ class BatchRun:
         self.stream = stream
         self.rows: dict[Path, JobRow] = {}
         self._started = time.monotonic()
+        #: In every task key: two batches on one shared cluster never share a result.
+        self._token = uuid.uuid4().hex[:8]
         self.pending = [job for job in jobs if force or not job.is_complete()]
         earlier = _earlier_rows(outdir)
         for job in jobs:
@@ -75,19 +84,36 @@ class BatchRun:
                 self._run_on(client, requests, progress)
         except KeyboardInterrupt:
             progress.end()
-            for output in self.order:
-                if output not in self.rows:
-                    job = next(job for job in self.pending if job.output == output)
-                    self.rows[output] = job_row(job, CANCELLED, None, error="cancelled by Ctrl-C")
-            total = self._write_summary()
+            total = self._end_unfinished(CANCELLED, "cancelled by Ctrl-C")
             print(f"batch stopped by Ctrl-C; kept what finished: {summary.totals_line(total)}",
                   file=self.stream)  # fmt: skip
             return 130
+        except SchedulerUnreachable:
+            raise
+        except Exception as error:  # a lost scheduler, a full disk: say so, keep what finished
+            progress.end()
+            problem = one_line(f"{type(error).__name__}: {error}", 300)
+            total = self._end_unfinished(FAILED, f"the batch stopped: {problem}")
+            print(f"batch stopped: {problem}; kept what finished: {summary.totals_line(total)}",
+                  file=self.stream)  # fmt: skip
+            return 1
         progress.end()
         total = self._write_summary()
         print(summary.totals_line(total), file=self.stream)
         print(f"wrote {self.outdir / 'summary.csv'} and summary.json", file=self.stream)
         return 1 if total[FAILED] else 0
+
+    def _end_unfinished(self, status: str, why: str) -> dict[str, Any]:
+        """Rows for the jobs that did not finish (one whose output was written as the batch
+        stopped counts as done), then the summary."""
+        for job in self.pending:
+            if job.output in self.rows:
+                continue
+            if job.is_complete():
+                self.rows[job.output] = _row_from_output(job, DONE)
+            else:
+                self.rows[job.output] = job_row(job, status, None, error=why)
+        return self._write_summary()
 
     def _announce(self, cluster: Cluster) -> None:
         where = cluster.scheduler or f"{cluster.workers} local worker process(es)"
@@ -127,20 +153,32 @@ class BatchRun:
         return client.submit(
             run_job,
             attempt.request,
-            key=f"{attempt.job.name}-attempt-{attempt.number}",
+            key=f"{attempt.job.name}-{self._token}-attempt-{attempt.number}",
             pure=False,
             **where,
         )
 
     def _settle(self, future: Any, attempt: _Attempt) -> str | None:
-        """Record a finished attempt; return the worker to avoid if it should run again."""
+        """Record a finished attempt; return the worker to avoid if it should run again.
+
+        Only a death is retried (the job's worker, or its kernel): another attempt may
+        succeed. A job that raised (a worker without jupyter-agents, say) would only raise
+        again, so it fails at once, in one line.
+        """
         job = attempt.job
-        if future.status == "error":
-            error = future.exception()
-            problem = f"{_worker_lost(error)}: {one_line(error, 300)}".rstrip(": ")
-            if attempt.number <= self.retries:
+        if future.status != "finished":
+            error = future.exception() if future.status == "error" else None
+            died = type(error).__name__ == "KilledWorker" or future.status == "lost"
+            if died and attempt.number <= self.retries:
                 attempt.number += 1
                 return getattr(getattr(error, "last_worker", None), "address", "") or "?"
+            if died:
+                problem = "its worker died" + (" on every attempt" if attempt.number > 1 else "")
+            elif error is None:
+                problem = f"the cluster dropped the job ({future.status})"
+            else:
+                raised = one_line(f"{type(error).__name__}: {error}", 300)
+                problem = f"the job failed on its worker: {raised}"
             self.rows[job.output] = job_row(
                 job, FAILED, None, attempts=attempt.number, error=problem
             )
@@ -207,12 +245,12 @@ def _earlier_rows(outdir: Path) -> dict[Path, JobRow]:
     }
 
 
-def _row_from_output(job: Job) -> JobRow:
+def _row_from_output(job: Job, status: str = SKIPPED) -> JobRow:
     try:
         nb = nbformat.read(job.output, as_version=4)
     except Exception as error:  # noqa: BLE001 - one line in the summary, the batch goes on
-        return job_row(job, SKIPPED, None, error=f"cannot read its output: {one_line(error)}")
-    return job_row(job, SKIPPED, nb, output=job.output.name)
+        return job_row(job, status, None, error=f"cannot read its output: {one_line(error)}")
+    return job_row(job, status, nb, output=job.output.name)
 
 
 @contextmanager
@@ -225,27 +263,53 @@ def dask_client(cluster: Cluster) -> Iterator[Any]:
     if cluster.scheduler:
         try:
             client = Client(cluster.scheduler, timeout="10s")
-        except (OSError, TimeoutError) as error:
+        except (OSError, TimeoutError, ValueError) as error:
             raise SchedulerUnreachable(
                 f"no Dask scheduler answers at {cluster.scheduler} ({one_line(error, 200)}); "
                 "start one (`dask scheduler`, then `dask worker ADDRESS`) or drop --scheduler "
                 "to run on this machine."
             ) from None
         with client:
+            _check_workers(client, cluster.scheduler)
             yield client
         return
     # A worker that dies under a job: tell us at once (we retry, and count it), rather than
     # the scheduler retrying silently.
-    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+    # A worker holds only the job it runs (saturation 1.0): a worker that dies takes no
+    # waiting job with it.
+    local_settings = {
+        "distributed.scheduler.allowed-failures": 0,
+        "distributed.scheduler.worker-saturation": 1.0,
+    }
+    with dask.config.set(local_settings):
         local = LocalCluster(
             n_workers=cluster.workers,
             threads_per_worker=1,
             processes=True,
             dashboard_address=None,
-            silence_logs=logging.ERROR,
+            silence_logs=logging.CRITICAL,  # failures are the summary's, not the log's
         )
     with local, Client(local) as client:
         from .worker_plugin import IgnoreCtrlC
 
         client.register_plugin(IgnoreCtrlC(), name="jupyter-agents-ignore-ctrl-c")
         yield client
+
+
+def _check_workers(client: Any, address: str) -> None:
+    """The cluster has a worker, and its workers can import the job: else one line, now,
+    rather than every job failing the same way."""
+    try:
+        client.wait_for_workers(1, timeout=WORKER_WAIT)
+    except TimeoutError:
+        raise SchedulerUnreachable(
+            f"the Dask scheduler at {address} has no workers (waited {WORKER_WAIT} s); start "
+            f"one with `dask worker {address}`."
+        ) from None
+    try:
+        client.run(importlib.import_module, "jupyter_agents.cli.batch.job_run")
+    except Exception as error:  # noqa: BLE001 - whatever the worker raised, in one line
+        raise SchedulerUnreachable(
+            f"the workers of {address} cannot run a job ({one_line(error, 200)}); install "
+            "jupyter-agents (and what your notebooks import) where they run."
+        ) from None

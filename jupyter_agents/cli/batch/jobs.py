@@ -57,6 +57,13 @@ def plan_jobs(notebooks: list[Path], sets: list[ParameterSet] | None, outdir: Pa
         for parameters in sets if sets else [{}]:
             name = notebook.stem + (f"-{slug(parameters)}" if parameters else "")
             jobs.append(Job(notebook, parameters, outdir / f"{name}.ipynb"))
+    inputs = {path.resolve() for path in notebooks}
+    overwritten = next((job for job in jobs if job.output.resolve() in inputs), None)
+    if overwritten is not None:
+        raise ParameterError(
+            f"the output {overwritten.output} would be the notebook {overwritten.notebook} "
+            "itself; give -o another folder."
+        )
     names = [job.output for job in jobs]
     if len(set(names)) != len(names):
         repeated = next(job for job in jobs if names.count(job.output) > 1)
@@ -71,11 +78,25 @@ def slug(parameters: ParameterSet) -> str:
     """``name=value`` pairs joined by ``_``, safe in a file name; long ones cut and hashed."""
     text = "_".join(f"{name}={_value_text(value)}" for name, value in parameters.items())
     safe = re.sub(r"[^A-Za-z0-9._=+-]+", "-", text).strip("-.") or "params"
-    if safe != text or len(safe) > SLUG_LENGTH:
+    if safe != text or len(safe) > SLUG_LENGTH or any(map(_ambiguous, parameters.values())):
         # Two sets that read the same once made safe (or once cut) must not share a file.
         digest = hashlib.sha256(json.dumps(parameters, sort_keys=True, default=str).encode())
         safe = f"{safe[:SLUG_LENGTH]}-{digest.hexdigest()[:8]}"
     return safe
+
+
+def _ambiguous(value: Any) -> bool:
+    """A string that reads like another set's slug: ``"1"`` like the number 1, ``"1_b=2"``
+    like two parameters."""
+    if not isinstance(value, str):
+        return False
+    if "_" in value or "=" in value:
+        return True
+    try:
+        json.loads(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _value_text(value: Any) -> str:

@@ -14,7 +14,10 @@ Anything else is a :class:`ParameterError`, one line naming the file and the fix
 from __future__ import annotations
 
 import csv
+import io
 import itertools
+import keyword
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,7 +39,7 @@ def read_parameter_sets(path: str | Path) -> list[ParameterSet]:
     """The parameter sets in ``path``, in file order (grid: the product, first key slowest)."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a CSV saved by Excel starts with a BOM
     except OSError as error:
         raise ParameterError(f"cannot read --params {path}: {one_line(error)}") from None
     if path.suffix.lower() == ".csv":
@@ -48,13 +51,17 @@ def read_parameter_sets(path: str | Path) -> list[ParameterSet]:
     if not sets:
         raise ParameterError(f"--params {path} holds no parameter sets; give at least one.")
     for number, parameters in enumerate(sets, 1):
-        bad = [name for name in parameters if not str(name).isidentifier()]
+        bad = [name for name in parameters if not _python_name(name)]
         if bad:
             raise ParameterError(
                 f"--params {path}: set {number} has {bad[0]!r}, which is not a Python name; "
                 "parameter names must be valid variable names."
             )
     return sets
+
+
+def _python_name(name: Any) -> bool:
+    return isinstance(name, str) and name.isidentifier() and not keyword.iskeyword(name)
 
 
 def _yaml_sets(text: str, path: Path) -> list[ParameterSet]:
@@ -77,7 +84,7 @@ def _yaml_sets(text: str, path: Path) -> list[ParameterSet]:
 
 
 def _csv_sets(text: str, path: Path) -> list[ParameterSet]:
-    rows = list(csv.reader(text.splitlines()))
+    rows = list(csv.reader(io.StringIO(text, newline="")))
     rows = [row for row in rows if any(cell.strip() for cell in row)]
     if not rows:
         return []
@@ -94,16 +101,17 @@ def _csv_sets(text: str, path: Path) -> list[ParameterSet]:
     return sets
 
 
+_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+
+
 def _csv_value(cell: str) -> Any:
-    """A number where the text is one, None where it is empty, else the text."""
+    """A number where the text is written as one (``3``, ``-0.5``, ``1e-3``; not ``007``,
+    ``nan`` or ``1_000``, which stay text), None where it is empty, else the text."""
     text = cell.strip()
     if not text:
         return None
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
+    if _NUMBER.fullmatch(text):
+        return float(text) if any(mark in text for mark in ".eE") else int(text)
     return cell
 
 
@@ -123,7 +131,13 @@ def check_notebook_takes(nb: Any, path: Path, sets: list[ParameterSet]) -> None:
             "tag the cell that sets their defaults (papermill's convention)."
         )
     language = notebook_language(nb)
-    translator = papermill_translators.find_translator(kernel_name(nb), language)
+    try:
+        translator = papermill_translators.find_translator(kernel_name(nb), language)
+    except Exception:  # noqa: BLE001 - papermill knows no translator for this language
+        raise ParameterError(
+            f"{path}: papermill cannot write parameters for its language ({language}); "
+            "batch parameters need a language papermill supports (Python, R, Julia, ...)."
+        ) from None
     try:
         declared = {parameter.name for parameter in translator.inspect(nb.cells[index])}
     except NotImplementedError:  # a language papermill cannot read: trust the file
