@@ -176,6 +176,31 @@ def test_a_proposal_over_max_proposal_chars_does_not_run_and_costs_a_step(
     assert "too_big" not in json.dumps(captured_outputs(agent_kernel))
 
 
+def test_a_reply_of_megabytes_is_refused_and_its_preview_stays_small(
+    agent_kernel: KernelHarness, script: ScriptedLLMServer
+):
+    """The default cap (100 kB of code) refuses a 3 MB cell; while it streams, the widget is
+    sent only the latest part of it, so the kernel and the frontend are not flooded."""
+    huge = "too_big = [\n" + "    12345678,\n" * 214_000 + "]"  # 3 MB of code
+    script.script(code(huge), code("final_answer('smaller')"))
+    script.chunk_chars = 16_384
+    try:
+        run = auto(agent_kernel, "Write the data out", "--max-steps 2")
+    finally:
+        script.chunk_chars = 8
+    assert run.result == "'smaller'"
+    assert script.requests[1].messages[-1]["content"].startswith("Your cell had 2,996,")
+    streamed = [
+        str(update["value"])
+        for widget in agent_kernel.widgets.values()
+        for update in widget.updates
+        if "ja-streaming" in str(update.get("value", ""))
+    ]
+    assert any("earlier characters" in value for value in streamed)
+    assert max(map(len, streamed)) < 30_000
+    assert "too_big" not in agent_kernel.execute("print(dir())").stdout
+
+
 def test_step_limit_asks_for_the_best_answer(
     agent_kernel: KernelHarness, script: ScriptedLLMServer
 ):

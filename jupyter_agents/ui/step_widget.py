@@ -21,6 +21,9 @@ from .control_bar import ControlBar
 from .highlight import code_html, text_html
 
 STREAM_REFRESH_SECONDS = 0.05
+#: The streamed preview shows at most this many of the latest characters: a model that
+#: writes megabytes would otherwise have every refresh redact and send all of it again.
+STREAM_PREVIEW_CHARS = 20_000
 
 _STATUS_LINES = {
     StepStatus.APPROVED: ("ja-ok", "approved"),
@@ -124,8 +127,13 @@ class StepWidget:
     def _show_stream(self) -> None:
         self._refresh = None
         self._shown_at = asyncio.get_running_loop().time()
-        streamed = html.escape(self.redact("".join(self._streamed)))
-        self.thought.value = f'<div class="ja-text ja-streaming">{streamed}</div>'
+        joined = "".join(self._streamed)
+        self._streamed = [joined]
+        hidden = len(joined) - STREAM_PREVIEW_CHARS
+        shown = html.escape(self.redact(joined[hidden:] if hidden > 0 else joined))
+        if hidden > 0:
+            shown = f'<span class="ja-muted">… {hidden:,} earlier characters</span>\n{shown}'
+        self.thought.value = f'<div class="ja-text ja-streaming">{shown}</div>'
 
     def restart_stream(self, note: str) -> None:
         """Discard a partial reply (a retry follows) and say why."""
