@@ -211,6 +211,7 @@ def check_browser(data: dict[str, Any], config: dict[str, Any]) -> None:
 def check_undo(data: dict[str, Any], config: dict[str, Any]) -> None:
     assert number(data["frame_bytes"], "frame bytes") > 0
     samples(data["deep_copy"], config["undo_repeats"], "deep copy")
+    samples(data["deep_copy_dropped_at_once"], config["undo_repeats"], "deep copy dropped")
     for cell in ("reads the frame", "adds a column"):
         for setting in ("undo on", "undo off"):
             samples(data[cell][setting], config["undo_repeats"], f"{cell}, {setting}")
