@@ -37,6 +37,21 @@ def test_secret_environment_values_are_replaced_wherever_they_appear():
     assert redact("/home/someone-long/data.csv") == "/home/someone-long/data.csv"
 
 
+def test_the_kernels_secret_named_variables_and_url_passwords_are_secrets_too():
+    namespace = {
+        "report_token": "kt-51Hw-Qe88-Rn20-Vb64",
+        "vault_password": b"b-hunter22",
+        "dsn": "mysql://app:My5ql-pw@db/sales",
+        "author": "Jane Q. Public",  # not secret-named: left
+        "token_notes": "x" * 5000,  # over 4,096 characters: data, not a credential
+        "rows": 3,
+    }
+    redact = Redactor(environ={}, namespace=namespace)
+    text = "kt-51Hw-Qe88-Rn20-Vb64 | kt-51Hw-Qe88-R... | b-hunter22 | My5ql-pw | Jane Q. Public"
+    assert redact(text) == f"{REDACTED} | {REDACTED}... | {REDACTED} | {REDACTED} | Jane Q. Public"
+    assert redact("x" * 40) == "x" * 40
+
+
 def test_secret_looking_variables_are_summarised_without_their_value():
     namespace = {"db_password": "hunter2-but-longer", "author": "Jane", "api_key": 12345, "rows": 3}
     text = summarize_namespace(namespace, redact=Redactor(environ={}))

@@ -29,7 +29,12 @@ SECRETS = {
     "WAREHOUSE_PASSWORD": WAREHOUSE,
 }
 KEY = "sk-proj-" + "FAKE" * 5 + "1234"
-LEAKED = [URL_PASSWORD, LONG_TOKEN[:47], LONG_TOKEN[-20:], SHORT_PASSWORD, WAREHOUSE, KEY]
+#: Set in a user's cell, not taken from the environment.
+KERNEL_TOKEN = "kt-51Hw-Qe88-Rn20-Vb64"
+LEAKED = [
+    URL_PASSWORD, LONG_TOKEN[:47], LONG_TOKEN[-20:], SHORT_PASSWORD, WAREHOUSE, KEY,
+    KERNEL_TOKEN[:14],
+]  # fmt: skip
 
 LEAKING_CELLS = [
     # 1. a URL's password, from a variable whose name does not look secret
@@ -54,6 +59,8 @@ LEAKING_CELLS = [
     "    print('late', os.environ['WAREHOUSE_PASSWORD'], flush=True)\n"
     "    print('y' * 300_000, flush=True)\n"
     "threading.Timer(1.0, late).start()",
+    # 7. a secret-named variable of the user's own, its start printed
+    "print('using', report_token[:14])",
 ]
 
 
@@ -65,7 +72,9 @@ def leaky(tmp_path: Path) -> Path:
             # 7. names bound from the environment: the kernel summary (and the transcript)
             # must not show their values
             new_code_cell(
-                "import os\npw = os.environ['DB_PASSWORD']\ndsn = os.getenv('DATABASE_URL')"
+                "import os\npw = os.environ['DB_PASSWORD']\ndsn = os.getenv('DATABASE_URL')\n"
+                # built from two pieces, so this cell's own source does not hold it
+                f"report_token = {KERNEL_TOKEN[:7]!r} + {KERNEL_TOKEN[7:]!r}"
             ),
             new_code_cell("%agent Connect to the database", id="prompt"),
             new_code_cell("import time\ntime.sleep(3)\nprint('mine')", id="mine"),
@@ -105,6 +114,7 @@ def test_secret_leak_forms_stay_out_of_the_saved_notebook_and_the_html_trace(
     assert "postgres://app:[redacted]@db.internal" in outputs[0]
     assert "[redacted]" in outputs[1] and "[redacted]" in outputs[2]
     assert '"[redacted]": 1' in outputs[3] and "<text>[redacted]</text>" in outputs[3]
+    assert "using [redacted]" in outputs[6]
     assert "widgets" in nb.metadata, "the widgets' state was not saved: nothing was checked"
     assert "[redacted]" in json.dumps(nb.metadata["widgets"])
     mine = json.dumps(next(c for c in nb.cells if c.id == "mine").outputs)

@@ -140,7 +140,7 @@ class AgentMagics(Magics):
     def _redact_this_cell(self) -> None:
         """The prompt cell's outputs (notices, an error, the answer) are saved: no secrets."""
         if self.session.output_rules is not None:
-            self.session.output_rules.redact_current_cell(Redactor())
+            self.session.output_rules.redact_current_cell(Redactor(namespace=self.shell.user_ns))
 
     def _tool(self, name: str) -> Any:
         tool = self.shell.user_ns.get(name)

@@ -27,6 +27,7 @@ from ..core.steps import Memory
 from ..kernel.control import RunControl, StopRequested, finish_despite_cancellation
 from ..kernel.turn_end import NO_ANSWER
 from ..notebook.transcript import Transcript
+from ..safety.redact import Redactor
 from ..text.terminal_text import one_line, quoted
 from ..ui.view import ViewSubscriber, open_view
 from .config import Settings
@@ -51,7 +52,8 @@ async def run_context(
     # modules (pygments.lexers swaps itself in sys.modules, which a concurrent import breaks).
     finish_preload()
     with session.claim(run):
-        context = RunContext(session, run, settings, crew_spec=crew_spec)
+        redact = Redactor(namespace=getattr(session.shell, "user_ns", None))
+        context = RunContext(session, run, settings, crew_spec=crew_spec, redact=redact)
         if settings.transcripts:
             context.transcript = Transcript(context.redact, settings.transcript_chars)
             context.events.subscribe(context.transcript)

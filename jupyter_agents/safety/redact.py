@@ -83,11 +83,15 @@ _SECRET_ASSIGNMENT = re.compile(
 
 
 class Redactor:
-    """Replaces secrets in text; built once per run from the environment."""
+    """Replaces secrets in text; built once per run from the environment and, in a kernel,
+    from the namespace: ``db_password = "..."`` set in a user's cell is a secret too."""
 
-    def __init__(self, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self, environ: Mapping[str, str] | None = None, namespace: Mapping[str, Any] | None = None
+    ) -> None:
         environ = os.environ if environ is None else environ
-        values = {form for value in secret_values(environ) for form in _escaped_forms(value)}
+        secrets = [*secret_values(environ), *secret_values(_short_strings(namespace or {}))]
+        values = {form for value in secrets for form in _escaped_forms(value)}
         self._env_values = sorted(values, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
@@ -113,6 +117,21 @@ def secret_values(environ: Mapping[str, str]) -> Iterator[str]:
             password = match["password"]
             if len(password) >= 3:  # a URL's password is one whatever its length
                 yield from {password, unquote(password)}
+
+
+#: Longer strings in a namespace are data, not credentials: they are not read for secrets.
+_NAMESPACE_SECRET_CHARS = 4096
+
+
+def _short_strings(namespace: Mapping[str, Any]) -> dict[str, str]:
+    """The namespace's string (and bytes) values short enough to be a credential."""
+    found = {}
+    for name, value in list(namespace.items()):
+        if isinstance(value, bytes) and len(value) <= _NAMESPACE_SECRET_CHARS:
+            value = value.decode("utf-8", "replace")
+        if isinstance(value, str) and len(value) <= _NAMESPACE_SECRET_CHARS:
+            found[str(name)] = value
+    return found
 
 
 def _escaped_forms(value: str) -> Iterable[str]:
