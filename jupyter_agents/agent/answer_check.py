@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from .. import prompts
+from ..text.clipping import cut
 
 _NUMBER = re.compile(r"-?\d+(?:,\d{3})*(?:\.\d+)?")
 #: A template's blank left in: ``<value>``, or ``{mean}`` from an f-string without its ``f``.
@@ -93,7 +94,5 @@ def _shown_number(number: str, printed: list[Decimal]) -> bool:
 
 def verify_note(answer: Any, missing: list[str]) -> str:
     """What the model is told when its typed-in answer is not accepted yet."""
-    shown = repr(answer)
-    if len(shown) > QUOTED_CHARS:
-        shown = shown[: QUOTED_CHARS - 3] + "..."
+    shown = cut(repr(answer), QUOTED_CHARS)
     return prompts.render("verify_answer", answer=shown, missing=", ".join(missing[:5])).strip()

@@ -12,6 +12,8 @@ import random
 from dataclasses import dataclass
 from typing import Any
 
+from ..text.clipping import cut
+
 #: The failure kind for a prompt longer than the model's context window.
 CONTEXT_OVERFLOW = "context window exceeded"
 
@@ -138,7 +140,7 @@ def _short(error: BaseException, limit: int = 240) -> str:
     for prefix in ("litellm.", "OpenAIException - ", "AnthropicException - "):
         while prefix in line[: len(prefix) + 60]:
             line = line.split(prefix, 1)[-1]
-    return line if len(line) <= limit else line[: limit - 3] + "..."
+    return cut(line, limit)
 
 
 def _retry_after(error: BaseException) -> float | None:

@@ -14,6 +14,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ..text.clipping import squeezed
+
 TEXT_TYPES = (
     "text/plain",
     "text/html",
@@ -77,8 +79,7 @@ def first_difference(recorded: list[dict[str, Any]], new: list[dict[str, Any]]) 
 
 def _show(item: tuple[str, ...]) -> str:
     kind, name, text = item
-    text = " ".join(text.split())
-    text = text if len(text) <= 80 else text[:77] + "..."
+    text = squeezed(text, 80)
     label = {"stream": name, "data": name, "error": f"error {name}"}[kind]
     return f"{label} {text!r}"
 

@@ -92,7 +92,7 @@ class SectionStarted:
 
 
 @dataclass(frozen=True)
-class HandedOff:
+class WorkHandedOn:
     """A crew role passed the work on; ``text`` says to whom, with its note."""
 
     text: str
@@ -128,7 +128,7 @@ RunEvent = (
     | StepEnded
     | Notice
     | SectionStarted
-    | HandedOff
+    | WorkHandedOn
     | ModelReplied
     | RunEnded
 )

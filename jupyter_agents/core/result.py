@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from ..text.clipping import cut
 from .errors import NotUndoable
 from .steps import Step, Timings, Usage
 from .undo_report import UndoReport
@@ -111,11 +112,11 @@ class RunResult:
             return "Undone: the names and objects it changed are back as they were before it."
         if self.status is RunStatus.COMPLETED:
             answer = repr(self.answer)
-            return "Done. Final answer: " + (answer if len(answer) <= 200 else answer[:197] + "...")
+            return "Done. Final answer: " + cut(answer, 200)
         if self.status is RunStatus.ANSWERED_WITHOUT_CODE:
             answer = repr(self.answer)
             return "Answered without code (the model's reply, not a cell's result): " + (
-                answer if len(answer) <= 200 else answer[:197] + "..."
+                cut(answer, 200)
             )
         if self.status is RunStatus.MAX_STEPS:
             return (
@@ -129,9 +130,7 @@ class RunResult:
             return f"Failed: {self.error}"
         if self.status is RunStatus.REPLAYED:
             answer = repr(self.answer)
-            return "Replayed the recorded run. Recorded answer: " + (
-                answer if len(answer) <= 200 else answer[:197] + "..."
-            )
+            return "Replayed the recorded run. Recorded answer: " + (cut(answer, 200))
         return "Running."
 
     def summary(self) -> str:

@@ -23,13 +23,13 @@ from .. import prompts
 from ..agent.loop import TurnOutcome, run_turn
 from ..core.errors import InvalidOption, JupyterAgentsError, ReplyFormatError, UnknownHandoffTarget
 from ..core.events import (
-    HandedOff,
     NoteShown,
     ReplyShown,
     SectionStarted,
     StepStarted,
     StreamRestarted,
     TextStreamed,
+    WorkHandedOn,
 )
 from ..core.observation import CHARS_PER_TOKEN
 from ..core.result import RunResult, RunStatus
@@ -231,9 +231,9 @@ class CrewTurns:
         note = outcome.handoff.note if outcome.handoff else _as_note(outcome.answer)
         turn = TurnRecord(role.role, section, received or instructions, outcome.status, note, steps)
         if outcome.handoff is not None:
-            context.events.emit(HandedOff(f"{role.role} → {outcome.handoff.to}: {note}"))
+            context.events.emit(WorkHandedOn(f"{role.role} → {outcome.handoff.to}: {note}"))
         elif note:
-            context.events.emit(HandedOff(f"{role.role} reports: {note}"))
+            context.events.emit(WorkHandedOn(f"{role.role} reports: {note}"))
         self.crew.turns.append(turn)
         summary = self.sections.setdefault(section, SectionSummary(section, role.role))
         summary.notes.append(note)

@@ -27,6 +27,7 @@ from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from ..core.observation import HeadTailBuffer
+from ..text.clipping import squeezed
 from .late_output import watch_agent_cell
 from .output_hooks import filtered_displays, filtered_errors, wrapped_streams
 from .output_redaction import Redact
@@ -87,9 +88,7 @@ class ModelCapture:
 def describe_display(data: dict[str, Any]) -> str:
     """One short line for a rich display: its richest type and a cut of its text form."""
     kinds = [kind for kind in data if kind != "text/plain"] or ["text/plain"]
-    text = " ".join(str(data.get("text/plain", "")).split())
-    if len(text) > MAX_DISPLAY_TEXT:
-        text = text[: MAX_DISPLAY_TEXT - 3] + "..."
+    text = squeezed(data.get("text/plain", ""), MAX_DISPLAY_TEXT)
     return f"{kinds[0]} ({text})" if text else kinds[0]
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
+from ..text.clipping import squeezed
 from . import risk_rules as rules
 
 UNKNOWN = "{?}"  # a part of a path, command or code that is only known at run time
@@ -31,9 +32,8 @@ MISSING = object()
 
 
 def short(text: str, limit: int = 80) -> str:
-    """``text`` on one line, cut to ``limit`` characters."""
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 3] + "..."
+    """``text`` on one line, cut to the flag labels' ``limit`` characters."""
+    return squeezed(text, limit)
 
 
 def namespace_get(namespace: Mapping[str, Any], name: str) -> Any:

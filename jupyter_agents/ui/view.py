@@ -15,7 +15,6 @@ from typing import Any, Protocol
 
 from ..core.errors import ApprovalUnavailable
 from ..core.events import (
-    HandedOff,
     NoteShown,
     Notice,
     ProposalShown,
@@ -28,6 +27,7 @@ from ..core.events import (
     StepStarted,
     StreamRestarted,
     TextStreamed,
+    WorkHandedOn,
 )
 from ..core.result import RunResult
 from ..core.risk_flags import RiskFlag
@@ -35,6 +35,8 @@ from ..core.steps import Step
 from ..kernel.control import wait_for_future
 from ..notebook.protocol import HEADLESS_CLIENT
 from ..safety.approver import Approver
+from .plain_view import PlainRunView
+from .switchable_view import SwitchableRunView
 
 
 class StepView(Protocol):
@@ -85,7 +87,7 @@ class ViewSubscriber:
                 view.notice(text)
             case SectionStarted(title=title, role=role):
                 view.start_section(title, role)
-            case HandedOff(text=text):
+            case WorkHandedOn(text=text):
                 view.show_handoff(text)
             case RunEnded(run=run):
                 view.finish(run)
@@ -169,8 +171,7 @@ async def open_view(
     recorded run asks nobody. A run that needs no approval does not wait: see
     :mod:`.switchable_view`.
     """
-    from .plain_view import PlainRunView
-    from .widget_view import WidgetRunView
+    from .widget_view import WidgetRunView  # imports ipywidgets: only when a run opens a view
 
     def widget() -> RunView:
         return WidgetRunView(run, approval=needs_approval, crew=crew, redact=redact)
@@ -191,8 +192,6 @@ async def open_view(
         view = widget()
         view.display()
         return view
-    from .switchable_view import SwitchableRunView
-
     switchable = SwitchableRunView(PlainRunView(run, redact=redact))
     switchable.display()
     switchable.switch_when(question, widget, window=frontend_timeout)

@@ -21,6 +21,7 @@ import ipywidgets as widgets
 from ..core.result import RunResult, RunStatus
 from ..safety.approval import ApprovalDecision, ApprovalRequest
 from ..safety.approver import Approver
+from ..text.clipping import cut
 from .control_bar import ControlBar
 from .highlight import stylesheet
 from .step_widget import SharedLook, StepWidget
@@ -201,7 +202,7 @@ class WidgetRunView:
 
     def _header_html(self) -> str:
         run = self.run
-        task = run.task if len(run.task) <= 300 else run.task[:297] + "..."
+        task = cut(run.task, 300)
         about = (
             f"replaying the {self._replaying} · no model is called"
             if self._replaying
