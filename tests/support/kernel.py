@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import queue
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -166,7 +167,9 @@ class KernelHarness:
                 return value
             if time.monotonic() > deadline:
                 detail = "" if run is None else f"\noutputs so far: {run.outputs!r}"
-                raise AssertionError(f"timed out after {timeout} s waiting for {what}{detail}")
+                raise AssertionError(
+                    f"timed out after {timeout} s waiting for {what}{detail}\n{self._screen()}"
+                )
             self.pump(0.05)
 
     def pump(self, timeout: float = 0.05) -> None:
@@ -257,6 +260,16 @@ class KernelHarness:
 
     def _send_shell(self, msg_type: str, content: dict[str, Any]) -> None:
         self.client.shell_channel.send(self.client.session.msg(msg_type, content))
+
+    def _screen(self) -> str:
+        """What a person would see when a wait fails: enabled buttons, the latest widget text."""
+        enabled = [
+            str(w.get("description"))
+            for w in self.find_widgets("ButtonModel")
+            if not w.get("disabled")
+        ]
+        text = re.sub(r"<style>.*?</style>|<[^>]+>", " ", self.html_text(), flags=re.DOTALL)
+        return f"enabled buttons: {enabled}; widget text (end): {' '.join(text.split())[-1200:]!r}"
 
     def html_text(self) -> str:
         """All open HTML widget values joined: what the widget area shows, roughly."""
