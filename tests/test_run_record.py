@@ -33,7 +33,10 @@ def test_an_array_answer_is_stored_as_its_repr():
 
 def test_the_crew_spec_in_the_record_is_redacted():
     redact = Redactor(environ={})
-    crew = {"process": "sequential", "roles": [{"role": "A", "goal": f"use {KEY}", "tools": []}]}
+    crew = {
+        "process": "sequential",
+        "roles": [{"role": "A", "goal": f"use {KEY}", "section": "A", "tools": []}],
+    }
     record = run_record(
         RunResult(task="t", model="m", approve="auto", max_steps=1),
         prompt_cell="p",

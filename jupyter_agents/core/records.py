@@ -279,8 +279,9 @@ class RunRecord:
         }
         entry["status"] = None if self.status is None else self.status.value
         entry["step_metrics"] = [metrics.dump() for metrics in self.step_metrics]
-        # Not checked here: the crew spec and transcript inside come as given. The notebooks
-        # written are checked whole (metadata_errors) by ``jupyter agents run`` and the tests.
+        # Not checked here: a record loaded from a hand-edited notebook is dumped again when
+        # its run is undone, and must not fail then. A new run's record is checked where it is
+        # made (``notebook.run_record.record_of``).
         return entry
 
     @classmethod

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .._version import __version__
-from ..core.records import RunRecord, StepMetrics
+from ..core.records import RunRecord, StepMetrics, checked
 from ..core.result import RunResult
 from ..core.steps import Step
 from ..safety.redact import redacted_json
@@ -65,7 +65,7 @@ def run_record(
         crew=None if crew is None else redacted_json(crew, redact),
         transcript=transcript,
     )
-    return record.dump()
+    return checked(record.dump(), "notebook", "run")  # a writer cannot drift from the schema
 
 
 def encode_answer(answer: Any, redact: Callable[[str], str]) -> dict[str, Any] | None:
