@@ -124,3 +124,38 @@ def test_pandas_series_and_frames_are_restored_for_every_reference():
     log = run_cells(namespace, ["s.drop(0, inplace=True)"])
     undo_namespace(log, namespace)
     assert series.tolist() == [1, 2, 3]
+
+
+def test_with_undo_memory_mb_0_nothing_is_copied_and_the_list_says_so():
+    namespace: dict = {"items": [1]}
+    log = run_cells(namespace, ["items.append(2)\nmade = 1"], budget_mb=0)
+    done = undo_namespace(log, namespace)
+    assert namespace["items"] == [1, 2] and "made" not in namespace  # names still go back
+    assert done.not_restorable_lines() == [
+        "items: changed in place; cannot be restored (undo_memory_mb is 0)"
+    ]
+
+
+def test_objects_that_cannot_be_copied_are_listed_with_the_reason():
+    namespace: dict = {}
+    exec(
+        "import io\n"
+        "class Locked(list):\n"
+        "    def __deepcopy__(self, memo):\n"
+        "        raise TypeError('no copies')\n"
+        "gen = (n for n in range(3))\nhandle = io.StringIO()\nlocked = Locked([1])",
+        namespace,
+    )
+    cell = "def use(g, h):\n    next(g)\n    h.write('x')\nuse(gen, handle)\nlocked.append(2)"
+    log = run_cells(namespace, [cell])
+    done = undo_namespace(log, namespace)
+    assert namespace["locked"] == [1, 2] and handle_text(namespace) == "x"  # left as changed
+    assert done.not_restorable_lines() == [
+        "gen: changed in place; cannot be restored (a generator cannot be copied)",
+        "handle: changed in place; cannot be restored (a StringIO cannot be copied)",
+        "locked: changed in place; cannot be restored (copying it raised TypeError)",
+    ]
+
+
+def handle_text(namespace: dict) -> str:
+    return namespace["handle"].getvalue()
