@@ -111,12 +111,10 @@ class RunResult:
         if self.undone:
             return "Undone: the names and objects it changed are back as they were before it."
         if self.status is RunStatus.COMPLETED:
-            answer = repr(self.answer)
-            return "Done. Final answer: " + cut(answer, 200)
+            return "Done. Final answer: " + self._shown_answer()
         if self.status is RunStatus.ANSWERED_WITHOUT_CODE:
-            answer = repr(self.answer)
             return "Answered without code (the model's reply, not a cell's result): " + (
-                cut(answer, 200)
+                self._shown_answer()
             )
         if self.status is RunStatus.MAX_STEPS:
             return (
@@ -129,9 +127,11 @@ class RunResult:
         if self.status is RunStatus.FAILED:
             return f"Failed: {self.error}"
         if self.status is RunStatus.REPLAYED:
-            answer = repr(self.answer)
-            return "Replayed the recorded run. Recorded answer: " + (cut(answer, 200))
+            return "Replayed the recorded run. Recorded answer: " + self._shown_answer()
         return "Running."
+
+    def _shown_answer(self) -> str:
+        return cut(repr(self.answer), 200)
 
     def summary(self) -> str:
         if self.status is RunStatus.REPLAYED:

@@ -92,10 +92,10 @@ class Redactor:
         environ = os.environ if environ is None else environ
         secrets = [*secret_values(environ), *secret_values(_short_strings(namespace or {}))]
         values = {form for value in secrets for form in _escaped_forms(value)}
-        self._env_values = sorted(values, key=len, reverse=True)
+        self._known_values = sorted(values, key=len, reverse=True)
 
     def __call__(self, text: str) -> str:
-        for value in self._env_values:
+        for value in self._known_values:
             text = _redact_value(text, value)
         if "://" in text and "@" in text:
             text = _URL_PASSWORD.sub(lambda match: match["user"] + REDACTED, text)
