@@ -108,14 +108,12 @@ def _report(
     frame_bytes: int,
 ) -> Measure:
     copy, dropped_copy = stats.median(copy_times), stats.median(dropped_copy_times)
-    rows, data = (
-        [],
-        {
-            "frame_bytes": frame_bytes,
-            "deep_copy": stats.summary(copy_times),
-            "deep_copy_dropped_at_once": stats.summary(dropped_copy_times),
-        },
-    )
+    rows: list[list[Any]] = []
+    data: dict[str, Any] = {
+        "frame_bytes": frame_bytes,
+        "deep_copy": stats.summary(copy_times),
+        "deep_copy_dropped_at_once": stats.summary(dropped_copy_times),
+    }
     for cell, by_setting in samples.items():
         on, off = stats.median(by_setting["undo on"]), stats.median(by_setting["undo off"])
         cost = None if on is None or off is None else on - off
